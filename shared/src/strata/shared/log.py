@@ -1,0 +1,83 @@
+"""Structured logging: JSON lines on stderr, with secrets redacted.
+
+stdout of a stdio MCP server belongs to the protocol, so nothing here ever writes to stdout. The
+standard library's loggers (uvicorn, fastmcp, httpx) are routed through the same renderer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["configure_logging", "get_logger", "redact"]
+
+REDACTED = "***"
+# Keys whose values are secrets wherever they appear in an event.
+SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|authorization|cookie|credential)", re.I)
+# Secrets embedded in free text: bearer tokens and OpenAI-style keys.
+SECRET_TEXT = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+|\bsk-[A-Za-z0-9_-]{8,}")
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    """Return ``value`` with secrets replaced by ``***``, looking into dicts, lists and strings."""
+    if key is not None and SECRET_KEY.search(key) and value not in (None, "", False):
+        return REDACTED
+    if isinstance(value, str):
+        return SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, value)
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v) for v in value)
+    return value
+
+
+def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    return {k: redact(v, k) for k, v in event_dict.items()}
+
+
+def configure_logging(level: str = "info", *, json: bool = True) -> None:
+    """Send every log record (structlog and stdlib) to stderr as redacted JSON (or console text)."""
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _redact_processor,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    # Libraries that install their own handlers would print twice (or to stdout): route them to root.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastmcp", "mcp", "httpx"):
+        lib = logging.getLogger(name)
+        lib.handlers[:] = []
+        lib.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(max(numeric, logging.WARNING))
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to ``name``."""
+    return structlog.get_logger(name)

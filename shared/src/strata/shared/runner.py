@@ -1,0 +1,312 @@
+"""The one server runner every Strata server uses: stdio or streamable HTTP, with health, metrics and auth.
+
+HTTP serves MCP at ``/mcp``, ``GET /healthz`` (no auth, for probes) and Prometheus ``GET /metrics``.
+Binding anything but loopback requires a bearer token; on loopback the Host and Origin headers are
+checked strictly (DNS-rebinding defence), since a browser page could otherwise reach the port.
+SIGTERM and SIGINT stop the server gracefully on both transports.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import signal
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+import mcp.types as mt
+from fastmcp import FastMCP
+from fastmcp.exceptions import FastMCPError, ToolError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import ToolResult
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import Field
+from starlette.middleware import Middleware as AsgiMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from strata.shared.errors import ConfigError, StrataError, UnauthorizedError
+from strata.shared.log import get_logger
+from strata.shared.settings import ServerSettings
+
+__all__ = [
+    "Metrics",
+    "RunnerSettings",
+    "ServeOptions",
+    "build_http_app",
+    "create_mcp",
+    "serve",
+    "serve_options_from",
+]
+
+log = get_logger("strata.runner")
+
+Transport = Literal["stdio", "http"]
+DEFAULT_HOST = "127.0.0.1"
+MCP_PATH = "/mcp"
+GRACEFUL_SHUTDOWN_SECONDS = 5
+UNAUTHENTICATED_PATHS = frozenset({"/healthz"})
+
+
+class RunnerSettings(ServerSettings):
+    """Settings shared by every server's runner: ``[server]`` in strata.toml, ``STRATA_*`` env vars."""
+
+    section = "server"
+    model_config = ServerSettings.model_config | {"env_prefix": "STRATA_"}
+
+    token: str | None = Field(default=None, description="Bearer token for HTTP (STRATA_TOKEN)")
+    allowed_origins: list[str] = Field(default_factory=list, description="Extra browser origins trusted")
+    allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host header values trusted")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How to run a server; built from flags and settings in each server's ``main()``."""
+
+    transport: Transport = "stdio"
+    host: str = DEFAULT_HOST
+    port: int = 8000
+    token: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        """Refuse unsafe combinations before anything binds a port."""
+        if self.transport == "http" and not is_loopback(self.host) and not self.token:
+            raise ConfigError(
+                f"Refusing to bind {self.host}: serving beyond loopback requires a bearer token - "
+                "pass --token or set STRATA_TOKEN"
+            )
+
+
+@dataclass
+class Metrics:
+    """Prometheus metrics of one server process; servers add their own to ``registry``."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.http_requests = Counter(
+            "strata_http_requests", "HTTP requests", ["method", "path", "status"], registry=self.registry
+        )
+        self.http_seconds = Histogram(
+            "strata_http_request_seconds", "HTTP request latency", ["path"], registry=self.registry
+        )
+        self.tool_calls = Counter(
+            "strata_tool_calls", "MCP tool calls", ["tool", "outcome"], registry=self.registry
+        )
+        self.tool_seconds = Histogram(
+            "strata_tool_call_seconds", "MCP tool call latency", ["tool"], registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _ToolEdgeMiddleware(Middleware):
+    """Counts and times tool calls, and turns domain errors into MCP tool errors at the edge.
+
+    A StrataError becomes ``"<code>: <message>"``; any other exception is logged with its traceback
+    and reaches the client as ``"internal: ..."`` without one.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def on_call_tool(
+        self, context: MiddlewareContext[mt.CallToolRequestParams], call_next: CallNext[Any, ToolResult]
+    ) -> ToolResult:
+        tool = context.message.name
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await call_next(context)
+            outcome = "ok"
+            return result
+        except StrataError as exc:
+            outcome = exc.code
+            log.info("tool_error", tool=tool, code=exc.code, message=exc.message)
+            raise ToolError(str(exc)) from exc
+        except FastMCPError:
+            raise  # validation errors and ToolErrors already carry a client-facing message
+        except Exception as exc:
+            log.exception("tool_crashed", tool=tool)
+            raise ToolError(f"internal: tool '{tool}' failed ({type(exc).__name__}); see the server log") from exc
+        finally:
+            self.metrics.tool_calls.labels(tool=tool, outcome=outcome).inc()
+            self.metrics.tool_seconds.labels(tool=tool).observe(time.perf_counter() - started)
+
+
+def create_mcp(
+    name: str,
+    *,
+    version: str,
+    instructions: str,
+    metrics: Metrics,
+    lifespan: Callable[[FastMCP], AbstractAsyncContextManager[Any]] | None = None,
+) -> FastMCP:
+    """A FastMCP server with Strata's error edge, tool metrics, ``/healthz`` and ``/metrics``."""
+    kwargs: dict[str, Any] = {"lifespan": lifespan} if lifespan is not None else {}
+    server: FastMCP = FastMCP(
+        name,
+        instructions=instructions,
+        version=version,
+        mask_error_details=True,
+        strict_input_validation=True,
+        middleware=[_ToolEdgeMiddleware(metrics)],
+        **kwargs,
+    )
+
+    @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "server": name, "version": version})
+
+    @server.custom_route("/metrics", methods=["GET"], include_in_schema=False)
+    async def metrics_route(_: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return server
+
+
+class _BearerAuth:
+    """Requires ``Authorization: Bearer <token>`` on every HTTP path but the health probe."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNAUTHENTICATED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if not hmac.compare_digest(given, self.expected):
+            error = UnauthorizedError("missing or wrong bearer token - send 'Authorization: Bearer <token>'")
+            response = JSONResponse(
+                {"error": error.to_dict()}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class _HttpMetrics:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        # Label by route, not raw path, so unknown paths cannot grow the metric without bound.
+        path = scope["path"] if scope["path"] in _known_paths(scope) else "other"
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.http_requests.labels(method=scope["method"], path=path, status=str(status)).inc()
+            self.metrics.http_seconds.labels(path=path).observe(time.perf_counter() - started)
+
+
+def _known_paths(scope: Scope) -> set[str]:
+    app = scope.get("app")
+    return {getattr(r, "path", "") for r in getattr(app, "routes", [])}
+
+
+def build_http_app(server: FastMCP, options: ServeOptions, metrics: Metrics) -> Any:
+    """The Starlette app for ``server``: MCP at /mcp plus its custom routes, guarded as documented."""
+    options.check()
+    middleware = [AsgiMiddleware(_HttpMetrics, metrics=metrics)]
+    if options.token:
+        middleware.append(AsgiMiddleware(_BearerAuth, token=options.token))
+    # Loopback: validate Host and Origin strictly. Elsewhere the bearer token is the defence (a
+    # rebinding page cannot attach it), and Host names vary behind proxies and compose networks.
+    protection: bool | Literal["auto"] = True if is_loopback(options.host) else "auto"
+    return server.http_app(
+        path=MCP_PATH,
+        middleware=middleware,
+        host_origin_protection=protection,
+        allowed_hosts=[*options.allowed_hosts, options.host] if options.allowed_hosts else None,
+        allowed_origins=list(options.allowed_origins) or None,
+    )
+
+
+def serve(server: FastMCP, options: ServeOptions, metrics: Metrics) -> None:
+    """Run ``server`` until it is stopped (EOF on stdio, or SIGTERM/SIGINT)."""
+    options.check()
+    anyio.run(_serve_async, server, options, metrics)
+
+
+async def _serve_async(server: FastMCP, options: ServeOptions, metrics: Metrics) -> None:
+    if options.transport == "stdio":
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_stop_on_signal, tg.cancel_scope)
+            log.info("serving", server=server.name, transport="stdio")
+            await server.run_stdio_async(show_banner=False)
+            tg.cancel_scope.cancel()
+        return
+
+    import uvicorn
+
+    app = build_http_app(server, options, metrics)
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.port,
+        lifespan="on",
+        log_config=None,  # our handlers (stderr JSON) stay in place
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    log.info("serving", server=server.name, transport="http", url=f"http://{options.host}:{options.port}{MCP_PATH}")
+    await uvicorn.Server(config).serve()  # uvicorn drains in-flight requests on SIGTERM/SIGINT
+
+
+async def _stop_on_signal(scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("shutting_down", signal=signal.Signals(signum).name)
+            scope.cancel()
+            return
+
+
+def serve_options_from(
+    transport: Transport,
+    host: str,
+    port: int,
+    token: str | None,
+    settings: RunnerSettings | None = None,
+    extra_origins: Sequence[str] = (),
+) -> ServeOptions:
+    """Combine flags with runner settings (flag > env > file > default)."""
+    runner = settings or RunnerSettings()
+    return ServeOptions(
+        transport=transport,
+        host=host,
+        port=port,
+        token=token or runner.token,
+        allowed_origins=(*runner.allowed_origins, *extra_origins),
+        allowed_hosts=tuple(runner.allowed_hosts),
+    )
