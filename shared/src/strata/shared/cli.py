@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-
 from strata.shared.errors import StrataError
 
 __all__ = ["report_errors", "serve_options"]
@@ -21,15 +20,32 @@ def serve_options(default_port: int) -> Callable[[F], F]:
 
     def decorate(fn: F) -> F:
         options = [
-            click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True,
-                         help="stdio for one client that starts the server; http to serve many"),
-            click.option("--host", default="127.0.0.1", show_default=True,
-                         help="HTTP bind address; anything but loopback needs --token"),
+            click.option(
+                "--transport",
+                type=click.Choice(["stdio", "http"]),
+                default="stdio",
+                show_default=True,
+                help="stdio for one client that starts the server; http to serve many",
+            ),
+            click.option(
+                "--host",
+                default="127.0.0.1",
+                show_default=True,
+                help="HTTP bind address; anything but loopback needs --token",
+            ),
             click.option("--port", type=click.IntRange(0, 65535), default=default_port, show_default=True),
-            click.option("--token", envvar="STRATA_TOKEN", default=None,
-                         help="Bearer token HTTP clients must send (env STRATA_TOKEN)"),
-            click.option("--log-level", default="info", show_default=True,
-                         type=click.Choice(["debug", "info", "warning", "error"])),
+            click.option(
+                "--token",
+                envvar="STRATA_TOKEN",
+                default=None,
+                help="Bearer token HTTP clients must send (env STRATA_TOKEN)",
+            ),
+            click.option(
+                "--log-level",
+                default="info",
+                show_default=True,
+                type=click.Choice(["debug", "info", "warning", "error"]),
+            ),
         ]
         for option in reversed(options):
             fn = option(fn)

@@ -37,7 +37,8 @@ def redact(value: Any, key: str | None = None) -> Any:
 
 
 def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    return {k: redact(v, k) for k, v in event_dict.items()}
+    # uvicorn adds an ANSI-coloured duplicate of each message; JSON logs do not want it.
+    return {k: redact(v, k) for k, v in event_dict.items() if k != "color_message"}
 
 
 def configure_logging(level: str = "info", *, json: bool = True) -> None:

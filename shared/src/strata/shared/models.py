@@ -73,6 +73,5 @@ def locate_model(spec: str, *, models_dir: Path | None = None) -> Path:
         raise ModelNotFoundError(f"Model file {as_path} does not exist - check the path in your config")
     known = ", ".join(sorted(catalogue)) or "none"
     raise ModelNotFoundError(
-        f"Unknown model '{spec}': give a file path, a file in the models directory, "
-        f"or a bundled model name ({known})"
+        f"Unknown model '{spec}': give a file path, a file in the models directory, or a bundled model name ({known})"
     )

@@ -18,18 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
+import anyio.abc
 import mcp.types as mt
 from fastmcp import FastMCP
 from fastmcp.exceptions import FastMCPError, ToolError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from pydantic import Field
+from pydantic import Field, ValidationError
 from starlette.middleware import Middleware as AsgiMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-
 from strata.shared.errors import ConfigError, StrataError, UnauthorizedError
 from strata.shared.log import get_logger
 from strata.shared.settings import ServerSettings
@@ -106,9 +106,7 @@ class Metrics:
         self.http_seconds = Histogram(
             "strata_http_request_seconds", "HTTP request latency", ["path"], registry=self.registry
         )
-        self.tool_calls = Counter(
-            "strata_tool_calls", "MCP tool calls", ["tool", "outcome"], registry=self.registry
-        )
+        self.tool_calls = Counter("strata_tool_calls", "MCP tool calls", ["tool", "outcome"], registry=self.registry)
         self.tool_seconds = Histogram(
             "strata_tool_call_seconds", "MCP tool call latency", ["tool"], registry=self.registry
         )
@@ -137,15 +135,19 @@ class _ToolEdgeMiddleware(Middleware):
             result = await call_next(context)
             outcome = "ok"
             return result
-        except StrataError as exc:
-            outcome = exc.code
-            log.info("tool_error", tool=tool, code=exc.code, message=exc.message)
-            raise ToolError(str(exc)) from exc
-        except FastMCPError:
-            raise  # validation errors and ToolErrors already carry a client-facing message
-        except Exception as exc:
-            log.exception("tool_crashed", tool=tool)
-            raise ToolError(f"internal: tool '{tool}' failed ({type(exc).__name__}); see the server log") from exc
+        except ToolError as exc:
+            # FastMCP has already masked the tool's exception; the original is the cause.
+            cause = exc.__cause__
+            if isinstance(cause, StrataError):
+                outcome = cause.code
+                log.info("tool_error", tool=tool, code=cause.code, message=cause.message)
+                raise ToolError(str(cause)) from cause
+            if cause is not None and not isinstance(cause, FastMCPError | ValidationError):
+                log.error("tool_crashed", tool=tool, error=type(cause).__name__)
+                raise ToolError(
+                    f"internal: tool '{tool}' failed ({type(cause).__name__}); see the server log"
+                ) from cause
+            raise
         finally:
             self.metrics.tool_calls.labels(tool=tool, outcome=outcome).inc()
             self.metrics.tool_seconds.labels(tool=tool).observe(time.perf_counter() - started)
@@ -196,9 +198,7 @@ class _BearerAuth:
         given = dict(scope["headers"]).get(b"authorization", b"")
         if not hmac.compare_digest(given, self.expected):
             error = UnauthorizedError("missing or wrong bearer token - send 'Authorization: Bearer <token>'")
-            response = JSONResponse(
-                {"error": error.to_dict()}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-            )
+            response = JSONResponse({"error": error.to_dict()}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -263,7 +263,7 @@ def serve(server: FastMCP, options: ServeOptions, metrics: Metrics) -> None:
 async def _serve_async(server: FastMCP, options: ServeOptions, metrics: Metrics) -> None:
     if options.transport == "stdio":
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_stop_on_signal, tg.cancel_scope)
+            await tg.start(_stop_on_signal, tg.cancel_scope)
             log.info("serving", server=server.name, transport="stdio")
             await server.run_stdio_async(show_banner=False)
             tg.cancel_scope.cancel()
@@ -284,8 +284,11 @@ async def _serve_async(server: FastMCP, options: ServeOptions, metrics: Metrics)
     await uvicorn.Server(config).serve()  # uvicorn drains in-flight requests on SIGTERM/SIGINT
 
 
-async def _stop_on_signal(scope: anyio.CancelScope) -> None:
+async def _stop_on_signal(
+    scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        task_status.started()  # "serving" is logged only once a signal can no longer kill us mid-request
         async for signum in signals:
             log.info("shutting_down", signal=signal.Signals(signum).name)
             scope.cancel()

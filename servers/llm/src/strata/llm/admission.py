@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from statistics import fmean
 
 import anyio
-
 from strata.llm.errors import BusyError
 
 __all__ = ["Admission"]

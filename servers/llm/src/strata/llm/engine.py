@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
-from strata.llm.types import ChatMessage, EmbedResult, GenerationParams, GenerationResult, ModelInfo, ModelStatus
+from strata.llm.types import (
+    ChatMessage,
+    EmbedResult,
+    GenerationParams,
+    GenerationResult,
+    ModelInfo,
+    ModelStatus,
+)
 
 __all__ = ["Engine", "OnDelta", "Prompt"]
 
 # A chat conversation, or raw text for plain completion.
 Prompt = Sequence[ChatMessage] | str
 # Receives each piece of generated text as it is produced (streaming).
-OnDelta = Callable[[str], Awaitable[None]]
+OnDelta = Callable[[str], Coroutine[Any, Any, None]]
 
 
 class Engine(Protocol):

@@ -1,13 +1,13 @@
 """Errors of the llm server.
 
-    StrataError (strata.shared.errors)
-    ├── InvalidRequestError
-    │   ├── ContextOverflowError    the prompt (plus max_tokens) does not fit the model's context window
-    │   ├── UnsupportedError        the model cannot do what was asked (embed on a chat-only model, ...)
-    │   └── InvalidSchemaError      a json_schema that cannot be turned into a grammar
-    ├── ModelNotFoundError          no model of that name is configured or installed
-    ├── BusyError                   every instance is busy and the queue is full
-    └── UpstreamError               a remote OpenAI-compatible engine failed
+StrataError (strata.shared.errors)
+├── InvalidRequestError
+│   ├── ContextOverflowError    the prompt (plus max_tokens) does not fit the model's context window
+│   ├── UnsupportedError        the model cannot do what was asked (embed on a chat-only model, ...)
+│   └── InvalidSchemaError      a json_schema that cannot be turned into a grammar
+├── ModelNotFoundError          no model of that name is configured or installed
+├── BusyError                   every instance is busy and the queue is full
+└── UpstreamError               a remote OpenAI-compatible engine failed
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-
 from strata.llm.admission import Admission
 from strata.llm.engine import OnDelta, Prompt
 from strata.llm.errors import ContextOverflowError, InvalidRequestError, InvalidSchemaError, UnsupportedError
@@ -233,7 +232,7 @@ class LocalEngine:
         pieces: list[str] = []
         finish = "stop"
         for chunk in chunks:
-            choice = chunk["choices"][0]
+            choice: Any = chunk["choices"][0]  # type: ignore[index]
             if choice["text"]:
                 pieces.append(choice["text"])
                 if on_delta is not None:
@@ -242,12 +241,14 @@ class LocalEngine:
         ended = time.perf_counter()
         if cancel.is_set():
             raise _Cancelled
-        tps = (sampled - 1) / (ended - first_token_at) if first_token_at and sampled > 1 else None
+        # The stopping check also runs for the token sampled after the last one at max_tokens.
+        produced = min(sampled, max_tokens)
+        tps = (produced - 1) / (ended - first_token_at) if first_token_at and produced > 1 else None
         return GenerationResult(
             model=self.name,
             text="".join(pieces),
             finish_reason="length" if finish == "length" else "stop",
-            usage=Usage(prompt_tokens=n_prompt, completion_tokens=sampled, total_tokens=n_prompt + sampled),
+            usage=Usage(prompt_tokens=n_prompt, completion_tokens=produced, total_tokens=n_prompt + produced),
             time_to_first_token_ms=round((first_token_at - started) * 1000, 2) if first_token_at else None,
             tokens_per_second=round(tps, 2) if tps else None,
         )
@@ -256,9 +257,7 @@ class LocalEngine:
 
     async def embed(self, texts: Sequence[str]) -> EmbedResult:
         if not self.embedding:
-            raise UnsupportedError(
-                f"model '{self.name}' is a chat model; configure one with embedding = true to embed"
-            )
+            raise UnsupportedError(f"model '{self.name}' is a chat model; configure one with embedding = true to embed")
         async with self.admission.slot():
             llama = await self._borrow()
             try:
@@ -272,13 +271,11 @@ class LocalEngine:
             if count > self.n_ctx:
                 raise ContextOverflowError(model=self.name, prompt_tokens=count, max_tokens=None, n_ctx=self.n_ctx)
         vectors = llama.embed(texts, normalize=True)
-        return EmbedResult(
-            model=self.name, dimensions=len(vectors[0]), embeddings=vectors, prompt_tokens=sum(counts)
-        )
+        return EmbedResult(model=self.name, dimensions=len(vectors[0]), embeddings=vectors, prompt_tokens=sum(counts))
 
 
 def _grammar(schema: dict[str, Any]) -> Any:
-    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import LlamaGrammar
 
     try:
         return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
@@ -300,14 +297,19 @@ async def _run_cancellable(fn: Any, *args: Any) -> GenerationResult:
             cancel.set()
 
     result: GenerationResult | None = None
+    error: Exception | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(signal_on_cancel)
         try:
             result = await anyio.to_thread.run_sync(fn, *args, cancel)
         except _Cancelled:
             pass  # the surrounding scope is being cancelled; its Cancelled exception follows
+        except Exception as exc:  # re-raised below, unwrapped from the task group's ExceptionGroup
+            error = exc
         finally:
             tg.cancel_scope.cancel()
+    if error is not None:
+        raise error
     if result is None:  # pragma: no cover - only reached when cancelled, which raises above
         raise anyio.get_cancelled_exc_class()()
     return result

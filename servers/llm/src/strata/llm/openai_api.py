@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-
 from strata.llm.engine import OnDelta, Prompt
 from strata.llm.errors import InvalidRequestError, StrataError
 from strata.llm.registry import ModelRegistry
@@ -213,8 +212,15 @@ class _GenerationJob(Response):
         await start_sse()
         await event(self.render_final(self.id, result))
         if self.include_usage:
-            await event({"id": self.id, "object": "chat.completion.chunk", "choices": [],
-                         "usage": result.usage.model_dump(), "model": result.model})
+            await event(
+                {
+                    "id": self.id,
+                    "object": "chat.completion.chunk",
+                    "choices": [],
+                    "usage": result.usage.model_dump(),
+                    "model": result.model,
+                }
+            )
         await event("[DONE]")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -243,21 +249,36 @@ def openai_routes(registry: ModelRegistry) -> list[tuple[str, list[str], Handler
 
         def delta(id_: str, text: str) -> dict[str, Any]:
             choice = {"index": 0, "delta": {"content": text}} if chat else {"index": 0, "text": text}
-            return {"id": id_, "object": f"{obj}.chunk" if chat else obj, "created": created,
-                    "model": engine.name, "choices": [{**choice, "finish_reason": None}]}
+            return {
+                "id": id_,
+                "object": f"{obj}.chunk" if chat else obj,
+                "created": created,
+                "model": engine.name,
+                "choices": [{**choice, "finish_reason": None}],
+            }
 
         def final(id_: str, result: GenerationResult) -> dict[str, Any]:
             choice = {"index": 0, "delta": {}} if chat else {"index": 0, "text": ""}
-            return {"id": id_, "object": f"{obj}.chunk" if chat else obj, "created": created,
-                    "model": engine.name, "choices": [{**choice, "finish_reason": _finish(result)}]}
+            return {
+                "id": id_,
+                "object": f"{obj}.chunk" if chat else obj,
+                "created": created,
+                "model": engine.name,
+                "choices": [{**choice, "finish_reason": _finish(result)}],
+            }
 
         def whole(id_: str, result: GenerationResult) -> dict[str, Any]:
             choice: dict[str, Any] = (
                 {"message": {"role": "assistant", "content": result.text}} if chat else {"text": result.text}
             )
-            return {"id": id_, "object": obj, "created": created, "model": engine.name,
-                    "choices": [{"index": 0, **choice, "finish_reason": _finish(result)}],
-                    "usage": result.usage.model_dump()}
+            return {
+                "id": id_,
+                "object": obj,
+                "created": created,
+                "model": engine.name,
+                "choices": [{"index": 0, **choice, "finish_reason": _finish(result)}],
+                "usage": result.usage.model_dump(),
+            }
 
         return _GenerationJob(
             lambda on_delta: engine.generate(prompt, params, on_delta),
@@ -300,8 +321,7 @@ def openai_routes(registry: ModelRegistry) -> list[tuple[str, list[str], Handler
 
     async def models(_: Request) -> Response:
         data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": "strata"}
-            for name in sorted(registry.engines)
+            {"id": name, "object": "model", "created": 0, "owned_by": "strata"} for name in sorted(registry.engines)
         ]
         return JSONResponse({"object": "list", "data": data})
 

@@ -11,11 +11,17 @@ from mcp.types import ToolAnnotations
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import Field
-
 from strata.llm.openai_api import openai_routes
 from strata.llm.registry import ModelRegistry
 from strata.llm.service import ChatOutput, LlmService, ServerStatus
-from strata.llm.types import MAX_MESSAGE_CHARS, MAX_STOP_SEQUENCES, ChatMessage, EmbedResult, GenerationParams, ModelInfo
+from strata.llm.types import (
+    MAX_MESSAGE_CHARS,
+    MAX_STOP_SEQUENCES,
+    ChatMessage,
+    EmbedResult,
+    GenerationParams,
+    ModelInfo,
+)
 from strata.shared.runner import Metrics, create_mcp
 
 __all__ = ["create_server"]
@@ -29,11 +35,13 @@ MAX_MESSAGES = 256
 MAX_EMBED_TEXTS = 256
 MAX_SCHEMA_KEYS = 200
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 # Generation reads nothing and writes nothing, but sampling makes it non-idempotent.
-GENERATES = ToolAnnotations(readOnlyHint=True, idempotentHint=False, openWorldHint=False)
+GENERATES = ToolAnnotations(read_only_hint=True, idempotent_hint=False, open_world_hint=False)
 
-ModelArg = Annotated[str | None, Field(description="Model name from `models`; default model if omitted", max_length=200)]
+ModelArg = Annotated[
+    str | None, Field(description="Model name from `models`; default model if omitted", max_length=200)
+]
 MaxTokens = Annotated[int | None, Field(ge=1, le=1_048_576, description="Tokens to generate at most")]
 Temperature = Annotated[float, Field(ge=0.0, le=2.0, description="0 = greedy")]
 TopP = Annotated[float, Field(gt=0.0, le=1.0)]
@@ -74,7 +82,11 @@ def create_server(registry: ModelRegistry, metrics: Metrics) -> FastMCP:
         """Generate the assistant's next message. With json_schema the reply is JSON valid against it
         (also returned parsed as json_value). A prompt longer than the context window is an error."""
         params = GenerationParams(
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop or [], seed=seed,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=stop or [],
+            seed=seed,
             json_schema=json_schema,
         )
         return await service.chat(messages, params, model)
@@ -92,7 +104,11 @@ def create_server(registry: ModelRegistry, metrics: Metrics) -> FastMCP:
     ) -> ChatOutput:
         """Continue raw text (no chat template)."""
         params = GenerationParams(
-            max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop or [], seed=seed,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=stop or [],
+            seed=seed,
             json_schema=json_schema,
         )
         return await service.complete(prompt, params, model)

@@ -7,11 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-
 from strata.llm.engine import OnDelta
 from strata.llm.errors import InvalidRequestError
 from strata.llm.registry import ModelRegistry
-from strata.llm.types import ChatMessage, EmbedResult, GenerationParams, GenerationResult, ModelInfo, ModelStatus
+from strata.llm.types import (
+    ChatMessage,
+    EmbedResult,
+    GenerationParams,
+    GenerationResult,
+    ModelInfo,
+    ModelStatus,
+)
 
 __all__ = ["ChatOutput", "LlmService", "ServerStatus"]
 

@@ -1,0 +1,48 @@
+# Strata: `make run` installs everything and runs the demo; `make test` installs and runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+
+# llama-cpp-python is source-only on PyPI. Build it portable (AVX2, not -march=native) so the wheel
+# uv caches (~/.cache/uv) runs on any x86-64 machine; later installs reuse it instead of compiling.
+export CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# OpenMP spin-waiting collapses generation on a busy 2-core machine (shared/MODELS.md).
+export OMP_WAIT_POLICY := PASSIVE
+export UV_PYTHON ?= 3.11
+
+.PHONY: help install run test lint bench clean
+
+help:
+	@echo "make run    install everything and run the demo on the bundled model"
+	@echo "make test   install everything and run the whole test suite"
+	@echo "make lint   ruff + mypy"
+	@echo "make bench  run the benchmarks and rewrite docs/benchmarks.md"
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --locked --all-packages
+
+run: install
+	$(UV) run --no-sync strata-llm chat --temperature 0 --max-tokens 64 \
+		"In one sentence: why run a language model locally?"
+
+test: install
+	$(UV) run --no-sync pytest
+
+lint: install
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync mypy shared/src servers/llm/src orchestrator/src
+
+bench: install
+	$(UV) run --no-sync python bench/bench_llm.py --write docs/benchmarks.md
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,23 @@
+"""Root fixtures for every package's tests: an isolated STRATA_HOME and no stray config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_strata_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("strata-home")
+    monkeypatch.setenv("STRATA_HOME", str(home))
+    monkeypatch.delenv("STRATA_CONFIG", raising=False)
+    monkeypatch.delenv("STRATA_TOKEN", raising=False)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    yield home
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

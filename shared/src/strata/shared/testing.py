@@ -1,0 +1,37 @@
+"""Helpers for tests of any Strata server: a free loopback port and an app served on it in-process."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+
+__all__ = ["free_port", "serving"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serving(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn (lifespan on) for the body; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="on", log_config=None))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve)
+        with anyio.fail_after(30):
+            while not server.started:
+                await anyio.sleep(0.02)
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.should_exit = True
