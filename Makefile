@@ -6,9 +6,8 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-# llama-cpp-python is source-only on PyPI. Build it portable (AVX2, not -march=native) so the wheel
-# uv caches (~/.cache/uv) runs on any x86-64 machine; later installs reuse it instead of compiling.
-export CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+# llama-cpp-python compiles from source once per machine; its portable build flags live in
+# pyproject.toml ([tool.uv] config-settings-package) and uv caches the wheel (~/.cache/uv).
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # OpenMP spin-waiting collapses generation on a busy 2-core machine (shared/MODELS.md).
 export OMP_WAIT_POLICY := PASSIVE
