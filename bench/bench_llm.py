@@ -71,8 +71,14 @@ def _measures(n_prompt: int, n_gen: int, start: float, first: float, last: float
 
 
 def http_run(url: str, prompt: str) -> dict[str, float]:
-    body = {"model": MODEL, "prompt": prompt, "max_tokens": GEN_TOKENS, "temperature": 0, "stream": True,
-            "stream_options": {"include_usage": True}}
+    body = {
+        "model": MODEL,
+        "prompt": prompt,
+        "max_tokens": GEN_TOKENS,
+        "temperature": 0,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     start = time.perf_counter()
     first = last = 0.0
     usage: dict[str, int] = {}
@@ -116,8 +122,12 @@ def start_server(instances: int, workdir: Path) -> tuple[subprocess.Popen[bytes]
     port = free_port()
     env = {**os.environ, "STRATA_CONFIG": str(config), "STRATA_HOME": str(workdir), "OMP_WAIT_POLICY": "PASSIVE"}
     log = (workdir / f"server-{instances}.log").open("wb")
-    process = subprocess.Popen([STRATA_LLM, "serve", "--transport", "http", "--port", str(port), "--log-level",
-                                "warning"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    process = subprocess.Popen(
+        [STRATA_LLM, "serve", "--transport", "http", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -136,8 +146,12 @@ async def concurrent(url: str, clients: int, per_client: int, max_tokens: int) -
         nonlocal generated
         async with httpx.AsyncClient(timeout=600) as http:
             for j in range(per_client):
-                body = {"model": MODEL, "prompt": f"Client {idx} request {j}.{COUNT_TAIL}", "max_tokens": max_tokens,
-                        "temperature": 0}
+                body = {
+                    "model": MODEL,
+                    "prompt": f"Client {idx} request {j}.{COUNT_TAIL}",
+                    "max_tokens": max_tokens,
+                    "temperature": 0,
+                }
                 t0 = time.perf_counter()
                 response = await http.post(f"{url}/v1/completions", json=body)
                 latencies.append(time.perf_counter() - t0)
@@ -173,10 +187,12 @@ def machine() -> str:
         pass
     import llama_cpp
 
-    return (f"{cpu}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB"
-            f" RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"llama-cpp-python {llama_cpp.__version__} (portable AVX2 build), n_threads={THREADS}, "
-            f"load average at start {os.getloadavg()[0]:.2f}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB"
+        f" RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"llama-cpp-python {llama_cpp.__version__} (portable AVX2 build), n_threads={THREADS}, "
+        f"load average at start {os.getloadavg()[0]:.2f}"
+    )
 
 
 def main() -> None:
@@ -189,8 +205,9 @@ def main() -> None:
 
     from strata.shared.models import locate_model
 
-    llama = llama_cpp.Llama(model_path=str(locate_model(MODEL)), n_ctx=N_CTX, n_threads=THREADS,
-                            n_threads_batch=THREADS, verbose=False)
+    llama = llama_cpp.Llama(
+        model_path=str(locate_model(MODEL)), n_ctx=N_CTX, n_threads=THREADS, n_threads_batch=THREADS, verbose=False
+    )
     described = machine()
     with tempfile.TemporaryDirectory() as tmp:
         process, url = start_server(1, Path(tmp))
@@ -202,8 +219,11 @@ def main() -> None:
                 raw.append(raw_run(llama, prompt_for(r, "a")))
                 http.append(http_run(url, prompt_for(r, "b")))
                 mcp.append(anyio.run(mcp_run, url, prompt_for(r, "c")))
-                print(f"round {r}: raw {raw[-1]['tg_tps']:.1f} http {http[-1]['tg_tps']:.1f} "
-                      f"mcp {mcp[-1]['tg_tps']:.1f} tok/s", file=sys.stderr)
+                print(
+                    f"round {r}: raw {raw[-1]['tg_tps']:.1f} http {http[-1]['tg_tps']:.1f} "
+                    f"mcp {mcp[-1]['tg_tps']:.1f} tok/s",
+                    file=sys.stderr,
+                )
             conc1 = [anyio.run(concurrent, url, n, 4, 48) for n in (1, 2, 4)]
         finally:
             process.terminate()
@@ -224,8 +244,13 @@ def main() -> None:
         write_section(args.write, report)
 
 
-def render(described: str, r: dict[str, dict[str, float]], conc1: list[dict[str, float]],
-           conc2: list[dict[str, float]], rounds: int) -> str:
+def render(
+    described: str,
+    r: dict[str, dict[str, float]],
+    conc1: list[dict[str, float]],
+    conc2: list[dict[str, float]],
+    rounds: int,
+) -> str:
     raw = r["raw"]
     lines = [
         "## llm: strata-llm vs raw llama-cpp-python",
@@ -237,8 +262,11 @@ def render(described: str, r: dict[str, dict[str, float]], conc1: list[dict[str,
         "| path | prompt tok | gen tok | TTFT ms | prompt tok/s | gen tok/s | wall s | gen ratio vs raw | wall ratio (raw/path) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, label in (("raw", "raw llama-cpp-python (in-process)"), ("http", "strata-llm HTTP /v1 (streamed)"),
-                        ("mcp", "strata-llm MCP `complete` (HTTP)")):
+    for name, label in (
+        ("raw", "raw llama-cpp-python (in-process)"),
+        ("http", "strata-llm HTTP /v1 (streamed)"),
+        ("mcp", "strata-llm MCP `complete` (HTTP)"),
+    ):
         m = r[name]
         lines.append(
             f"| {label} | {int(m['prompt_tokens'])} | {int(m['gen_tokens'])} | {m['ttft_ms']:.0f} | {m['pp_tps']:.0f} "
@@ -257,8 +285,10 @@ def render(described: str, r: dict[str, dict[str, float]], conc1: list[dict[str,
     ]
     for instances, rows in ((1, conc1), (2, conc2)):
         for c in rows:
-            lines.append(f"| {instances} | {int(c['clients'])} | {int(c['requests'])} | {c['throughput_tps']:.1f} | "
-                         f"{c['p50_s']:.2f} | {c['p95_s']:.2f} |")
+            lines.append(
+                f"| {instances} | {int(c['clients'])} | {int(c['requests'])} | {c['throughput_tps']:.1f} | "
+                f"{c['p50_s']:.2f} | {c['p95_s']:.2f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -268,7 +298,7 @@ def write_section(path: Path, section: str) -> None:
     heading = section.splitlines()[0]
     if heading in text:
         before, rest = text.split(heading, 1)
-        after = rest[rest.find("\n## ") + 1:] if "\n## " in rest else ""
+        after = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
         text = before + section + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section

@@ -1,4 +1,5 @@
 from click.testing import CliRunner
+
 from strata.orchestrator.cli import cli, installed_servers
 
 

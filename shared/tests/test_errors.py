@@ -1,6 +1,7 @@
 import inspect
 
 import pytest
+
 from strata.shared import errors
 from strata.shared.errors import BusyError, ModelNotFoundError, NotFoundError, StrataError
 

@@ -2,6 +2,7 @@ import json
 import logging
 
 import pytest
+
 from strata.shared.log import configure_logging, get_logger, redact
 
 

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from strata.shared.errors import ModelNotFoundError
 from strata.shared.models import BundledModel, bundled_models, locate_model
 

@@ -5,6 +5,7 @@ import httpx
 import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
+
 from strata.shared.errors import BusyError, ConfigError
 from strata.shared.runner import Metrics, ServeOptions, build_http_app, create_mcp, serve_options_from
 from strata.shared.testing import serving

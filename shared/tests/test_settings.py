@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import Field
+
 from strata.shared.errors import ConfigError
 from strata.shared.settings import ServerSettings, config_files, load_config_section, user_dir
 

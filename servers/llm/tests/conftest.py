@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 import httpx
 import pytest
+
 from strata.llm.local import LocalEngine
 from strata.shared.models import locate_model
 from strata.shared.testing import free_port

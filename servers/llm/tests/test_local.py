@@ -5,6 +5,7 @@ import anyio
 import jsonschema
 import numpy as np
 import pytest
+
 from strata.llm.errors import (
     BusyError,
     ContextOverflowError,

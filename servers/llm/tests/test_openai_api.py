@@ -110,6 +110,13 @@ def test_unknown_model_bad_n_and_bad_json_are_clear_errors(client: openai.OpenAI
     raw = httpx.post(f"{llm_http.url}/v1/chat/completions", headers=llm_http.headers(), content=b"{not json")
     assert raw.status_code == 400 and raw.json()["error"]["code"] == "invalid_request"
 
+    def endless_body():  # chunked, so no content-length to refuse up front
+        for _ in range(9):
+            yield b" " * (1024 * 1024)
+
+    huge = httpx.post(f"{llm_http.url}/v1/chat/completions", headers=llm_http.headers(), content=endless_body())
+    assert huge.status_code == 400 and "larger than 8388608 bytes" in huge.json()["error"]["message"]
+
 
 def test_missing_token_is_refused(llm_http: RunningServer) -> None:
     anonymous = openai.OpenAI(base_url=f"{llm_http.url}/v1", api_key="wrong", max_retries=0)

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import jsonschema
 import pytest
+
 from strata.llm.errors import BusyError, InvalidRequestError, UnsupportedError, UpstreamError
 from strata.llm.remote import RemoteEngine
 from strata.llm.settings import RemoteConfig

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-from strata.shared.errors import StrataError
+from pydantic import ValidationError
 
-__all__ = ["report_errors", "serve_options"]
+from strata.shared.errors import ConfigError, StrataError
+
+__all__ = ["config_error", "report_errors", "serve_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,15 +57,31 @@ def serve_options(default_port: int) -> Callable[[F], F]:
 
 
 def report_errors(fn: F) -> F:
-    """Turn StrataError into a one-line CLI error; ``STRATA_RAISE_ERRORS=1`` keeps the traceback."""
+    """Turn StrataError (and invalid settings) into a one-line CLI error.
+
+    ``STRATA_RAISE_ERRORS=1`` keeps the traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except ValidationError as exc:  # pydantic-settings found a bad value in config or env
+                raise config_error(exc) from exc
         except StrataError as exc:
             if os.environ.get("STRATA_RAISE_ERRORS") == "1":
                 raise
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def config_error(exc: ValidationError) -> ConfigError:
+    """A one-line ConfigError naming the first invalid setting and where settings come from."""
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or exc.title
+    return ConfigError(
+        f"invalid setting '{key}' in {exc.title}: {first['msg']} (got {first.get('input')!r}); "
+        "check strata.toml and STRATA_* environment variables"
+    )

@@ -30,6 +30,7 @@ from starlette.middleware import Middleware as AsgiMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
 from strata.shared.errors import ConfigError, StrataError, UnauthorizedError
 from strata.shared.log import get_logger
 from strata.shared.settings import ServerSettings

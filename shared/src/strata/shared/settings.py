@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
 from strata.shared.errors import ConfigError
 
 __all__ = ["ServerSettings", "config_files", "load_config_section", "user_dir"]

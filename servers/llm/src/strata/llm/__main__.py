@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import click
+
 from strata.llm.registry import ModelRegistry, model_name_for_path
 from strata.llm.service import LlmService
 from strata.llm.settings import LlmSettings, LocalModelConfig

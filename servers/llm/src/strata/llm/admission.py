@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from statistics import fmean
 
 import anyio
+
 from strata.llm.errors import BusyError
 
 __all__ = ["Admission"]

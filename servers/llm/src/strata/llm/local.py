@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+
 from strata.llm.admission import Admission
 from strata.llm.engine import OnDelta, Prompt
 from strata.llm.errors import ContextOverflowError, InvalidRequestError, InvalidSchemaError, UnsupportedError

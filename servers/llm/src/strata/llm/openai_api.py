@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+
 from strata.llm.engine import OnDelta, Prompt
 from strata.llm.errors import InvalidRequestError, StrataError
 from strata.llm.registry import ModelRegistry
@@ -134,11 +135,16 @@ def _error_response(exc: StrataError) -> JSONResponse:
 
 
 async def _parse(request: Request, model: type[BaseModel]) -> Any:
+    too_big = InvalidRequestError(f"request body is larger than {MAX_BODY_BYTES} bytes")
     if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-        raise InvalidRequestError(f"request body is larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidRequestError(f"request body is larger than {MAX_BODY_BYTES} bytes")
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():  # chunked bodies carry no length: count as they arrive
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_big
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
+
 from strata.llm.admission import Admission
 from strata.llm.engine import OnDelta, Prompt
 from strata.llm.errors import (

@@ -11,6 +11,7 @@ from mcp.types import ToolAnnotations
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import Field
+
 from strata.llm.openai_api import openai_routes
 from strata.llm.registry import ModelRegistry
 from strata.llm.service import ChatOutput, LlmService, ServerStatus

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
+
 from strata.llm.engine import OnDelta
 from strata.llm.errors import InvalidRequestError
 from strata.llm.registry import ModelRegistry

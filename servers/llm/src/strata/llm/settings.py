@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from strata.shared.settings import ServerSettings
 
 __all__ = ["DEFAULT_MODEL", "LlmSettings", "LocalModelConfig", "RemoteConfig"]
