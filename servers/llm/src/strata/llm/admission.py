@@ -14,6 +14,7 @@ from statistics import fmean
 import anyio
 
 from strata.llm.errors import BusyError
+from strata.llm.types import ModelStatus
 
 __all__ = ["Admission"]
 
@@ -67,3 +68,18 @@ class Admission:
     @property
     def recent_tokens_per_second(self) -> float | None:
         return round(fmean(self._recent_tps), 2) if self._recent_tps else None
+
+    def snapshot(self, *, loaded: bool) -> ModelStatus:
+        """The live status of the model this admission guards."""
+        return ModelStatus(
+            name=self.name,
+            loaded=loaded,
+            instances=self.slots,
+            busy=self.busy,
+            queued=self.queued,
+            max_queue=self.max_queue,
+            requests_served=self.served,
+            requests_rejected=self.rejected,
+            requests_cancelled=self.cancelled,
+            recent_tokens_per_second=self.recent_tokens_per_second,
+        )

@@ -61,7 +61,6 @@ class LocalEngine:
         self.embedding = embedding
         self.max_tokens_cap = max_tokens_cap
         self._chat_template = chat_template
-        self._instances = instances
         self._idle: list[Llama] = []
         self._created = 0
         self._formatter: Any = None
@@ -137,19 +136,7 @@ class LocalEngine:
         )
 
     def status(self) -> ModelStatus:
-        a = self.admission
-        return ModelStatus(
-            name=self.name,
-            loaded=self._created > 0,
-            instances=self._instances,
-            busy=a.busy,
-            queued=a.queued,
-            max_queue=a.max_queue,
-            requests_served=a.served,
-            requests_rejected=a.rejected,
-            requests_cancelled=a.cancelled,
-            recent_tokens_per_second=a.recent_tokens_per_second,
-        )
+        return self.admission.snapshot(loaded=self._created > 0)
 
     # -- generation ----------------------------------------------------------------------------
 

@@ -58,19 +58,7 @@ class RemoteEngine:
         )
 
     def status(self) -> ModelStatus:
-        a = self.admission
-        return ModelStatus(
-            name=self.name,
-            loaded=True,
-            instances=a.slots,
-            busy=a.busy,
-            queued=a.queued,
-            max_queue=a.max_queue,
-            requests_served=a.served,
-            requests_rejected=a.rejected,
-            requests_cancelled=a.cancelled,
-            recent_tokens_per_second=a.recent_tokens_per_second,
-        )
+        return self.admission.snapshot(loaded=True)
 
     async def generate(
         self, prompt: Prompt, params: GenerationParams, on_delta: OnDelta | None = None
