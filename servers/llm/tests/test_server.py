@@ -12,6 +12,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
+from mcp import MCPError
 
 from .conftest import (
     MAIN_CONFIG,
@@ -149,3 +150,27 @@ async def test_http_busy_error_when_the_queue_is_full(tmp_path: Path) -> None:
                 tg.cancel_scope.cancel()
     finally:
         stop(server)
+
+
+async def test_http_client_timeout_cancels_the_generation_on_the_server(llm_http: RunningServer) -> None:
+    long_call = {
+        "messages": [{"role": "user", "content": "Numbers."}],
+        "max_tokens": 900,
+        "temperature": 0,
+        "json_schema": ENDLESS,
+    }
+    async with Client(f"{llm_http.url}/mcp", auth=llm_http.token, timeout=120) as client:
+        before = (await client.call_tool("status", {})).structured_content
+        assert before is not None
+        cancelled_before = before["models"][0]["requests_cancelled"]
+        with pytest.raises(MCPError, match="timed out"):
+            await client.call_tool("chat", long_call, timeout=1.5)
+        with anyio.fail_after(20):  # without cancellation the slot stays busy for all 900 tokens (~20 s)
+            while True:
+                status = (await client.call_tool("status", {})).structured_content
+                assert status is not None
+                model = status["models"][0]
+                if model["busy"] == 0:
+                    break
+                await anyio.sleep(0.05)
+    assert model["requests_cancelled"] == cancelled_before + 1
