@@ -1,0 +1,805 @@
+"""Python call resolution: a flow-insensitive points-to analysis over the whole project, in the style of PyCG.
+
+Pipeline: parse every module (stdlib ``ast``: exact for valid code and fast to walk) → collect scopes
+(modules, classes, functions, lambdas) and the names each binds → iterate over every statement,
+growing points-to sets for variables, attributes, parameters, returns and container items until
+nothing changes → every call site's callee set is its resolved targets.
+
+Values are fully qualified names: definitions (``pkg.mod.Class.method``, ``mod.<lambda1>``), modules,
+builtins (``<builtin>.len``, ``<**PyStr**>.join``), external names (``requests.get``) and container
+ids. An instance is represented by its class, so ``a = A(); a.m()`` resolves through ``A``'s MRO.
+
+Each call site keeps *all* its candidate targets; nothing is picked by name similarity. A call whose
+callee evaluates to nothing is reported as unresolved rather than guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["CallSite", "PyProject", "Scope", "analyze_sources", "module_name_for"]
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+MAX_ITERATIONS = 30
+# External names grow by one segment per attribute; `node = node.parent` in a loop would grow them
+# forever. Past this many segments an external value is dropped (unknown).
+MAX_EXTERNAL_SEGMENTS = 6
+# Builtins that call the functions passed to them (PyCG records those calls at the call site).
+CALLS_ITS_ARGUMENTS = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
+RETURN, YIELD, ITEMS = "<RETURN>", "<YIELD>", "<ITEMS>"
+BUILTIN_TYPE_OF = {str: "<**PyStr**>", bytes: "<**PyBytes**>", int: "<**PyInt**>", float: "<**PyFloat**>"}
+
+ScopeKind = Literal["module", "class", "function", "lambda"]
+
+
+@dataclass
+class Scope:
+    """A namespace: module, class body, function or lambda."""
+
+    fqn: str
+    kind: ScopeKind
+    module: str
+    node: ast.AST
+    parent: Scope | None
+    locals: set[str] = field(default_factory=set)
+    global_names: set[str] = field(default_factory=set)
+    nonlocal_names: set[str] = field(default_factory=set)
+    params: list[str] = field(default_factory=list)
+    class_fqn: str | None = None  # for methods: the class whose body defines them
+    method_kind: Literal["function", "method", "staticmethod", "classmethod"] = "function"
+    is_generator: bool = False
+    lambda_count: int = 0
+    lineno: int = 0
+    end_lineno: int = 0
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call expression and everything it may call."""
+
+    caller: str
+    module: str
+    lineno: int
+    col: int
+    text: str
+    targets: frozenset[str]
+
+
+def module_name_for(path: Path, root: Path) -> str:
+    """``root/pkg/mod.py`` → ``pkg.mod``; ``root/pkg/__init__.py`` → ``pkg``."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+class PyProject:
+    """The analysis of one Python code base."""
+
+    def __init__(self, modules: dict[str, tuple[ast.Module, bool]]) -> None:
+        # modules: fqn -> (tree, is_package)
+        self.trees = {name: tree for name, (tree, _) in modules.items()}
+        self.packages = {name for name, (_, is_pkg) in modules.items() if is_pkg}
+        self.module_names = set(modules)
+        # every dotted prefix of a module is importable as a (namespace) package
+        self.module_prefixes = {
+            ".".join(m.split(".")[:i]) for m in self.module_names for i in range(1, m.count(".") + 1)
+        }
+        self._mro_cache: dict[str, list[str]] = {}
+        self.scopes: dict[str, Scope] = {}
+        self.scope_of_node: dict[int, Scope] = {}
+        self.class_bases: dict[str, list[ast.expr]] = {}
+        self.pts: defaultdict[str, set[str]] = defaultdict(set)
+        self.calls: dict[tuple[str, int, int], set[str]] = defaultdict(set)
+        self.call_text: dict[tuple[str, int, int], tuple[str, str]] = {}
+        self._changed = False
+        for name, tree in self.trees.items():
+            self._collect(tree, name, None, name, "module")
+
+    # -- pass 1: scopes and their bound names ---------------------------------------------------
+
+    def _collect(self, node: ast.AST, fqn: str, parent: Scope | None, module: str, kind: ScopeKind) -> Scope:
+        scope = Scope(fqn=fqn, kind=kind, module=module, node=node, parent=parent)
+        scope.lineno = getattr(node, "lineno", 1)
+        scope.end_lineno = getattr(node, "end_lineno", scope.lineno) or scope.lineno
+        self.scopes[fqn] = scope
+        self.scope_of_node[id(node)] = scope
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            scope.params = [a.arg for a in [*args.posonlyargs, *args.args]]
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+            every += [a for a in (args.vararg, args.kwarg) if a is not None]
+            scope.locals.update(a.arg for a in every)
+        body: Iterable[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else getattr(node, "body", [])
+        for child in _walk_scope(body):
+            self._note_binding(scope, child)
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                child_fqn = f"{fqn}.{child.name}"
+                if isinstance(child, ast.ClassDef):
+                    self.class_bases[child_fqn] = child.bases
+                    self._collect(child, child_fqn, scope, module, "class")
+                else:
+                    inner = self._collect(child, child_fqn, scope, module, "function")
+                    if kind == "class":
+                        inner.class_fqn = fqn
+                        inner.method_kind = _method_kind(child)
+                        if inner.params and inner.method_kind in ("method", "classmethod"):
+                            self.pts[f"{child_fqn}.{inner.params[0]}"].add(fqn)
+                if not _custom_decorators(child):
+                    self.pts[child_fqn].add(child_fqn)  # a decorated name gets its value in the fixpoint
+            elif isinstance(child, ast.Lambda):
+                owner = _function_owner(scope)
+                owner.lambda_count += 1
+                lam = f"{owner.fqn}.<lambda{owner.lambda_count}>"
+                self._collect(child, lam, scope, module, "lambda")
+                self.pts[lam].add(lam)
+            elif isinstance(child, ast.Yield | ast.YieldFrom):
+                scope.is_generator = True
+        return scope
+
+    @staticmethod
+    def _note_binding(scope: Scope, node: ast.AST) -> None:
+        if isinstance(node, ast.Global):
+            scope.global_names.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            scope.nonlocal_names.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            scope.locals.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            scope.locals.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    scope.locals.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            scope.locals.add(node.name)
+
+    # -- name lookup -----------------------------------------------------------------------------
+
+    def _key_for(self, scope: Scope, name: str) -> str | None:
+        """The points-to key ``name`` refers to in ``scope`` (LEGB), or None when it is unbound."""
+        current: Scope | None = scope
+        first = True
+        while current is not None:
+            if name in current.global_names:
+                return f"{current.module}.{name}"
+            if (first or current.kind != "class") and name in current.locals and name not in current.nonlocal_names:
+                return f"{current.fqn}.{name}"
+            first = False
+            current = current.parent
+        return None
+
+    def lookup(self, scope: Scope, name: str) -> set[str]:
+        key = self._key_for(scope, name)
+        if key is not None:
+            return self.pts.get(key, set())
+        star = self.pts.get(f"{scope.module}.{name}")  # bound by `from m import *`
+        if star:
+            return star
+        if name in BUILTIN_NAMES:
+            return {f"<builtin>.{name}"}
+        return set()
+
+    # -- pass 2: fixpoint ------------------------------------------------------------------------
+
+    def solve(self) -> None:
+        for _ in range(MAX_ITERATIONS):
+            self._changed = False
+            self._mro_cache.clear()
+            for scope in list(self.scopes.values()):
+                self._run_scope(scope)
+            if not self._changed:
+                break
+
+    def _add(self, key: str, values: Iterable[str]) -> None:
+        target = self.pts[key]
+        before = len(target)
+        target.update(values)
+        if len(target) != before:
+            self._changed = True
+
+    def _run_scope(self, scope: Scope) -> None:
+        node = scope.node
+        if isinstance(node, ast.Lambda):
+            self._add(f"{scope.fqn}.{RETURN}", self.eval(node.body, scope))
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            body = node.body
+        else:
+            body = getattr(node, "body", [])
+        for stmt in body:
+            self._stmt(stmt, scope)
+
+    def _stmt(self, stmt: ast.stmt, scope: Scope) -> None:
+        if isinstance(stmt, ast.Assign):
+            values = self.eval(stmt.value, scope)
+            for target in stmt.targets:
+                self._bind(target, values, scope, stmt.value)
+        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+            if stmt.value is not None:
+                self._bind(stmt.target, self.eval(stmt.value, scope), scope, stmt.value)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                self._add(f"{scope.fqn}.{RETURN}", self.eval(stmt.value, scope))
+        elif isinstance(stmt, ast.Expr):
+            self.eval(stmt.value, scope)
+        elif isinstance(stmt, ast.For | ast.AsyncFor):
+            self._bind(stmt.target, self._iterate(self.eval(stmt.iter, scope), stmt.iter, scope), scope, None)
+            self._stmts(stmt.body + stmt.orelse, scope)
+        elif isinstance(stmt, ast.While | ast.If):
+            self.eval(stmt.test, scope)
+            self._stmts(stmt.body + stmt.orelse, scope)
+        elif isinstance(stmt, ast.With | ast.AsyncWith):
+            for item in stmt.items:
+                values = self.eval(item.context_expr, scope)
+                if item.optional_vars is not None:
+                    self._bind(item.optional_vars, values | self._call_method(values, "__enter__", scope), scope, None)
+            self._stmts(stmt.body, scope)
+        elif isinstance(stmt, ast.Try):
+            self._stmts(stmt.body + stmt.orelse + stmt.finalbody, scope)
+            for handler in stmt.handlers:
+                if handler.type is not None:
+                    self.eval(handler.type, scope)
+                self._stmts(handler.body, scope)
+        elif isinstance(stmt, ast.Raise):
+            if stmt.exc is not None:
+                raised = self.eval(stmt.exc, scope)
+                if not isinstance(stmt.exc, ast.Call):  # `raise A` instantiates A
+                    classes = {v for v in raised if self._kind(v) == "class"}
+                    self._call_values(classes, [], {}, stmt.exc, scope, bound=False)
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname:
+                    self._bind_name(scope, alias.asname, self._module_value(alias.name))
+                else:
+                    top = alias.name.split(".")[0]
+                    self._bind_name(scope, top, self._module_value(top))
+        elif isinstance(stmt, ast.ImportFrom):
+            self._import_from(stmt, scope)
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            self._definition(stmt, scope)
+        elif isinstance(stmt, ast.Match):
+            self.eval(stmt.subject, scope)
+            for case in stmt.cases:
+                self._stmts(case.body, scope)
+        elif isinstance(stmt, ast.Delete | ast.Assert):
+            for child in ast.iter_child_nodes(stmt):
+                if isinstance(child, ast.expr):
+                    self.eval(child, scope)
+
+    def _stmts(self, stmts: list[ast.stmt], scope: Scope) -> None:
+        for stmt in stmts:
+            self._stmt(stmt, scope)
+
+    def _definition(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: Scope) -> None:
+        fqn = f"{scope.fqn}.{stmt.name}"
+        if isinstance(stmt, ast.ClassDef):
+            for base in stmt.bases:
+                self.eval(base, scope)
+        if not isinstance(stmt, ast.ClassDef):
+            self._bind_defaults(fqn, stmt.args, scope)
+        value: set[str] = {fqn}
+        for decorator in reversed(_custom_decorators(stmt)):
+            # @dec def f: ... is f = dec(f): a call of dec with f, whose result is bound to f. A decorator
+            # we cannot see into (unknown, external or builtin) is taken to wrap f. The test must not look
+            # at the result: it is empty in early rounds, and points-to sets never shrink.
+            decorators = self.eval(decorator, scope)
+            result = self._call_values(decorators, [value], {}, decorator, scope, bound=False)
+            opaque = not decorators or any(self._kind(d) not in ("function", "class") for d in decorators)
+            value = result | value if opaque else result
+        self._bind_name(scope, stmt.name, value)
+
+    def _bind_defaults(self, fqn: str, args: ast.arguments, scope: Scope) -> None:
+        positional = [*args.posonlyargs, *args.args]
+        for param, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
+            self._add(f"{fqn}.{param.arg}", self.eval(default, scope))
+        for param, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+            if kw_default is not None:
+                self._add(f"{fqn}.{param.arg}", self.eval(kw_default, scope))
+
+    def _import_from(self, stmt: ast.ImportFrom, scope: Scope) -> None:
+        base = self._resolve_relative(scope.module, stmt.module, stmt.level)
+        for alias in stmt.names:
+            if alias.name == "*":
+                source = self.scopes.get(base)
+                if source is not None:
+                    for name in source.locals:
+                        if not name.startswith("_"):
+                            self._bind_name(scope, name, self.pts.get(f"{base}.{name}", set()))
+                continue
+            full = f"{base}.{alias.name}" if base else alias.name
+            if full in self.module_names:
+                values = {full}
+            elif base in self.module_names:
+                values = set(self.pts.get(full, set()))
+            else:
+                values = {full}  # an external name: kept by its qualified name
+            self._bind_name(scope, alias.asname or alias.name, values)
+
+    def _resolve_relative(self, module: str, name: str | None, level: int) -> str:
+        if level == 0:
+            return name or ""
+        package = module if module in self.packages else module.rpartition(".")[0]
+        for _ in range(level - 1):
+            package = package.rpartition(".")[0]
+        return f"{package}.{name}" if name and package else (name or package)
+
+    def _module_value(self, name: str) -> set[str]:
+        return {name}  # internal or external, a module's value is its name
+
+    # -- binding -----------------------------------------------------------------------------------
+
+    def _bind_name(self, scope: Scope, name: str, values: set[str]) -> None:
+        key = self._key_for(scope, name) or f"{scope.fqn}.{name}"
+        self._add(key, values)
+
+    def _bind(self, target: ast.expr, values: set[str], scope: Scope, source: ast.expr | None) -> None:
+        if isinstance(target, ast.Name):
+            self._bind_name(scope, target.id, values)
+        elif isinstance(target, ast.Attribute):
+            for obj in self.eval(target.value, scope):
+                if self._kind(obj) in ("class", "module", "function", "container", "external"):
+                    self._add(f"{obj}.{target.attr}", values)
+        elif isinstance(target, ast.Subscript):
+            key = _constant_key(target.slice)
+            for obj in self.eval(target.value, scope):
+                if self._kind(obj) == "container":
+                    self._add(f"{obj}.{ITEMS}", values)
+                    if key is not None:
+                        self._add(f"{obj}[{key}]", values)
+            self.eval(target.slice, scope)
+        elif isinstance(target, ast.Tuple | ast.List):
+            if isinstance(source, ast.Tuple | ast.List) and len(source.elts) == len(target.elts):
+                for element, value in zip(target.elts, source.elts, strict=True):
+                    self._bind(element, self.eval(value, scope), scope, value)
+            else:
+                items = self._items(values)
+                for element in target.elts:
+                    self._bind(element.value if isinstance(element, ast.Starred) else element, items, scope, None)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value, values, scope, None)
+
+    # -- expressions -----------------------------------------------------------------------------------
+
+    def eval(self, node: ast.expr, scope: Scope) -> set[str]:
+        if isinstance(node, ast.Name):
+            return set(self.lookup(scope, node.id))
+        if isinstance(node, ast.Attribute):
+            out: set[str] = set()
+            for obj in self.eval(node.value, scope):
+                out |= self.attribute(obj, node.attr)
+            return out
+        if isinstance(node, ast.Call):
+            return self._call(node, scope)
+        if isinstance(node, ast.Lambda):
+            lam = self.scope_of_node[id(node)].fqn
+            self._bind_defaults(lam, node.args, scope)
+            return {lam}
+        if isinstance(node, ast.Constant):
+            kind = BUILTIN_TYPE_OF.get(type(node.value))
+            return {kind} if kind else set()
+        if isinstance(node, ast.JoinedStr):
+            self._eval_children(node, scope)
+            return {"<**PyStr**>"}
+        if isinstance(node, ast.Dict):
+            cid = self._container(node, scope, "dict")
+            for key, value in zip(node.keys, node.values, strict=True):
+                values = self.eval(value, scope)
+                self._add(f"{cid}.{ITEMS}", values)
+                constant = _constant_key(key) if key is not None else None
+                if constant is not None:
+                    self._add(f"{cid}[{constant}]", values)
+                elif key is None:  # {**other}
+                    self._add(f"{cid}.{ITEMS}", self._items(values))
+                else:
+                    self.eval(key, scope)
+            return {cid}
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            cid = self._container(node, scope, type(node).__name__.lower())
+            for index, element in enumerate(node.elts):
+                if isinstance(element, ast.Starred):
+                    self._add(f"{cid}.{ITEMS}", self._items(self.eval(element.value, scope)))
+                    continue
+                values = self.eval(element, scope)
+                self._add(f"{cid}.{ITEMS}", values)
+                self._add(f"{cid}[{index}]", values)
+            return {cid}
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            for generator in node.generators:
+                iterated = self._iterate(self.eval(generator.iter, scope), generator.iter, scope)
+                self._bind(generator.target, iterated, scope, None)
+                for condition in generator.ifs:
+                    self.eval(condition, scope)
+            cid = self._container(node, scope, "list")
+            if isinstance(node, ast.DictComp):
+                self.eval(node.key, scope)
+                self._add(f"{cid}.{ITEMS}", self.eval(node.value, scope))
+            else:
+                self._add(f"{cid}.{ITEMS}", self.eval(node.elt, scope))
+            return {cid}
+        if isinstance(node, ast.Subscript):
+            subscript = _constant_key(node.slice)
+            self.eval(node.slice, scope)
+            out = set()
+            for obj in self.eval(node.value, scope):
+                if self._kind(obj) == "container":
+                    specific = self.pts.get(f"{obj}[{subscript}]") if subscript is not None else None
+                    out |= specific if specific else self.pts.get(f"{obj}.{ITEMS}", set())
+                else:
+                    out |= self._call_method({obj}, "__getitem__", scope)
+            return out
+        if isinstance(node, ast.IfExp):
+            self.eval(node.test, scope)
+            return self.eval(node.body, scope) | self.eval(node.orelse, scope)
+        if isinstance(node, ast.BoolOp):
+            out = set()
+            for value in node.values:
+                out |= self.eval(value, scope)
+            return out
+        if isinstance(node, ast.NamedExpr):
+            values = self.eval(node.value, scope)
+            self._bind(node.target, values, scope, node.value)
+            return values
+        if isinstance(node, ast.Await | ast.Starred):
+            return self.eval(node.value, scope)
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            if node.value is not None:
+                values = self.eval(node.value, scope)
+                owner = _function_owner(scope)
+                self._add(f"{owner.fqn}.{YIELD}", self._items(values) if isinstance(node, ast.YieldFrom) else values)
+            return set()
+        self._eval_children(node, scope)
+        return set()
+
+    def _eval_children(self, node: ast.AST, scope: Scope) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.eval(child, scope)
+            elif isinstance(child, ast.comprehension | ast.keyword):
+                for grandchild in ast.iter_child_nodes(child):
+                    if isinstance(grandchild, ast.expr):
+                        self.eval(grandchild, scope)
+
+    def _iterate(self, values: set[str], node: ast.AST, scope: Scope) -> set[str]:
+        """What a for loop over ``values`` binds; iterating an object calls its __iter__ and __next__."""
+        items = self._items(values)
+        classes = {v for v in values if self._kind(v) == "class"}
+        if classes:
+            iterators = self._call_values(self._methods(classes, "__iter__"), [], {}, node, scope, bound=True)
+            items |= self._call_values(
+                self._methods({i for i in iterators if self._kind(i) == "class"}, "__next__"),
+                [],
+                {},
+                node,
+                scope,
+                bound=True,
+            )
+        return items
+
+    def _methods(self, classes: set[str], name: str) -> set[str]:
+        out: set[str] = set()
+        for cls in classes:
+            out |= {m for m in self.lookup_attribute(cls, name) if self._kind(m) == "function"}
+        return out
+
+    def _container(self, node: ast.AST, scope: Scope, kind: str) -> str:
+        return f"<{kind}:{scope.module}:{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}>"
+
+    def _items(self, values: set[str]) -> set[str]:
+        out: set[str] = set()
+        for value in values:
+            kind = self._kind(value)
+            if kind == "container":
+                out |= self.pts.get(f"{value}.{ITEMS}", set())
+            elif value.startswith("<gen>"):
+                out |= self.pts.get(f"{value[5:]}.{YIELD}", set())
+            elif kind == "class":
+                out |= self._call_method({value}, "__iter__", None)
+        return out
+
+    # -- attributes and classes -------------------------------------------------------------------------
+
+    def _kind(self, value: str) -> str:
+        if value in self.module_names:
+            return "module"
+        if value.startswith("<super>"):
+            return "super"
+        if value.startswith("<gen>"):
+            return "generator"
+        if value.startswith("<") and not value.startswith(("<builtin>", "<**")):
+            return "container"
+        if value.startswith(("<builtin>", "<**")):
+            return "builtin"
+        scope = self.scopes.get(value)
+        if scope is not None:
+            return "class" if scope.kind == "class" else "function"
+        if value in self.module_prefixes:
+            return "module"  # a namespace package
+        return "external"
+
+    def mro(self, cls: str) -> list[str]:
+        """C3 linearization (Python's MRO); falls back to depth-first order when C3 has no solution."""
+        cached = self._mro_cache.get(cls)
+        if cached is None:
+            cached = self._mro_cache[cls] = self._mro(cls, frozenset())
+        return cached
+
+    def _mro(self, cls: str, visiting: frozenset[str]) -> list[str]:
+        if self._kind(cls) != "class" or cls in visiting:
+            return [cls]
+        scope = self.scopes[cls]
+        bases: list[str] = []
+        for base in self.class_bases.get(cls, []):
+            bases.extend(sorted(self.eval(base, scope.parent or scope)))
+        sequences = [self._mro(b, visiting | {cls}) for b in bases] + [list(bases)]
+        result = [cls]
+        while any(sequences):
+            for seq in sequences:
+                head = seq[0] if seq else None
+                if head is not None and not any(head in other[1:] for other in sequences):
+                    break
+            else:  # inconsistent hierarchy: keep going depth-first rather than fail
+                head = next(seq[0] for seq in sequences if seq)
+            result.append(head)
+            sequences = [[x for x in seq if x != head] for seq in sequences]
+        return result
+
+    def lookup_attribute(self, cls: str, name: str, start: int = 0) -> set[str]:
+        for klass in self.mro(cls)[start:]:
+            kind = self._kind(klass)
+            if kind == "class":
+                found = self.pts.get(f"{klass}.{name}")
+                if found:
+                    return set(found)
+            elif kind == "external":
+                return {f"{klass}.{name}"} if klass.count(".") + 1 < MAX_EXTERNAL_SEGMENTS else set()
+            elif kind == "builtin" and klass.startswith("<builtin>."):
+                return set()
+        return set()
+
+    def attribute(self, obj: str, name: str) -> set[str]:
+        kind = self._kind(obj)
+        if kind == "module":
+            full = f"{obj}.{name}"
+            if full in self.module_names or full in self.module_prefixes:
+                return {full}
+            return set(self.pts.get(full, set()))
+        if kind == "class":
+            return self.lookup_attribute(obj, name)
+        if kind == "super":
+            cls = obj.removeprefix("<super>")
+            return self.lookup_attribute(cls, name, start=1)
+        if kind == "function":
+            return set(self.pts.get(f"{obj}.{name}", set()))
+        if kind == "container":
+            python_type = {
+                "dict": "<**PyDict**>",
+                "list": "<**PyList**>",
+                "tuple": "<**PyTuple**>",
+                "set": "<**PySet**>",
+            }.get(obj[1:].split(":", 1)[0])
+            return {f"{python_type}.{name}"} if python_type else set()
+        if kind == "builtin" and obj.startswith("<**") and "." not in obj:
+            return {f"{obj}.{name}"}
+        if kind == "external" and obj.count(".") + 1 < MAX_EXTERNAL_SEGMENTS:
+            return {f"{obj}.{name}"}
+        return set()
+
+    # -- calls ---------------------------------------------------------------------------------------------
+
+    def _call(self, node: ast.Call, scope: Scope) -> set[str]:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "super" and self._key_for(scope, "super") is None:
+            owner = _function_owner(scope)
+            cls = owner.class_fqn
+            self._call_values({"<builtin>.super"}, [], {}, node, scope, bound=False)
+            return {f"<super>{cls}"} if cls else set()
+        callees = self.eval(func, scope)
+        args = [self.eval(a.value if isinstance(a, ast.Starred) else a, scope) for a in node.args]
+        kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords if k.arg is not None}
+        for k in node.keywords:
+            if k.arg is None:
+                self.eval(k.value, scope)
+        receivers: set[str] = set()
+        if isinstance(func, ast.Attribute):
+            receivers = {r for r in self.eval(func.value, scope) if self._kind(r) == "class"}
+        return self._call_values(
+            callees, args, kwargs, node, scope, bound=isinstance(func, ast.Attribute), receivers=receivers
+        )
+
+    def _call_values(
+        self,
+        callees: set[str],
+        args: list[set[str]],
+        kwargs: dict[str, set[str]],
+        node: ast.AST,
+        scope: Scope,
+        *,
+        bound: bool,
+        receivers: set[str] | None = None,
+    ) -> set[str]:
+        caller = _function_owner(scope).fqn
+        targets: set[str] = set()
+        result: set[str] = set()
+        for callee in callees:
+            kind = self._kind(callee)
+            if kind == "function":
+                function = self.scopes[callee]
+                targets.add(callee)
+                is_method = function.method_kind in ("method", "classmethod")
+                # A method reached through an attribute is bound; one passed around as a value is bound
+                # too when the call supplies fewer positional arguments than it has parameters.
+                skip = 1 if is_method and (bound or len(args) < len(function.params)) else 0
+                self._bind_arguments(function, args, kwargs, skip)
+                if skip and receivers and function.method_kind == "method" and function.params:
+                    self._add(f"{callee}.{function.params[0]}", receivers)
+                if function.is_generator:
+                    result.add(f"<gen>{callee}")
+                else:
+                    result |= self.pts.get(f"{callee}.{RETURN}", set())
+            elif kind == "class":
+                result.add(callee)
+                for init in self.lookup_attribute(callee, "__init__"):
+                    init_kind = self._kind(init)
+                    targets.add(init)
+                    if init_kind == "function":
+                        self._bind_arguments(self.scopes[init], args, kwargs, 1)
+            elif kind == "builtin":
+                targets.add(callee)
+                name = callee.removeprefix("<builtin>.")
+                if name in CALLS_ITS_ARGUMENTS:
+                    result |= self._builtin_calls_arguments(name, args, node, scope)
+            elif kind == "external":
+                targets.add(callee)
+                # Calling an external class gives an instance (kept as the class name, so its methods
+                # resolve by name); what an external function returns is unknown.
+                if callee.rpartition(".")[2][:1].isupper():
+                    result.add(callee)
+        # Recorded on every round: points-to sets only grow, so the last round holds the final targets.
+        key = (caller, getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+        self.calls[key] |= targets
+        if key not in self.call_text:
+            self.call_text[key] = (scope.module, _short_source(node))
+        return result
+
+    def _builtin_calls_arguments(self, name: str, args: list[set[str]], node: ast.AST, scope: Scope) -> set[str]:
+        functions = {v for values in args for v in values if self._kind(v) in ("function", "class")}
+        iterables = [values for values in args if not values & functions]
+        items = self._items(set().union(*iterables)) if iterables else set()
+        produced = self._call_values(functions, [items], {}, node, scope, bound=False)
+        cid = f"<list:{scope.module}:{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}:{name}>"
+        self._add(f"{cid}.{ITEMS}", produced if name == "map" else items)
+        return {cid}
+
+    def _call_method(self, objects: set[str], name: str, scope: Scope | None) -> set[str]:
+        out: set[str] = set()
+        for obj in objects:
+            if self._kind(obj) == "class":
+                for method in self.lookup_attribute(obj, name):
+                    if self._kind(method) == "function":
+                        fn = self.scopes[method]
+                        if fn.is_generator:
+                            out.add(f"<gen>{method}")
+                        else:
+                            out |= self.pts.get(f"{method}.{RETURN}", set())
+        return out
+
+    def _bind_arguments(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], skip: int) -> None:
+        params = function.params[skip:]
+        for param, values in zip(params, args, strict=False):
+            self._add(f"{function.fqn}.{param}", values)
+        for name, values in kwargs.items():
+            if name in function.locals:
+                self._add(f"{function.fqn}.{name}", values)
+
+    # -- results ---------------------------------------------------------------------------------------------
+
+    def call_sites(self) -> Iterator[CallSite]:
+        for (caller, lineno, col), targets in sorted(self.calls.items()):
+            module, text = self.call_text[(caller, lineno, col)]
+            yield CallSite(caller, module, lineno, col, text, frozenset(targets))
+
+    def call_graph(self) -> dict[str, list[str]]:
+        """PyCG's format: every function, lambda and module → the sorted names it may call."""
+        graph: dict[str, set[str]] = {
+            s.fqn: set() for s in self.scopes.values() if s.kind in ("module", "function", "lambda")
+        }
+        for (caller, _, _), targets in self.calls.items():
+            graph.setdefault(caller, set()).update(targets)
+            for target in targets:
+                graph.setdefault(target, set())
+        return {caller: sorted(callees) for caller, callees in sorted(graph.items())}
+
+
+def analyze_sources(files: dict[str, tuple[str, bool]]) -> PyProject:
+    """Analyze ``{module name: (source, is_package)}``; modules that fail to parse are skipped."""
+    modules: dict[str, tuple[ast.Module, bool]] = {}
+    for name, (source, is_package) in files.items():
+        try:
+            modules[name] = (ast.parse(source), is_package)
+        except (SyntaxError, ValueError):
+            continue
+    project = PyProject(modules)
+    project.solve()
+    return project
+
+
+def _walk_scope(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """Every node in ``body`` that belongs to this scope: nested defs and lambdas are yielded, not entered."""
+    stack = list(body)[::-1]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            defaults = [d for d in node.args.kw_defaults if d is not None]
+            stack.extend(reversed([*node.decorator_list, *node.args.defaults, *defaults]))
+            continue
+        if isinstance(node, ast.ClassDef):
+            stack.extend(reversed([*node.decorator_list, *node.bases, *node.keywords]))
+            continue
+        if isinstance(node, ast.Lambda):
+            stack.extend(reversed([*node.args.defaults, *(d for d in node.args.kw_defaults if d)]))
+            continue
+        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if c is not None]))
+
+
+def _function_owner(scope: Scope) -> Scope:
+    """The innermost function, lambda or module: the scope a call in ``scope`` is attributed to."""
+    current = scope
+    while current.kind == "class" and current.parent is not None:
+        current = current.parent
+    return current
+
+
+def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Literal["method", "staticmethod", "classmethod"]:
+    names = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+    if "staticmethod" in names:
+        return "staticmethod"
+    if "classmethod" in names:
+        return "classmethod"
+    return "method"
+
+
+TRANSPARENT_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "abstractmethod"})
+
+
+def _custom_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.expr]:
+    """Decorators other than the builtins that leave the name bound to the definition itself."""
+    out = []
+    for decorator in node.decorator_list:
+        name = decorator.id if isinstance(decorator, ast.Name) else getattr(decorator, "attr", None)
+        if name not in TRANSPARENT_DECORATORS:
+            out.append(decorator)
+    return out
+
+
+def _constant_key(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
+        return repr(node.value)
+    return None
+
+
+def _short_source(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # unparse can fail on odd synthetic nodes; the text is only a hint
+        return ""
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def load_project(root: Path, files: Iterable[Path]) -> dict[str, tuple[str, bool]]:
+    """Read ``files`` under ``root`` into the input of :func:`analyze_sources`."""
+    out: dict[str, tuple[str, bool]] = {}
+    for path in files:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        out[module_name_for(path, root)] = (source, path.name == "__init__.py")
+    return out

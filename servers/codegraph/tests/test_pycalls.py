@@ -1,0 +1,111 @@
+"""The Python resolver on small real packages written to disk."""
+
+from pathlib import Path
+
+from strata.codegraph.pycalls import analyze_sources, load_project, module_name_for
+
+
+def write(root: Path, files: dict[str, str]) -> list[Path]:
+    paths = []
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
+def graph(root: Path, files: dict[str, str]) -> dict[str, list[str]]:
+    return analyze_sources(load_project(root, write(root, files))).call_graph()
+
+
+def test_module_names_follow_packages(tmp_path: Path) -> None:
+    assert module_name_for(tmp_path / "pkg" / "__init__.py", tmp_path) == "pkg"
+    assert module_name_for(tmp_path / "pkg" / "sub" / "mod.py", tmp_path) == "pkg.sub.mod"
+
+
+def test_relative_imports_aliases_and_init_reexports(tmp_path: Path) -> None:
+    g = graph(
+        tmp_path,
+        {
+            "app/__init__.py": "from .auth.ldap import ldap_authenticate as authenticate\n",
+            "app/auth/__init__.py": "",
+            "app/auth/ldap.py": "def ldap_authenticate(user):\n    return bind(user)\n\ndef bind(u):\n    return u\n",
+            "app/views.py": "from . import authenticate\nfrom .auth import ldap as L\n\n"
+            "def login(u):\n    authenticate(u)\n    L.bind(u)\n",
+        },
+    )
+    assert g["app.views.login"] == ["app.auth.ldap.bind", "app.auth.ldap.ldap_authenticate"]
+    assert g["app.auth.ldap.ldap_authenticate"] == ["app.auth.ldap.bind"]
+
+
+def test_self_calls_constructors_inheritance_and_super(tmp_path: Path) -> None:
+    g = graph(
+        tmp_path,
+        {
+            "shapes.py": (
+                "class Base:\n"
+                "    def __init__(self):\n        self.setup()\n"
+                "    def setup(self):\n        pass\n"
+                "    def area(self):\n        return self.compute()\n"
+                "class Square(Base):\n"
+                "    def __init__(self):\n        super().__init__()\n"
+                "    def compute(self):\n        return 4\n"
+                "def main():\n    s = Square()\n    s.area()\n"
+            ),
+        },
+    )
+    assert g["shapes.main"] == ["shapes.Base.area", "shapes.Square.__init__"]
+    assert g["shapes.Square.__init__"] == ["<builtin>.super", "shapes.Base.__init__"]
+    assert g["shapes.Base.__init__"] == ["shapes.Base.setup"]
+    # self in Base.area is also a Square (it was called on one), so the override is found
+    assert g["shapes.Base.area"] == ["shapes.Square.compute"]
+
+
+def test_callables_flow_through_assignments_returns_parameters_and_containers(tmp_path: Path) -> None:
+    g = graph(
+        tmp_path,
+        {
+            "flow.py": (
+                "def a():\n    pass\n"
+                "def b():\n    pass\n"
+                "def pick():\n    return a\n"
+                "def run(fn):\n    fn()\n"
+                "handlers = {'x': b}\n"
+                "def main():\n    f = pick()\n    f()\n    run(b)\n    handlers['x']()\n    (lambda: a())()\n"
+            ),
+        },
+    )
+    # f() -> a (returned by pick), handlers['x']() -> b, the lambda is main's first
+    assert g["flow.main"] == ["flow.a", "flow.b", "flow.main.<lambda1>", "flow.pick", "flow.run"]
+    assert g["flow.main.<lambda1>"] == ["flow.a"]
+    assert g["flow.run"] == ["flow.b"]
+
+
+def test_several_possible_targets_are_all_kept(tmp_path: Path) -> None:
+    g = graph(
+        tmp_path,
+        {
+            "poly.py": (
+                "class Ldap:\n    def auth(self):\n        pass\n"
+                "class Sso:\n    def auth(self):\n        pass\n"
+                "def get(flag):\n    return Ldap() if flag else Sso()\n"
+                "def login(flag):\n    get(flag).auth()\n"
+            ),
+        },
+    )
+    assert g["poly.login"] == ["poly.Ldap.auth", "poly.Sso.auth", "poly.get"]
+
+
+def test_external_calls_keep_their_qualified_names(tmp_path: Path) -> None:
+    g = graph(
+        tmp_path,
+        {"ext.py": "import requests\nfrom os import path\n\ndef f():\n    requests.get('u')\n    path.join('a')\n"},
+    )
+    assert g["ext.f"] == ["os.path.join", "requests.get"]
+
+
+def test_a_file_with_a_syntax_error_is_skipped_not_fatal(tmp_path: Path) -> None:
+    g = graph(tmp_path, {"bad.py": "def (:\n", "good.py": "def f():\n    g()\ndef g():\n    pass\n"})
+    assert g["good.f"] == ["good.g"]
+    assert not any(k.startswith("bad") for k in g)
