@@ -1,4 +1,4 @@
-"""``strata-codegraph``: the code graph of a repository, from the command line."""
+"""``strata-codegraph``: index a repository and serve its code graph over MCP."""
 
 from __future__ import annotations
 
@@ -9,25 +9,93 @@ from pathlib import Path
 import click
 
 from strata.codegraph.files import source_files
+from strata.codegraph.index import index_repository
 from strata.codegraph.pycalls import analyze_sources, load_project
-from strata.shared.cli import report_errors
+from strata.codegraph.settings import CodegraphSettings
+from strata.shared.cli import report_errors, serve_options
 from strata.shared.errors import InvalidRequestError
+from strata.shared.log import configure_logging
+from strata.shared.runner import Metrics, serve, serve_options_from
 
 __all__ = ["main"]
+
+repo_argument = click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+
+def _store_dir(repo: Path, db: Path | None) -> Path:
+    return db if db is not None else CodegraphSettings().store_dir_for(repo)
 
 
 @click.group()
 def cli() -> None:
-    """Strata code graph: symbols, imports and calls of a code base.
+    """Strata code graph: symbols and resolved calls of a repository (Python today), over MCP.
 
     \b
     Example usage:
+        strata-codegraph index .
+        strata-codegraph serve --repo .
         strata-codegraph callgraph ./src --format pycg
     """
 
 
+@cli.command(name="index")
+@repo_argument
+@click.option(
+    "--db",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store directory (default: PATH/.strata)",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON")
+@report_errors
+def index_cmd(path: Path, db: Path | None, as_json: bool) -> None:
+    """Index a repository (replacing its previous index atomically).
+
+    \b
+    Example usage:
+        strata-codegraph index ~/src/myproject --json
+    """
+    configure_logging("warning")
+    summary = index_repository(path, _store_dir(path.resolve(), db))
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+        return
+    click.echo(
+        f"indexed {summary.files} files: {summary.symbols} symbols, {summary.call_edges} call edges "
+        f"({summary.unresolved_call_sites} of {summary.call_sites} call sites unresolved, "
+        f"{summary.ambiguous_call_sites} with several candidates) in {summary.seconds:.2f} s -> {summary.store}"
+    )
+
+
+@cli.command(name="serve")
+@serve_options(default_port=8102)
+@click.option(
+    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+@click.option("--db", type=click.Path(file_okay=False, path_type=Path), default=None)
+@report_errors
+def serve_cmd(
+    transport: str, host: str, port: int, token: str | None, log_level: str, repo: Path, db: Path | None
+) -> None:
+    """Serve the code graph of --repo over MCP (stdio, or HTTP at /mcp).
+
+    \b
+    Example usage:
+        strata-codegraph serve --repo . --transport http --port 8102
+    """
+    from strata.codegraph.server import create_server
+    from strata.codegraph.service import CodeGraph
+
+    configure_logging(log_level)
+    options = serve_options_from(transport, host, port, token)  # type: ignore[arg-type]
+    options.check()
+    metrics = Metrics()
+    root = repo.resolve()
+    serve(create_server(CodeGraph(root, _store_dir(root, db)), metrics), options, metrics)
+
+
 @cli.command(name="callgraph")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@repo_argument
 @click.option("--format", "fmt", type=click.Choice(["pycg"]), default="pycg", show_default=True)
 @report_errors
 def callgraph_cmd(path: Path, fmt: str) -> None:

@@ -37,7 +37,7 @@ def _ignore_spec(root: Path) -> pathspec.PathSpec:  # type: ignore[type-arg]
     gitignore = root / ".gitignore"
     if gitignore.is_file():
         patterns = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
 def source_files(root: Path, suffixes: frozenset[str]) -> Iterator[Path]:

@@ -19,6 +19,7 @@ import ast
 import builtins
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,10 +27,14 @@ from typing import Literal
 __all__ = ["CallSite", "PyProject", "Scope", "analyze_sources", "module_name_for"]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+_EMPTY: frozenset[str] = frozenset()
 MAX_ITERATIONS = 30
 # External names grow by one segment per attribute; `node = node.parent` in a loop would grow them
 # forever. Past this many segments an external value is dropped (unknown).
 MAX_EXTERNAL_SEGMENTS = 6
+# A points-to set that reaches this size is frozen ("saturated"): the variable is too polymorphic to
+# resolve calls through usefully, and letting it grow made whole-stdlib analysis explode (158M entries).
+MAX_POINTS_TO = 64
 # Builtins that call the functions passed to them (PyCG records those calls at the call site).
 CALLS_ITS_ARGUMENTS = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
 RETURN, YIELD, ITEMS = "<RETURN>", "<YIELD>", "<ITEMS>"
@@ -92,13 +97,18 @@ class PyProject:
             ".".join(m.split(".")[:i]) for m in self.module_names for i in range(1, m.count(".") + 1)
         }
         self._mro_cache: dict[str, list[str]] = {}
+        self._kinds: dict[str, str] = {}
         self.scopes: dict[str, Scope] = {}
         self.scope_of_node: dict[int, Scope] = {}
         self.class_bases: dict[str, list[ast.expr]] = {}
         self.pts: defaultdict[str, set[str]] = defaultdict(set)
-        self.calls: dict[tuple[str, int, int], set[str]] = defaultdict(set)
-        self.call_text: dict[tuple[str, int, int], tuple[str, str]] = {}
+        self.calls: dict[tuple[str, int, int, int], set[str]] = defaultdict(set)
+        self.call_text: dict[tuple[str, int, int, int], tuple[str, str]] = {}
         self._changed = False
+        self.saturated: set[str] = set()
+        self.readers: defaultdict[str, set[str]] = defaultdict(set)
+        self._dirty: set[str] = set()
+        self._current: str | None = None
         for name, tree in self.trees.items():
             self._collect(tree, name, None, name, "module")
 
@@ -175,11 +185,11 @@ class PyProject:
             current = current.parent
         return None
 
-    def lookup(self, scope: Scope, name: str) -> set[str]:
+    def lookup(self, scope: Scope, name: str) -> AbstractSet[str]:
         key = self._key_for(scope, name)
         if key is not None:
-            return self.pts.get(key, set())
-        star = self.pts.get(f"{scope.module}.{name}")  # bound by `from m import *`
+            return self._read(key)
+        star = self._read(f"{scope.module}.{name}")  # bound by `from m import *`
         if star:
             return star
         if name in BUILTIN_NAMES:
@@ -189,20 +199,40 @@ class PyProject:
     # -- pass 2: fixpoint ------------------------------------------------------------------------
 
     def solve(self) -> None:
-        for _ in range(MAX_ITERATIONS):
-            self._changed = False
-            self._mro_cache.clear()
-            for scope in list(self.scopes.values()):
-                self._run_scope(scope)
-            if not self._changed:
+        """Propagate to a fixpoint, re-running only the scopes whose inputs changed (a worklist)."""
+        dirty = set(self.scopes)
+        for _ in range(MAX_ITERATIONS * 10):
+            if not dirty:
                 break
+            self._dirty = set()
+            self._mro_cache.clear()
+            for fqn in [f for f in self.scopes if f in dirty]:  # definition order, for stable results
+                self._current = fqn
+                self._run_scope(self.scopes[fqn])
+            dirty = self._dirty
+        self._current = None
+
+    def _read(self, key: str) -> AbstractSet[str]:
+        """The points-to set of ``key``, noting that the scope being run depends on it."""
+        if self._current is not None:
+            self.readers[key].add(self._current)
+        return self.pts.get(key, _EMPTY)
 
     def _add(self, key: str, values: Iterable[str]) -> None:
+        if key in self.saturated:
+            return
         target = self.pts[key]
+        if values is target:
+            return
         before = len(target)
-        target.update(values)
+        # Values of builtin types ("<**PyStr**>", "<**PyBytes**>.name") resolve calls only where they
+        # appear (" ".join(...)); stored, they flow into every parameter and never lead anywhere.
+        target.update(v for v in values if not v.startswith("<**"))
+        if len(target) >= MAX_POINTS_TO:
+            self.saturated.add(key)
         if len(target) != before:
             self._changed = True
+            self._dirty |= self.readers.get(key, set())
 
     def _run_scope(self, scope: Scope) -> None:
         node = scope.node
@@ -311,13 +341,13 @@ class PyProject:
                 if source is not None:
                     for name in source.locals:
                         if not name.startswith("_"):
-                            self._bind_name(scope, name, self.pts.get(f"{base}.{name}", set()))
+                            self._bind_name(scope, name, self._read(f"{base}.{name}"))
                 continue
             full = f"{base}.{alias.name}" if base else alias.name
             if full in self.module_names:
                 values = {full}
             elif base in self.module_names:
-                values = set(self.pts.get(full, set()))
+                values = set(self._read(full))
             else:
                 values = {full}  # an external name: kept by its qualified name
             self._bind_name(scope, alias.asname or alias.name, values)
@@ -335,7 +365,7 @@ class PyProject:
 
     # -- binding -----------------------------------------------------------------------------------
 
-    def _bind_name(self, scope: Scope, name: str, values: set[str]) -> None:
+    def _bind_name(self, scope: Scope, name: str, values: AbstractSet[str]) -> None:
         key = self._key_for(scope, name) or f"{scope.fqn}.{name}"
         self._add(key, values)
 
@@ -429,8 +459,8 @@ class PyProject:
             out = set()
             for obj in self.eval(node.value, scope):
                 if self._kind(obj) == "container":
-                    specific = self.pts.get(f"{obj}[{subscript}]") if subscript is not None else None
-                    out |= specific if specific else self.pts.get(f"{obj}.{ITEMS}", set())
+                    specific = (self._read(f"{obj}[{subscript}]") or None) if subscript is not None else None
+                    out |= specific if specific else self._read(f"{obj}.{ITEMS}")
                 else:
                     out |= self._call_method({obj}, "__getitem__", scope)
             return out
@@ -496,9 +526,9 @@ class PyProject:
         for value in values:
             kind = self._kind(value)
             if kind == "container":
-                out |= self.pts.get(f"{value}.{ITEMS}", set())
+                out |= self._read(f"{value}.{ITEMS}")
             elif value.startswith("<gen>"):
-                out |= self.pts.get(f"{value[5:]}.{YIELD}", set())
+                out |= self._read(f"{value[5:]}.{YIELD}")
             elif kind == "class":
                 out |= self._call_method({value}, "__iter__", None)
         return out
@@ -506,6 +536,13 @@ class PyProject:
     # -- attributes and classes -------------------------------------------------------------------------
 
     def _kind(self, value: str) -> str:
+        # Scopes and modules are fixed once collected, so a value's kind never changes: memoize.
+        kind = self._kinds.get(value)
+        if kind is None:
+            kind = self._kinds[value] = self._compute_kind(value)
+        return kind
+
+    def _compute_kind(self, value: str) -> str:
         if value in self.module_names:
             return "module"
         if value.startswith("<super>"):
@@ -554,7 +591,7 @@ class PyProject:
         for klass in self.mro(cls)[start:]:
             kind = self._kind(klass)
             if kind == "class":
-                found = self.pts.get(f"{klass}.{name}")
+                found = self._read(f"{klass}.{name}") or None
                 if found:
                     return set(found)
             elif kind == "external":
@@ -569,14 +606,14 @@ class PyProject:
             full = f"{obj}.{name}"
             if full in self.module_names or full in self.module_prefixes:
                 return {full}
-            return set(self.pts.get(full, set()))
+            return set(self._read(full))
         if kind == "class":
             return self.lookup_attribute(obj, name)
         if kind == "super":
             cls = obj.removeprefix("<super>")
             return self.lookup_attribute(cls, name, start=1)
         if kind == "function":
-            return set(self.pts.get(f"{obj}.{name}", set()))
+            return set(self._read(f"{obj}.{name}"))
         if kind == "container":
             python_type = {
                 "dict": "<**PyDict**>",
@@ -642,14 +679,16 @@ class PyProject:
                 if function.is_generator:
                     result.add(f"<gen>{callee}")
                 else:
-                    result |= self.pts.get(f"{callee}.{RETURN}", set())
+                    result |= self._read(f"{callee}.{RETURN}")
             elif kind == "class":
                 result.add(callee)
-                for init in self.lookup_attribute(callee, "__init__"):
-                    init_kind = self._kind(init)
+                inits = self.lookup_attribute(callee, "__init__")
+                for init in inits:
                     targets.add(init)
-                    if init_kind == "function":
+                    if self._kind(init) == "function":
                         self._bind_arguments(self.scopes[init], args, kwargs, 1)
+                if not inits:  # instantiation without an __init__ we can see: the class is the target
+                    targets.add(callee)
             elif kind == "builtin":
                 targets.add(callee)
                 name = callee.removeprefix("<builtin>.")
@@ -662,7 +701,8 @@ class PyProject:
                 if callee.rpartition(".")[2][:1].isupper():
                     result.add(callee)
         # Recorded on every round: points-to sets only grow, so the last round holds the final targets.
-        key = (caller, getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+        # `super().m()` and its inner `super()` start at the same column: the end column tells them apart.
+        key = (caller, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), getattr(node, "end_col_offset", 0))
         self.calls[key] |= targets
         if key not in self.call_text:
             self.call_text[key] = (scope.module, _short_source(node))
@@ -687,7 +727,7 @@ class PyProject:
                         if fn.is_generator:
                             out.add(f"<gen>{method}")
                         else:
-                            out |= self.pts.get(f"{method}.{RETURN}", set())
+                            out |= self._read(f"{method}.{RETURN}")
         return out
 
     def _bind_arguments(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], skip: int) -> None:
@@ -701,8 +741,8 @@ class PyProject:
     # -- results ---------------------------------------------------------------------------------------------
 
     def call_sites(self) -> Iterator[CallSite]:
-        for (caller, lineno, col), targets in sorted(self.calls.items()):
-            module, text = self.call_text[(caller, lineno, col)]
+        for (caller, lineno, col, end), targets in sorted(self.calls.items()):
+            module, text = self.call_text[(caller, lineno, col, end)]
             yield CallSite(caller, module, lineno, col, text, frozenset(targets))
 
     def call_graph(self) -> dict[str, list[str]]:
@@ -710,7 +750,9 @@ class PyProject:
         graph: dict[str, set[str]] = {
             s.fqn: set() for s in self.scopes.values() if s.kind in ("module", "function", "lambda")
         }
-        for (caller, _, _), targets in self.calls.items():
+        for (caller, _, _, _), all_targets in self.calls.items():
+            # PyCG's format records a constructor call as its __init__ only, never the class itself.
+            targets = {t for t in all_targets if self._kind(t) != "class"}
             graph.setdefault(caller, set()).update(targets)
             for target in targets:
                 graph.setdefault(target, set())

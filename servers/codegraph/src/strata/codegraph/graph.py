@@ -1,0 +1,229 @@
+"""The code graph store: Kuzu 0.11.3, bulk-loaded with COPY from Arrow tables, queried read-only.
+
+Kept thin on purpose so another engine (the LadybugDB fork) could replace it. An index is built into
+a temporary database file and moved into place only when complete, so killing ``index`` halfway leaves
+the previous store intact and openable.
+"""
+
+from __future__ import annotations
+
+import importlib.util  # noqa: F401 - kuzu's Arrow scan uses importlib.util without importing it
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CallEdge", "CodeGraphStore", "StoredSymbol"]
+
+DB_FILE = "codegraph.kuzu"
+SCHEMA = [
+    "CREATE NODE TABLE Symbol(id STRING, name STRING, kind STRING, language STRING, file STRING, "
+    "start_line INT64, end_line INT64, PRIMARY KEY(id))",
+    "CREATE NODE TABLE Meta(key STRING, value STRING, PRIMARY KEY(key))",
+    "CREATE REL TABLE CALLS(FROM Symbol TO Symbol, line INT64, candidates INT64)",
+    "CREATE REL TABLE INHERITS(FROM Symbol TO Symbol, position INT64)",
+]
+SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line"
+
+
+@dataclass(frozen=True)
+class StoredSymbol:
+    id: str
+    name: str
+    kind: str
+    language: str
+    file: str
+    start_line: int
+    end_line: int
+
+
+@dataclass(frozen=True)
+class CallEdge:
+    caller: StoredSymbol
+    callee: StoredSymbol
+    line: int
+    candidates: int
+    depth: int
+
+
+def _symbol(row: Sequence[Any], offset: int = 0) -> StoredSymbol:
+    return StoredSymbol(*row[offset : offset + 7])
+
+
+class CodeGraphStore:
+    """One Kuzu database holding one repository's graph."""
+
+    def __init__(self, path: Path, *, read_only: bool = True) -> None:
+        import kuzu
+
+        self.path = path
+        self._db = kuzu.Database(str(path), read_only=read_only)
+        self._conn = kuzu.Connection(self._db)
+
+    @staticmethod
+    def location(directory: Path) -> Path:
+        return directory / DB_FILE
+
+    @classmethod
+    @contextmanager
+    def building(cls, directory: Path) -> Iterator[CodeGraphStore]:
+        """A fresh store to load; it replaces ``directory``'s store only when the block completes."""
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".{DB_FILE}.building-{os.getpid()}"
+        _remove(temporary)
+        store = cls(temporary, read_only=False)
+        try:
+            for statement in SCHEMA:
+                store._conn.execute(statement)
+            yield store
+            store.close()
+            final = cls.location(directory)
+            _remove(final)
+            os.replace(temporary, final)
+            wal = Path(f"{temporary}.wal")
+            if wal.exists():
+                os.replace(wal, Path(f"{final}.wal"))
+        finally:
+            store.close()
+            _remove(temporary)
+
+    def close(self) -> None:
+        if getattr(self, "_conn", None) is not None:
+            self._conn.close()
+            self._db.close()
+            self._conn = None  # type: ignore[assignment]
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    def load(self, symbols: Any, calls: Any, inherits: Any, meta: dict[str, str]) -> None:
+        """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name)."""
+        import pyarrow as pa
+
+        meta_table = pa.table({"key": list(meta), "value": list(meta.values())})  # noqa: F841 - read by COPY
+        self._conn.execute("COPY Symbol FROM symbols")
+        self._conn.execute("COPY Meta FROM meta_table")
+        if calls.num_rows:
+            self._conn.execute("COPY CALLS FROM calls")
+        if inherits.num_rows:
+            self._conn.execute("COPY INHERITS FROM inherits")
+
+    # -- queries -------------------------------------------------------------------------------------
+
+    def _rows(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        import kuzu
+
+        result = self._conn.execute(query, params or {})
+        assert isinstance(result, kuzu.QueryResult)  # one statement, one result
+        rows: list[list[Any]] = []
+        while result.has_next():
+            rows.append(list(result.get_next()))
+        return rows
+
+    def meta(self) -> dict[str, str]:
+        return {k: v for k, v in self._rows("MATCH (m:Meta) RETURN m.key, m.value")}
+
+    def counts(self) -> dict[str, int]:
+        def count(query: str) -> int:
+            return int(self._rows(query)[0][0])
+
+        return {
+            "symbols": count("MATCH (s:Symbol) WHERE s.kind <> 'external' AND s.kind <> 'builtin' RETURN count(*)"),
+            "external_symbols": count(
+                "MATCH (s:Symbol) WHERE s.kind = 'external' OR s.kind = 'builtin' RETURN count(*)"
+            ),
+            "calls": count("MATCH ()-[e:CALLS]->() RETURN count(*)"),
+            "inherits": count("MATCH ()-[e:INHERITS]->() RETURN count(*)"),
+            "files": count("MATCH (s:Symbol) WHERE s.kind = 'module' RETURN count(*)"),
+        }
+
+    def get(self, symbol_id: str) -> StoredSymbol | None:
+        rows = self._rows(f"MATCH (s:Symbol {{id: $id}}) RETURN {SYMBOL_COLUMNS}", {"id": symbol_id})
+        return _symbol(rows[0]) if rows else None
+
+    def by_name(self, name: str, limit: int) -> list[StoredSymbol]:
+        rows = self._rows(
+            f"MATCH (s:Symbol) WHERE s.name = $name AND s.kind <> 'external' AND s.kind <> 'builtin' "
+            f"RETURN {SYMBOL_COLUMNS} ORDER BY s.id LIMIT $limit",
+            {"name": name, "limit": limit},
+        )
+        return [_symbol(r) for r in rows]
+
+    def search(self, text: str, kinds: Sequence[str], limit: int) -> tuple[list[StoredSymbol], int]:
+        """Symbols whose name or id contains ``text`` (case-insensitive); exact names rank first."""
+        where = "lower(s.id) CONTAINS $q AND s.kind <> 'external' AND s.kind <> 'builtin'"
+        params: dict[str, Any] = {"q": text.lower()}
+        if kinds:
+            where += " AND list_contains($kinds, s.kind)"
+            params["kinds"] = list(kinds)
+        total = int(self._rows(f"MATCH (s:Symbol) WHERE {where} RETURN count(*)", params)[0][0])
+        params |= {"exact": text, "limit": limit}  # kuzu refuses parameters a query does not use
+        rows = self._rows(
+            f"MATCH (s:Symbol) WHERE {where} "
+            f"RETURN {SYMBOL_COLUMNS}, CASE WHEN s.name = $exact THEN 0 WHEN lower(s.name) = $q THEN 1 "
+            f"WHEN lower(s.name) STARTS WITH $q THEN 2 ELSE 3 END AS rank "
+            f"ORDER BY rank, size(s.id), s.id LIMIT $limit",
+            params,
+        )
+        return [_symbol(r) for r in rows], total
+
+    def calls(self, symbol_id: str, *, callers: bool, depth: int, limit: int) -> tuple[list[CallEdge], int]:
+        """Call edges reaching (callers) or leaving (callees) ``symbol_id`` up to ``depth`` hops."""
+        edges: list[CallEdge] = []
+        seen_edges: set[tuple[str, str, int]] = set()
+        frontier = {symbol_id}
+        visited = {symbol_id}
+        total = 0
+        for level in range(1, depth + 1):
+            if not frontier:
+                break
+            pattern = (
+                "(a:Symbol)-[e:CALLS]->(b:Symbol {id: $id})"
+                if callers
+                else "(b:Symbol {id: $id})-[e:CALLS]->(a:Symbol)"
+            )
+            next_frontier: set[str] = set()
+            for node in sorted(frontier):
+                rows = self._rows(
+                    f"MATCH {pattern} RETURN {SYMBOL_COLUMNS.replace('s.', 'a.')}, "
+                    f"{SYMBOL_COLUMNS.replace('s.', 'b.')}, e.line, e.candidates ORDER BY a.id, e.line",
+                    {"id": node},
+                )
+                for row in rows:
+                    other, this = _symbol(row, 0), _symbol(row, 7)
+                    caller, callee = (other, this) if callers else (this, other)
+                    key = (caller.id, callee.id, row[14])
+                    if key in seen_edges:
+                        continue
+                    seen_edges.add(key)
+                    total += 1
+                    if len(edges) < limit:
+                        edges.append(CallEdge(caller, callee, row[14], row[15], level))
+                    if other.id not in visited and other.kind not in ("external", "builtin"):
+                        visited.add(other.id)
+                        next_frontier.add(other.id)
+            frontier = next_frontier
+        return edges, total
+
+    def in_file(self, file: str) -> list[StoredSymbol]:
+        rows = self._rows(
+            f"MATCH (s:Symbol) WHERE s.file = $file RETURN {SYMBOL_COLUMNS} ORDER BY s.start_line, s.id",
+            {"file": file},
+        )
+        return [_symbol(r) for r in rows]
+
+    def bases(self, symbol_id: str) -> list[str]:
+        rows = self._rows(
+            "MATCH (a:Symbol {id: $id})-[e:INHERITS]->(b:Symbol) RETURN b.id ORDER BY e.position", {"id": symbol_id}
+        )
+        return [r[0] for r in rows]
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, Path(f"{path}.wal")):
+        if candidate.is_dir():
+            shutil.rmtree(candidate)
+        elif candidate.exists():
+            candidate.unlink()

@@ -1,0 +1,92 @@
+"""The MCP surface of strata-codegraph: each tool is one call into CodeGraph."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+import anyio.to_thread
+from fastmcp import FastMCP
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from strata.codegraph.index import IndexSummary
+from strata.codegraph.service import CallList, CodeGraph, IndexStatus, SymbolDetail, SymbolList
+from strata.shared.runner import Metrics, create_mcp
+
+__all__ = ["create_server"]
+
+VERSION = "0.1.0"
+INSTRUCTIONS = (
+    "Code graph of one repository (Python today). Find symbols with search_symbols, read one with "
+    "get_symbol, walk calls with find_callers/find_callees. Ids are fully qualified (pkg.mod.Class.method)."
+)
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITES_INDEX = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+SymbolArg = Annotated[str, Field(min_length=1, max_length=500, description="Symbol id, or a unique name")]
+Limit = Annotated[int, Field(ge=1, le=500, description="Most results to return")]
+Depth = Annotated[int, Field(ge=1, le=5, description="Call hops to follow")]
+SymbolKind = Literal["module", "class", "function", "method", "lambda"]
+
+
+def create_server(graph: CodeGraph, metrics: Metrics) -> FastMCP:
+    """Build the strata-codegraph MCP server over ``graph``."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {}
+        finally:
+            graph.close()
+
+    mcp = create_mcp("strata-codegraph", version=VERSION, instructions=INSTRUCTIONS, metrics=metrics, lifespan=lifespan)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def search_symbols(
+        query: Annotated[str, Field(min_length=1, max_length=200, description="Part of a name or id")],
+        kinds: Annotated[list[SymbolKind], Field(max_length=5)] | None = None,
+        limit: Limit = 20,
+    ) -> SymbolList:
+        """Find symbols by name; exact names first."""
+        return graph.search(query, list(kinds or []), limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def get_symbol(
+        symbol: SymbolArg,
+        max_lines: Annotated[int, Field(ge=1, le=2000)] = 200,
+    ) -> SymbolDetail:
+        """A symbol's location, bases and source (cut at max_lines)."""
+        return graph.get_symbol(symbol, max_lines)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def find_callers(symbol: SymbolArg, depth: Depth = 1, limit: Limit = 50) -> CallList:
+        """Who calls this symbol, up to depth hops. candidates>1: that call site may reach other targets too."""
+        return graph.calls(symbol, "callers", depth, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def find_callees(symbol: SymbolArg, depth: Depth = 1, limit: Limit = 50) -> CallList:
+        """What this symbol calls, up to depth hops, with external and builtin targets."""
+        return graph.calls(symbol, "callees", depth, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def file_outline(
+        file: Annotated[str, Field(min_length=1, max_length=1000, description="Path in the repo")],
+    ) -> SymbolList:
+        """Classes, functions and methods defined in a file, in order."""
+        return graph.outline(file)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def index_status() -> IndexStatus:
+        """What is indexed: root, time, languages, counts."""
+        return graph.status()
+
+    @mcp.tool(annotations=WRITES_INDEX)
+    async def reindex() -> IndexSummary:
+        """Rebuild the index from the files on disk."""
+        return await anyio.to_thread.run_sync(graph.reindex)
+
+    return mcp

@@ -1,0 +1,201 @@
+"""What the codegraph tools do, independent of MCP: look up symbols, walk calls, outline files.
+
+The store is opened read-only and reopened when a newer index replaces it, so any number of server
+processes can share one index and ``index`` never waits on a lock held by a server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from strata.codegraph.errors import AmbiguousSymbolError, NotIndexedError, PathOutsideRepoError, SymbolNotFoundError
+from strata.codegraph.graph import CallEdge, CodeGraphStore, StoredSymbol
+from strata.codegraph.index import IndexSummary, index_repository
+
+__all__ = ["CallList", "CodeGraph", "IndexStatus", "SymbolDetail", "SymbolList", "SymbolRef"]
+
+MAX_CANDIDATES = 20
+
+
+class SymbolRef(BaseModel):
+    id: str = Field(description="Fully qualified name, e.g. pkg.mod.Class.method")
+    name: str
+    kind: str
+    file: str
+    start_line: int
+    end_line: int
+
+    @classmethod
+    def of(cls, s: StoredSymbol) -> SymbolRef:
+        return cls(id=s.id, name=s.name, kind=s.kind, file=s.file, start_line=s.start_line, end_line=s.end_line)
+
+
+class SymbolList(BaseModel):
+    items: list[SymbolRef]
+    total: int
+    omitted: int = Field(description="Matches not returned because of limit")
+
+
+class SymbolDetail(SymbolRef):
+    source: str
+    truncated: bool = Field(description="True when the source was cut at max_lines")
+    bases: list[str] = Field(default_factory=list)
+
+
+class CallRef(BaseModel):
+    caller: str
+    callee: str
+    callee_kind: str
+    file: str = Field(description="File of the call site (the caller's file)")
+    line: int
+    depth: int = Field(description="Hops from the queried symbol")
+    candidates: int = Field(description="Possible targets at this call site; above 1 the call is one of them")
+
+
+class CallList(BaseModel):
+    symbol: str
+    direction: Literal["callers", "callees"]
+    items: list[CallRef]
+    total: int
+    omitted: int
+
+
+class IndexStatus(BaseModel):
+    root: str
+    store: str
+    indexed_at: int
+    languages: list[str]
+    symbols: int
+    external_symbols: int
+    calls: int
+    inherits: int
+    files: int
+
+
+class CodeGraph:
+    """One repository's graph, as the tools use it."""
+
+    def __init__(self, root: Path, store_dir: Path) -> None:
+        self.root = root.resolve()
+        self.store_dir = store_dir
+        self._store: CodeGraphStore | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def store(self) -> CodeGraphStore:
+        path = CodeGraphStore.location(self.store_dir)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise NotIndexedError(
+                f"{self.root} has no index yet - call reindex or run `strata-codegraph index {self.root}`"
+            ) from None
+        stamp = (stat.st_ino, stat.st_mtime_ns)
+        if self._store is None or stamp != self._stamp:  # a newer index was moved into place
+            self.close()
+            self._store = CodeGraphStore(path, read_only=True)
+            self._stamp = stamp
+        return self._store
+
+    # -- tools --------------------------------------------------------------------------------------
+
+    def status(self) -> IndexStatus:
+        store = self.store()
+        meta = store.meta()
+        return IndexStatus(
+            root=meta.get("root", str(self.root)),
+            store=str(store.path),
+            indexed_at=int(meta.get("indexed_at", "0")),
+            languages=meta.get("languages", "").split(","),
+            **store.counts(),
+        )
+
+    def reindex(self) -> IndexSummary:
+        summary = index_repository(self.root, self.store_dir)
+        self.close()
+        return summary
+
+    def search(self, query: str, kinds: list[str], limit: int) -> SymbolList:
+        found, total = self.store().search(query, kinds, limit)
+        return SymbolList(items=[SymbolRef.of(s) for s in found], total=total, omitted=max(0, total - len(found)))
+
+    def resolve(self, symbol: str) -> StoredSymbol:
+        """An exact id, or a name that matches exactly one symbol; never a guess among several."""
+        store = self.store()
+        exact = store.get(symbol)
+        if exact is not None:
+            return exact
+        named = store.by_name(symbol, MAX_CANDIDATES + 1)
+        if len(named) == 1:
+            return named[0]
+        if named:
+            listed = ", ".join(f"{s.id} ({s.file}:{s.start_line})" for s in named[:MAX_CANDIDATES])
+            more = " and more" if len(named) > MAX_CANDIDATES else ""
+            raise AmbiguousSymbolError(f"'{symbol}' names {len(named)} symbols: {listed}{more}; pass one id")
+        suggestions, _ = store.search(symbol, [], 5)
+        hint = f"; did you mean {', '.join(s.id for s in suggestions)}?" if suggestions else "; try search_symbols"
+        raise SymbolNotFoundError(f"no symbol '{symbol}' in the index{hint}")
+
+    def get_symbol(self, symbol: str, max_lines: int) -> SymbolDetail:
+        found = self.resolve(symbol)
+        source, truncated = "", False
+        if found.file and found.start_line:
+            lines = self._read_lines(found.file)
+            body = lines[found.start_line - 1 : found.end_line]
+            truncated = len(body) > max_lines
+            source = "".join(body[:max_lines])
+        return SymbolDetail(
+            **SymbolRef.of(found).model_dump(), source=source, truncated=truncated, bases=self.store().bases(found.id)
+        )
+
+    def calls(self, symbol: str, direction: Literal["callers", "callees"], depth: int, limit: int) -> CallList:
+        found = self.resolve(symbol)
+        edges, total = self.store().calls(found.id, callers=direction == "callers", depth=depth, limit=limit)
+        return CallList(
+            symbol=found.id,
+            direction=direction,
+            items=[_call_ref(e) for e in edges],
+            total=total,
+            omitted=max(0, total - len(edges)),
+        )
+
+    def outline(self, file: str) -> SymbolList:
+        relative = self.relative_path(file)
+        symbols = [s for s in self.store().in_file(relative) if s.kind != "module"]
+        return SymbolList(items=[SymbolRef.of(s) for s in symbols], total=len(symbols), omitted=0)
+
+    # -- paths --------------------------------------------------------------------------------------
+
+    def relative_path(self, file: str) -> str:
+        """``file`` as a path relative to the repository root; anything outside the root is refused."""
+        candidate = (self.root / file).resolve() if not os.path.isabs(file) else Path(file).resolve()
+        if not candidate.is_relative_to(self.root):
+            raise PathOutsideRepoError(f"{file} is outside the repository root {self.root}")
+        return candidate.relative_to(self.root).as_posix()
+
+    def _read_lines(self, relative: str) -> list[str]:
+        path = self.root / self.relative_path(relative)
+        try:
+            return path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        except OSError:
+            return []
+
+
+def _call_ref(edge: CallEdge) -> CallRef:
+    return CallRef(
+        caller=edge.caller.id,
+        callee=edge.callee.id,
+        callee_kind=edge.callee.kind,
+        file=edge.caller.file,
+        line=edge.line,
+        depth=edge.depth,
+        candidates=edge.candidates,
+    )

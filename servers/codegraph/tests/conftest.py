@@ -1,0 +1,53 @@
+"""A small real repository (an LDAP → SSO migration in miniature), indexed into a real Kuzu store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from strata.codegraph.index import index_repository
+from strata.codegraph.service import CodeGraph
+
+REPO = {
+    "app/__init__.py": "",
+    "app/auth/__init__.py": "from .ldap import ldap_authenticate\n",
+    "app/auth/ldap.py": (
+        "class Connection:\n"
+        "    def bind(self, user):\n        return user\n\n"
+        "def ldap_authenticate(user, password):\n"
+        "    conn = Connection()\n"
+        "    return conn.bind(user)\n"
+    ),
+    "app/auth/sso.py": "class SsoClient:\n    def login(self, token):\n        return token\n",
+    "app/views.py": (
+        "from app.auth import ldap_authenticate\n"
+        "import logging\n\n"
+        "def login_view(request):\n"
+        "    logging.info('login')\n"
+        "    return ldap_authenticate(request.user, request.password)\n\n"
+        "def admin_view(request):\n"
+        "    return login_view(request)\n\n"
+        "class Base:\n    def login(self):\n        pass\n"
+        "class Admin(Base):\n    def login(self):\n        return super().login()\n"
+    ),
+    ".gitignore": "generated/\n",
+    "generated/huge.py": "def ignored():\n    pass\n",
+}
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("repo")
+    for name, text in REPO.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    index_repository(root, root / ".strata")
+    return root
+
+
+@pytest.fixture
+def graph(repo: Path) -> CodeGraph:
+    g = CodeGraph(repo, repo / ".strata")
+    yield g
+    g.close()

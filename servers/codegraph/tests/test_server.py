@@ -1,0 +1,89 @@
+"""strata-codegraph through real MCP sessions: a stdio subprocess and HTTP."""
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+from fastmcp.exceptions import ToolError
+
+from strata.codegraph.server import create_server
+from strata.codegraph.service import CodeGraph
+from strata.shared.runner import Metrics, ServeOptions, build_http_app
+from strata.shared.testing import serving
+
+pytestmark = pytest.mark.anyio
+STRATA_CODEGRAPH = str(Path(sys.executable).parent / "strata-codegraph")
+
+
+@pytest.fixture
+async def stdio(repo: Path, tmp_path: Path) -> AsyncIterator[Client[Any]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")} | {"STRATA_HOME": str(tmp_path)}
+    transport = StdioTransport(
+        command=STRATA_CODEGRAPH,
+        args=["serve", "--repo", str(repo)],
+        env=env,
+        keep_alive=False,
+        log_file=tmp_path / "stdio.log",
+    )
+    async with Client(transport, timeout=60) as client:
+        yield client
+
+
+async def test_tools_are_listed_compactly_with_annotations(stdio: Client[Any]) -> None:
+    tools = {t.name: t for t in await stdio.list_tools()}
+    assert set(tools) == {
+        "search_symbols",
+        "get_symbol",
+        "find_callers",
+        "find_callees",
+        "file_outline",
+        "index_status",
+        "reindex",
+    }
+    assert all(t.description and len(t.description) < 200 for t in tools.values())
+    assert tools["find_callers"].annotations is not None and tools["find_callers"].annotations.read_only_hint
+    assert tools["reindex"].annotations is not None and not tools["reindex"].annotations.read_only_hint
+
+
+async def test_stdio_search_and_callers(stdio: Client[Any]) -> None:
+    found = (await stdio.call_tool("search_symbols", {"query": "ldap_auth"})).structured_content
+    assert found is not None and found["items"][0]["id"] == "app.auth.ldap.ldap_authenticate"
+    callers = await stdio.call_tool("find_callers", {"symbol": "app.auth.ldap.ldap_authenticate", "depth": 3})
+    assert callers.structured_content is not None
+    assert [c["caller"] for c in callers.structured_content["items"]] == [
+        "app.views.login_view",
+        "app.views.admin_view",
+    ]
+
+
+async def test_stdio_bad_inputs_are_clear_errors(stdio: Client[Any]) -> None:
+    with pytest.raises(ToolError, match=r"^symbol_not_found: no symbol 'nope'"):
+        await stdio.call_tool("get_symbol", {"symbol": "nope"})
+    with pytest.raises(ToolError, match=r"^ambiguous: 'login' names 3 symbols"):
+        await stdio.call_tool("find_callees", {"symbol": "login"})
+    with pytest.raises(ToolError, match=r"^path_outside_repo: \.\./\.\./etc/passwd is outside"):
+        await stdio.call_tool("file_outline", {"file": "../../etc/passwd"})
+    with pytest.raises(ToolError, match="limit"):
+        await stdio.call_tool("search_symbols", {"query": "a", "limit": 100000})
+    with pytest.raises(ToolError, match="depth"):
+        await stdio.call_tool("find_callers", {"symbol": "app.views.login_view", "depth": 9})
+    assert (await stdio.call_tool("index_status", {})).structured_content is not None  # still serving
+
+
+async def test_http_reindex_then_query(repo: Path) -> None:
+    metrics = Metrics()
+    server = create_server(CodeGraph(repo, repo / ".strata"), metrics)
+    app = build_http_app(server, ServeOptions(transport="http"), metrics)
+    async with serving(app) as url, Client(f"{url}/mcp", timeout=60) as client:
+        summary = (await client.call_tool("reindex", {})).structured_content
+        assert summary is not None
+        assert (summary["files"], summary["call_sites"], summary["unresolved_call_sites"]) == (5, 7, 0)
+        assert summary["ambiguous_call_sites"] == 0
+        outline = (await client.call_tool("file_outline", {"file": "app/views.py"})).structured_content
+        assert outline is not None
+        assert [s["id"] for s in outline["items"]][:2] == ["app.views.login_view", "app.views.admin_view"]

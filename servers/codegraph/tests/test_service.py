@@ -1,0 +1,94 @@
+from pathlib import Path
+
+import pytest
+
+from strata.codegraph.errors import AmbiguousSymbolError, NotIndexedError, PathOutsideRepoError, SymbolNotFoundError
+from strata.codegraph.index import index_repository
+from strata.codegraph.service import CodeGraph
+
+
+def test_index_status_counts_what_was_indexed(graph: CodeGraph, repo: Path) -> None:
+    status = graph.status()
+    assert status.root == str(repo.resolve())
+    assert status.files == 5  # generated/ is gitignored
+    assert status.languages == ["python"]
+    assert status.calls >= 5
+
+
+def test_search_ranks_exact_names_first_and_reports_omitted(graph: CodeGraph) -> None:
+    found = graph.search("login", [], 2)
+    assert found.total == 4 and found.omitted == 2
+    assert [s.name for s in found.items] == ["login", "login"]
+    methods = graph.search("login", ["function"], 10)
+    assert [s.id for s in methods.items] == ["app.views.login_view"]
+
+
+def test_get_symbol_returns_bounded_source_and_bases(graph: CodeGraph) -> None:
+    admin = graph.get_symbol("app.views.Admin", max_lines=2)
+    assert admin.kind == "class" and admin.file == "app/views.py"
+    assert admin.source.startswith("class Admin(Base):") and admin.truncated
+    assert admin.bases == ["app.views.Base"]
+
+
+def test_callers_follow_imports_and_reexports(graph: CodeGraph) -> None:
+    callers = graph.calls("ldap_authenticate", "callers", depth=2, limit=10)
+    assert callers.symbol == "app.auth.ldap.ldap_authenticate"
+    assert [(c.caller, c.depth) for c in callers.items] == [("app.views.login_view", 1), ("app.views.admin_view", 2)]
+    assert all(c.candidates == 1 for c in callers.items)
+
+
+def test_callees_include_methods_constructors_and_externals(graph: CodeGraph) -> None:
+    callees = graph.calls("app.auth.ldap.ldap_authenticate", "callees", depth=1, limit=10)
+    # Connection has no __init__: the instantiation itself is the edge
+    assert {c.callee for c in callees.items} == {"app.auth.ldap.Connection", "app.auth.ldap.Connection.bind"}
+    view = graph.calls("login_view", "callees", depth=1, limit=10)
+    assert {(c.callee, c.callee_kind) for c in view.items} == {
+        ("app.auth.ldap.ldap_authenticate", "function"),
+        ("logging.info", "external"),
+    }
+
+
+def test_super_resolves_to_the_base_method(graph: CodeGraph) -> None:
+    callees = graph.calls("app.views.Admin.login", "callees", depth=1, limit=10)
+    assert {c.callee for c in callees.items} == {"<builtin>.super", "app.views.Base.login"}
+
+
+def test_an_ambiguous_name_lists_the_candidates_instead_of_guessing(graph: CodeGraph) -> None:
+    with pytest.raises(AmbiguousSymbolError) as err:
+        graph.calls("login", "callers", 1, 10)
+    message = str(err.value)
+    assert message.startswith("ambiguous: 'login' names 3 symbols")
+    assert "app.auth.sso.SsoClient.login" in message and "app.views.Admin.login" in message
+
+
+def test_an_unknown_symbol_suggests_near_names(graph: CodeGraph) -> None:
+    with pytest.raises(SymbolNotFoundError, match=r"did you mean app\.auth\.ldap\.ldap_authenticate"):
+        graph.get_symbol("ldap_auth", 10)
+
+
+def test_path_traversal_is_refused(graph: CodeGraph) -> None:
+    with pytest.raises(PathOutsideRepoError):
+        graph.outline("../../etc/passwd")
+    with pytest.raises(PathOutsideRepoError):
+        graph.outline("/etc/passwd")
+    assert [s.id for s in graph.outline("app/auth/ldap.py").items] == [
+        "app.auth.ldap.Connection",
+        "app.auth.ldap.Connection.bind",
+        "app.auth.ldap.ldap_authenticate",
+    ]
+
+
+def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(NotIndexedError, match="has no index yet"):
+        CodeGraph(tmp_path, tmp_path / ".strata").status()
+
+
+def test_a_new_index_is_picked_up_by_an_open_graph(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def a():\n    pass\n")
+    index_repository(tmp_path, tmp_path / ".strata")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    assert graph.search("b", ["function"], 5).total == 0
+    (tmp_path / "m.py").write_text("def a():\n    b()\n\ndef b():\n    pass\n")
+    index_repository(tmp_path, tmp_path / ".strata")  # while graph still has the old store open
+    assert [c.callee for c in graph.calls("m.a", "callees", 1, 5).items] == ["m.b"]
+    graph.close()
