@@ -42,6 +42,8 @@ async def test_tools_are_listed_compactly_with_annotations(stdio: Client[Any]) -
         "find_callers",
         "find_callees",
         "file_outline",
+        "impact",
+        "cypher",
         "index_status",
         "reindex",
     }

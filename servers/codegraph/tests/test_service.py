@@ -2,9 +2,16 @@ from pathlib import Path
 
 import pytest
 
-from strata.codegraph.errors import AmbiguousSymbolError, NotIndexedError, PathOutsideRepoError, SymbolNotFoundError
+from strata.codegraph.errors import (
+    AmbiguousSymbolError,
+    NotIndexedError,
+    PathOutsideRepoError,
+    ReadOnlyQueryError,
+    SymbolNotFoundError,
+)
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
+from strata.shared.errors import InvalidRequestError
 
 
 def test_index_status_counts_what_was_indexed(graph: CodeGraph, repo: Path) -> None:
@@ -92,3 +99,45 @@ def test_a_new_index_is_picked_up_by_an_open_graph(tmp_path: Path) -> None:
     index_repository(tmp_path, tmp_path / ".strata")  # while graph still has the old store open
     assert [c.callee for c in graph.calls("m.a", "callees", 1, 5).items] == ["m.b"]
     graph.close()
+
+
+def test_impact_groups_transitive_callers_by_file(graph: CodeGraph) -> None:
+    impact = graph.impact("app.auth.ldap.Connection.bind", depth=3, limit=50)
+    assert [(f.file, f.symbols) for f in impact.files] == [
+        ("app/views.py", ["app.views.admin_view", "app.views.login_view"]),
+        ("app/auth/ldap.py", ["app.auth.ldap.ldap_authenticate"]),
+    ]
+    assert impact.callers == 3 and impact.omitted == 0
+
+
+def test_cypher_reads_and_is_bounded(graph: CodeGraph) -> None:
+    result = graph.query("MATCH (a:Symbol)-[:CALLS]->(b:Symbol {name: 'ldap_authenticate'}) RETURN a.id", 10)
+    assert result.columns == ["a.id"] and result.rows == [["app.views.login_view"]] and not result.truncated
+    bounded = graph.query("MATCH (s:Symbol) RETURN s.id", 3)
+    assert len(bounded.rows) == 3 and bounded.truncated
+    quoted = graph.query("MATCH (s:Symbol) WHERE s.name = 'create' RETURN count(*)", 1)  # a keyword in a string
+    assert quoted.rows == [[0]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "CREATE (s:Symbol {id: 'x'})",
+        "MATCH (s:Symbol) SET s.name = 'x'",
+        "MATCH (s:Symbol) DETACH DELETE s",
+        "match (s:Symbol) merge (t:Symbol {id: 'y'})",
+        "DROP TABLE Symbol",
+        "COPY Symbol FROM 'x.csv'",
+        "CALL show_tables() RETURN *",
+        "MATCH (s) /* harmless */ DELETE s",
+    ],
+)
+def test_cypher_refuses_writes(graph: CodeGraph, query: str) -> None:
+    with pytest.raises(ReadOnlyQueryError, match=r"^read_only: the graph is read-only here"):
+        graph.query(query, 10)
+
+
+def test_cypher_syntax_error_is_one_line(graph: CodeGraph) -> None:
+    with pytest.raises(InvalidRequestError, match=r"^invalid_request: query failed: ") as err:
+        graph.query("MATCH (s:Symbol RETURN s", 10)
+    assert "\n" not in str(err.value)

@@ -17,6 +17,7 @@ __all__ = [
     "AmbiguousSymbolError",
     "NotIndexedError",
     "PathOutsideRepoError",
+    "ReadOnlyQueryError",
     "SymbolNotFoundError",
 ]
 
@@ -31,6 +32,12 @@ class PathOutsideRepoError(InvalidRequestError):
     """A path resolves outside the repository root (path traversal)."""
 
     code = "path_outside_repo"
+
+
+class ReadOnlyQueryError(InvalidRequestError):
+    """A Cypher query that would modify the graph (or run a procedure); only reads are served."""
+
+    code = "read_only"
 
 
 class SymbolNotFoundError(NotFoundError):

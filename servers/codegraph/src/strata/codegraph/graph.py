@@ -207,6 +207,20 @@ class CodeGraphStore:
             frontier = next_frontier
         return edges, total
 
+    def read_query(self, query: str, limit: int) -> tuple[list[str], list[list[Any]], bool]:
+        """Run a read-only Cypher query; at most ``limit`` rows, and whether more were left out."""
+        import kuzu
+
+        result = self._conn.execute(query)
+        assert isinstance(result, kuzu.QueryResult)
+        columns = result.get_column_names()
+        rows: list[list[Any]] = []
+        while result.has_next():
+            if len(rows) == limit:
+                return columns, rows, True
+            rows.append(list(result.get_next()))
+        return columns, rows, False
+
     def in_file(self, file: str) -> list[StoredSymbol]:
         rows = self._rows(
             f"MATCH (s:Symbol) WHERE s.file = $file RETURN {SYMBOL_COLUMNS} ORDER BY s.start_line, s.id",

@@ -12,7 +12,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from strata.codegraph.index import IndexSummary
-from strata.codegraph.service import CallList, CodeGraph, IndexStatus, SymbolDetail, SymbolList
+from strata.codegraph.service import CallList, CodeGraph, Impact, IndexStatus, QueryResult, SymbolDetail, SymbolList
 from strata.shared.runner import Metrics, create_mcp
 
 __all__ = ["create_server"]
@@ -71,6 +71,19 @@ def create_server(graph: CodeGraph, metrics: Metrics) -> FastMCP:
     def find_callees(symbol: SymbolArg, depth: Depth = 1, limit: Limit = 50) -> CallList:
         """What this symbol calls, up to depth hops, with external and builtin targets."""
         return graph.calls(symbol, "callees", depth, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def impact(symbol: SymbolArg, depth: Depth = 3, limit: Limit = 200) -> Impact:
+        """Transitive callers grouped by file: what a change to this symbol can break."""
+        return graph.impact(symbol, depth, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def cypher(
+        query: Annotated[str, Field(min_length=1, max_length=5000, description="Read-only Cypher")],
+        limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+    ) -> QueryResult:
+        """Read-only Cypher over Symbol nodes and CALLS/INHERITS edges. Writes are refused."""
+        return graph.query(query, limit)
 
     @mcp.tool(annotations=READ_ONLY)
     def file_outline(

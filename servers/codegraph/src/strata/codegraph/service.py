@@ -6,19 +6,36 @@ processes can share one index and ``index`` never waits on a lock held by a serv
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from strata.codegraph.errors import AmbiguousSymbolError, NotIndexedError, PathOutsideRepoError, SymbolNotFoundError
+from strata.codegraph.errors import (
+    AmbiguousSymbolError,
+    NotIndexedError,
+    PathOutsideRepoError,
+    ReadOnlyQueryError,
+    SymbolNotFoundError,
+)
 from strata.codegraph.graph import CallEdge, CodeGraphStore, StoredSymbol
 from strata.codegraph.index import IndexSummary, index_repository
+from strata.shared.errors import InvalidRequestError
 
-__all__ = ["CallList", "CodeGraph", "IndexStatus", "SymbolDetail", "SymbolList", "SymbolRef"]
+__all__ = ["CallList", "CodeGraph", "Impact", "IndexStatus", "QueryResult", "SymbolDetail", "SymbolList", "SymbolRef"]
 
 MAX_CANDIDATES = 20
+# Anything that writes, changes the schema, loads code or touches files. The store is also opened
+# read-only, so this is defence in depth with a clearer message.
+WRITE_KEYWORDS = re.compile(
+    r"\b(CREATE|MERGE|SET|DELETE|DETACH|REMOVE|DROP|ALTER|COPY|LOAD|INSTALL|IMPORT|EXPORT|ATTACH|"
+    r"CALL|CHECKPOINT|BEGIN|COMMIT|ROLLBACK)\b",
+    re.IGNORECASE,
+)
+STRINGS_AND_COMMENTS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|//[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
 class SymbolRef(BaseModel):
@@ -62,6 +79,25 @@ class CallList(BaseModel):
     items: list[CallRef]
     total: int
     omitted: int
+
+
+class ImpactFile(BaseModel):
+    file: str
+    symbols: list[str]
+
+
+class Impact(BaseModel):
+    symbol: str
+    depth: int
+    files: list[ImpactFile] = Field(description="Files holding transitive callers, most affected first")
+    callers: int
+    omitted: int
+
+
+class QueryResult(BaseModel):
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool = Field(description="True when more rows matched than limit")
 
 
 class IndexStatus(BaseModel):
@@ -167,6 +203,34 @@ class CodeGraph:
             omitted=max(0, total - len(edges)),
         )
 
+    def impact(self, symbol: str, depth: int, limit: int) -> Impact:
+        """Transitive callers of ``symbol`` grouped by file: what a change to it can break."""
+        found = self.resolve(symbol)
+        edges, total = self.store().calls(found.id, callers=True, depth=depth, limit=limit)
+        by_file: dict[str, set[str]] = {}
+        for edge in edges:
+            by_file.setdefault(edge.caller.file, set()).add(edge.caller.id)
+        files = sorted(by_file.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        return Impact(
+            symbol=found.id,
+            depth=depth,
+            files=[ImpactFile(file=f, symbols=sorted(symbols)) for f, symbols in files],
+            callers=len({e.caller.id for e in edges}),
+            omitted=max(0, total - len(edges)),
+        )
+
+    def query(self, cypher: str, limit: int) -> QueryResult:
+        """A read-only Cypher query over the graph, bounded to ``limit`` rows."""
+        scanned = STRINGS_AND_COMMENTS.sub(" ", cypher)
+        write = WRITE_KEYWORDS.search(scanned)
+        if write:
+            raise ReadOnlyQueryError(f"the graph is read-only here: '{write.group(1).upper()}' is not allowed")
+        try:
+            columns, rows, truncated = self.store().read_query(cypher, limit)
+        except RuntimeError as exc:  # kuzu reports parse and binder errors as RuntimeError
+            raise InvalidRequestError(f"query failed: {str(exc).splitlines()[0]}") from exc
+        return QueryResult(columns=columns, rows=[[_jsonable(v) for v in row] for row in rows], truncated=truncated)
+
     def outline(self, file: str) -> SymbolList:
         relative = self.relative_path(file)
         symbols = [s for s in self.store().in_file(relative) if s.kind != "module"]
@@ -187,6 +251,19 @@ class CodeGraph:
             return path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
         except OSError:
             return []
+
+
+def _jsonable(value: Any) -> Any:
+    """Kuzu returns nodes and relationships as dicts with internal ids; keep what JSON can carry."""
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        if isinstance(value, dict):
+            return {str(k): _jsonable(v) for k, v in value.items() if not str(k).startswith("_")}
+        if isinstance(value, list | tuple):
+            return [_jsonable(v) for v in value]
+        return str(value)
 
 
 def _call_ref(edge: CallEdge) -> CallRef:
