@@ -12,7 +12,7 @@ from pathlib import Path
 
 from strata.codegraph.files import source_files
 from strata.codegraph.graph import CodeGraphStore
-from strata.codegraph.pycalls import PyProject, analyze_sources, module_name_for
+from strata.codegraph.pycalls import PyProject, analyze_sources, load_project, module_name_for
 
 __all__ = ["IndexSummary", "index_repository"]
 
@@ -44,16 +44,8 @@ def index_repository(root: Path, store_dir: Path) -> IndexSummary:
     started = time.perf_counter()
     root = root.resolve()
     paths = list(source_files(root, PYTHON_SUFFIXES))
-    file_of: dict[str, str] = {}
-    sources: dict[str, tuple[str, bool]] = {}
-    for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        module = module_name_for(path, root)
-        sources[module] = (text, path.name == "__init__.py")
-        file_of[module] = path.relative_to(root).as_posix()
+    sources = load_project(root, paths)
+    file_of = {module_name_for(path, root): path.relative_to(root).as_posix() for path in paths}
     project = analyze_sources(sources)
 
     symbols = _symbol_rows(project, file_of)

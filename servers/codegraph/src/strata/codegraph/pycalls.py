@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["CallSite", "PyProject", "Scope", "analyze_sources", "module_name_for"]
+__all__ = ["CallSite", "PyProject", "Scope", "analyze_sources", "load_project", "module_name_for"]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _EMPTY: frozenset[str] = frozenset()
