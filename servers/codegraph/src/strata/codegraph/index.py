@@ -1,7 +1,8 @@
-"""Indexing: repository files → Python analysis → Arrow tables → a freshly built store.
+"""Indexing: repository files → per-language analysis → Arrow tables → a freshly built store.
 
-Today Python is indexed (definitions, calls resolved by points-to analysis, inheritance). The other
-languages the issue lists are not indexed yet.
+Python gets deep resolution (points-to analysis, inheritance). JavaScript, TypeScript/TSX, Go, Rust
+and Java get definitions from their grammars' tags queries and calls resolved by name, with every
+candidate kept when a name is defined more than once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from strata.codegraph.files import source_files
 from strata.codegraph.graph import CodeGraphStore
 from strata.codegraph.pycalls import PyProject, analyze_sources, load_project, module_name_for
+from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, resolve_calls
 
 __all__ = ["IndexSummary", "index_repository"]
 
@@ -68,13 +70,29 @@ def index_repository(root: Path, store_dir: Path) -> IndexSummary:
             calls["candidates"].append(len(site.targets))
     inherits = _inherit_rows(project, symbols, known)
 
-    meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": "python"}
+    tag_files = _tag_files(root)
+    for tag_file in tag_files:
+        _add_symbol(symbols, tag_file.module_id, "module", tag_file.path, tag_file.path, 1, 1, tag_file.language)
+        for d in tag_file.definitions:
+            _add_symbol(symbols, d.id, d.kind, d.name, tag_file.path, d.start_line, d.end_line, tag_file.language)
+    for call, targets in resolve_calls(tag_files):
+        sites += 1
+        unresolved += not targets  # library calls, mostly: nothing in the repository defines the name
+        ambiguous += len(targets) > 1
+        for target in targets:
+            calls["from"].append(call.caller)
+            calls["to"].append(target)
+            calls["line"].append(call.line)
+            calls["candidates"].append(len(targets))
+    languages = sorted({"python"} if sources else set()) + sorted({f.language for f in tag_files})
+
+    meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
     with CodeGraphStore.building(store_dir) as store:
         store.load(pa.table(symbols), pa.table(calls), pa.table(inherits), meta)
     return IndexSummary(
         root=str(root),
         store=str(CodeGraphStore.location(store_dir)),
-        files=len(sources),
+        files=len(sources) + len(tag_files),
         symbols=sum(1 for kind in symbols["kind"] if kind not in ("external", "builtin")),
         call_edges=len(calls["from"]),
         call_sites=sites,
@@ -97,14 +115,35 @@ def _symbol_rows(project: PyProject, file_of: dict[str, str]) -> dict[str, list[
     return rows
 
 
-def _add_symbol(rows: dict[str, list[object]], fqn: str, kind: str, name: str, file: str, start: int, end: int) -> None:
+def _add_symbol(
+    rows: dict[str, list[object]],
+    fqn: str,
+    kind: str,
+    name: str,
+    file: str,
+    start: int,
+    end: int,
+    language: str = "python",
+) -> None:
     rows["id"].append(fqn)
     rows["name"].append(name or fqn.rsplit(".", 1)[-1])
     rows["kind"].append(kind)
-    rows["language"].append("python")
+    rows["language"].append(language)
     rows["file"].append(file)
     rows["start_line"].append(start)
     rows["end_line"].append(end)
+
+
+def _tag_files(root: Path) -> list[TagFile]:
+    out: list[TagFile] = []
+    for path in source_files(root, frozenset(LANGUAGE_OF_SUFFIX)):
+        try:
+            parsed = extract(path.relative_to(root).as_posix(), path.read_bytes())
+        except OSError:
+            continue
+        if parsed is not None:
+            out.append(parsed)
+    return out
 
 
 def _external_kind(target: str) -> str:

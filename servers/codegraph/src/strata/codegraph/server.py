@@ -19,7 +19,7 @@ __all__ = ["create_server"]
 
 VERSION = "0.1.0"
 INSTRUCTIONS = (
-    "Code graph of one repository (Python today). Find symbols with search_symbols, read one with "
+    "Code graph of one repository (Python, JS/TS, Go, Rust, Java). Find symbols with search_symbols, read one with "
     "get_symbol, walk calls with find_callers/find_callees. Ids are fully qualified (pkg.mod.Class.method)."
 )
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -30,7 +30,7 @@ WRITES_INDEX = ToolAnnotations(
 SymbolArg = Annotated[str, Field(min_length=1, max_length=500, description="Symbol id, or a unique name")]
 Limit = Annotated[int, Field(ge=1, le=500, description="Most results to return")]
 Depth = Annotated[int, Field(ge=1, le=5, description="Call hops to follow")]
-SymbolKind = Literal["module", "class", "function", "method", "lambda"]
+SymbolKind = Literal["module", "class", "interface", "function", "method", "lambda", "constant", "field"]
 
 
 def create_server(graph: CodeGraph, metrics: Metrics) -> FastMCP:
