@@ -44,6 +44,7 @@ async def test_tools_are_listed_compactly_with_annotations(stdio: Client[Any]) -
         "file_outline",
         "impact",
         "cypher",
+        "list_routes",
         "index_status",
         "reindex",
     }

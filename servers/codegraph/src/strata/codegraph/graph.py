@@ -25,6 +25,9 @@ SCHEMA = [
     "CREATE NODE TABLE Meta(key STRING, value STRING, PRIMARY KEY(key))",
     "CREATE REL TABLE CALLS(FROM Symbol TO Symbol, line INT64, candidates INT64)",
     "CREATE REL TABLE INHERITS(FROM Symbol TO Symbol, position INT64)",
+    "CREATE NODE TABLE Route(id STRING, method STRING, path STRING, framework STRING, file STRING, line INT64, "
+    "PRIMARY KEY(id))",
+    "CREATE REL TABLE HANDLED_BY(FROM Route TO Symbol)",
 ]
 SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line"
 
@@ -98,7 +101,9 @@ class CodeGraphStore:
 
     # -- loading -------------------------------------------------------------------------------------
 
-    def load(self, symbols: Any, calls: Any, inherits: Any, meta: dict[str, str]) -> None:
+    def load(
+        self, symbols: Any, calls: Any, inherits: Any, meta: dict[str, str], routes: Any = None, handlers: Any = None
+    ) -> None:
         """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name)."""
         import pyarrow as pa
 
@@ -109,6 +114,10 @@ class CodeGraphStore:
             self._conn.execute("COPY CALLS FROM calls")
         if inherits.num_rows:
             self._conn.execute("COPY INHERITS FROM inherits")
+        if routes is not None and routes.num_rows:
+            self._conn.execute("COPY Route FROM routes")
+            if handlers is not None and handlers.num_rows:
+                self._conn.execute("COPY HANDLED_BY FROM handlers")
 
     # -- queries -------------------------------------------------------------------------------------
 
@@ -137,6 +146,7 @@ class CodeGraphStore:
             "calls": count("MATCH ()-[e:CALLS]->() RETURN count(*)"),
             "inherits": count("MATCH ()-[e:INHERITS]->() RETURN count(*)"),
             "files": count("MATCH (s:Symbol) WHERE s.kind = 'module' RETURN count(*)"),
+            "routes": count("MATCH (r:Route) RETURN count(*)"),
         }
 
     def get(self, symbol_id: str) -> StoredSymbol | None:
@@ -220,6 +230,26 @@ class CodeGraphStore:
                 return columns, rows, True
             rows.append(list(result.get_next()))
         return columns, rows, False
+
+    def routes(self, text: str, method: str | None, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+        """Routes whose path contains ``text`` (and whose method matches), with their handler ids."""
+        conditions = ["true"]
+        params: dict[str, Any] = {}
+        if text:  # kuzu evaluates CONTAINS '' as false, so an empty filter must not be a condition
+            conditions.append("lower(r.path) CONTAINS $q")
+            params["q"] = text.lower()
+        if method:
+            conditions.append("(r.method CONTAINS $method OR r.method = '*')")
+            params["method"] = method.upper()
+        where = " AND ".join(conditions)
+        total = int(self._rows(f"MATCH (r:Route) WHERE {where} RETURN count(*)", params)[0][0])
+        rows = self._rows(
+            f"MATCH (r:Route) WHERE {where} OPTIONAL MATCH (r)-[:HANDLED_BY]->(s:Symbol) "
+            "RETURN r.method, r.path, r.framework, r.file, r.line, collect(s.id) "
+            "ORDER BY r.path, r.method, r.file, r.line LIMIT $limit",
+            params | {"limit": limit},
+        )
+        return [tuple(r) for r in rows], total
 
     def in_file(self, file: str) -> list[StoredSymbol]:
         rows = self._rows(

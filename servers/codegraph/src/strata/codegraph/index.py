@@ -14,7 +14,8 @@ from pathlib import Path
 from strata.codegraph.files import source_files
 from strata.codegraph.graph import CodeGraphStore
 from strata.codegraph.pycalls import PyProject, analyze_sources, load_project, module_name_for
-from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, resolve_calls
+from strata.codegraph.routes import Route, express_routes, python_routes
+from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for, resolve_calls
 
 __all__ = ["IndexSummary", "index_repository"]
 
@@ -85,10 +86,30 @@ def index_repository(root: Path, store_dir: Path) -> IndexSummary:
             calls["line"].append(call.line)
             calls["candidates"].append(len(targets))
     languages = sorted({"python"} if sources else set()) + sorted({f.language for f in tag_files})
+    routes = python_routes(project, file_of) + _express_routes(root, tag_files)
+    route_rows: dict[str, list[object]] = {k: [] for k in ("id", "method", "path", "framework", "file", "line")}
+    handler_rows: dict[str, list[object]] = {"from": [], "to": []}
+    all_ids = {str(symbol_id) for symbol_id in symbols["id"]}
+    for route in {r.id: r for r in routes}.values():
+        for key, value in (
+            ("id", route.id),
+            ("method", route.method),
+            ("path", route.path),
+            ("framework", route.framework),
+            ("file", route.file),
+            ("line", route.line),
+        ):
+            route_rows[key].append(value)
+        for handler in route.handlers:
+            if handler in all_ids:
+                handler_rows["from"].append(route.id)
+                handler_rows["to"].append(handler)
 
     meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
     with CodeGraphStore.building(store_dir) as store:
-        store.load(pa.table(symbols), pa.table(calls), pa.table(inherits), meta)
+        store.load(
+            pa.table(symbols), pa.table(calls), pa.table(inherits), meta, pa.table(route_rows), pa.table(handler_rows)
+        )
     return IndexSummary(
         root=str(root),
         store=str(CodeGraphStore.location(store_dir)),
@@ -132,6 +153,26 @@ def _add_symbol(
     rows["file"].append(file)
     rows["start_line"].append(start)
     rows["end_line"].append(end)
+
+
+def _express_routes(root: Path, tag_files: list[TagFile]) -> list[Route]:
+    """Express routes in JS/TS files, their named handlers resolved to definitions by name."""
+    by_name: dict[str, list[str]] = {}
+    for tag_file in tag_files:
+        for d in tag_file.definitions:
+            by_name.setdefault(d.name, []).append(d.id)
+    routes: list[Route] = []
+    for tag_file in tag_files:
+        if tag_file.language not in ("javascript", "typescript", "tsx"):
+            continue
+        source = (root / tag_file.path).read_bytes()
+        for route, handler in express_routes(tag_file.path, source, language_for(tag_file.path)):
+            candidates = by_name.get(handler or "", [])
+            local = [c for c in candidates if c.startswith(f"{tag_file.path}:")]
+            routes.append(
+                Route(route.method, route.path, route.framework, route.file, route.line, tuple(local or candidates))
+            )
+    return routes
 
 
 def _tag_files(root: Path) -> list[TagFile]:

@@ -12,7 +12,16 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from strata.codegraph.index import IndexSummary
-from strata.codegraph.service import CallList, CodeGraph, Impact, IndexStatus, QueryResult, SymbolDetail, SymbolList
+from strata.codegraph.service import (
+    CallList,
+    CodeGraph,
+    Impact,
+    IndexStatus,
+    QueryResult,
+    RouteList,
+    SymbolDetail,
+    SymbolList,
+)
 from strata.shared.runner import Metrics, create_mcp
 
 __all__ = ["create_server"]
@@ -76,6 +85,15 @@ def create_server(graph: CodeGraph, metrics: Metrics) -> FastMCP:
     def impact(symbol: SymbolArg, depth: Depth = 3, limit: Limit = 200) -> Impact:
         """Transitive callers grouped by file: what a change to this symbol can break."""
         return graph.impact(symbol, depth, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def list_routes(
+        path: Annotated[str, Field(max_length=500, description="Part of the URL path; empty for all")] = "",
+        method: Annotated[str | None, Field(max_length=10, description="GET, POST, ...")] = None,
+        limit: Limit = 100,
+    ) -> RouteList:
+        """HTTP routes (Flask, FastAPI, Django, Express) with their handler symbols."""
+        return graph.routes(path, method, limit)
 
     @mcp.tool(annotations=READ_ONLY)
     def cypher(

@@ -25,7 +25,17 @@ from strata.codegraph.graph import CallEdge, CodeGraphStore, StoredSymbol
 from strata.codegraph.index import IndexSummary, index_repository
 from strata.shared.errors import InvalidRequestError
 
-__all__ = ["CallList", "CodeGraph", "Impact", "IndexStatus", "QueryResult", "SymbolDetail", "SymbolList", "SymbolRef"]
+__all__ = [
+    "CallList",
+    "CodeGraph",
+    "Impact",
+    "IndexStatus",
+    "QueryResult",
+    "RouteList",
+    "SymbolDetail",
+    "SymbolList",
+    "SymbolRef",
+]
 
 MAX_CANDIDATES = 20
 # Anything that writes, changes the schema, loads code or touches files. The store is also opened
@@ -100,6 +110,21 @@ class QueryResult(BaseModel):
     truncated: bool = Field(description="True when more rows matched than limit")
 
 
+class RouteRef(BaseModel):
+    method: str = Field(description="GET, POST, ... or * for any")
+    path: str
+    framework: str
+    file: str
+    line: int
+    handlers: list[str] = Field(description="Handler symbol ids; empty when inline or not found")
+
+
+class RouteList(BaseModel):
+    items: list[RouteRef]
+    total: int
+    omitted: int
+
+
 class IndexStatus(BaseModel):
     root: str
     store: str
@@ -110,6 +135,7 @@ class IndexStatus(BaseModel):
     calls: int
     inherits: int
     files: int
+    routes: int
 
 
 class CodeGraph:
@@ -230,6 +256,16 @@ class CodeGraph:
         except RuntimeError as exc:  # kuzu reports parse and binder errors as RuntimeError
             raise InvalidRequestError(f"query failed: {str(exc).splitlines()[0]}") from exc
         return QueryResult(columns=columns, rows=[[_jsonable(v) for v in row] for row in rows], truncated=truncated)
+
+    def routes(self, path: str, method: str | None, limit: int) -> RouteList:
+        rows, total = self.store().routes(path, method, limit)
+        items = [
+            RouteRef(
+                method=m, path=p, framework=f, file=file, line=line, handlers=sorted(h for h in handlers or [] if h)
+            )
+            for m, p, f, file, line, handlers in rows
+        ]
+        return RouteList(items=items, total=total, omitted=max(0, total - len(items)))
 
     def outline(self, file: str) -> SymbolList:
         relative = self.relative_path(file)

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LANGUAGE_OF_SUFFIX", "TagCall", "TagDefinition", "TagFile", "extract", "resolve_calls"]
+__all__ = ["LANGUAGE_OF_SUFFIX", "TagCall", "TagDefinition", "TagFile", "extract", "language_for", "resolve_calls"]
 
 # suffix -> (language name, grammar module, language function, tags query modules in order)
 GRAMMARS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -89,6 +89,11 @@ def _language_and_query(suffix: str) -> tuple[Any, Any]:
     language = Language(getattr(importlib.import_module(module_name), function)())
     source = "\n".join(importlib.import_module(m).TAGS_QUERY for m in query_modules)
     return language, Query(language, source)
+
+
+def language_for(relative_path: str) -> Any:
+    """The tree-sitter Language of a supported file."""
+    return _language_and_query(Path(relative_path).suffix)[0]
 
 
 def extract(relative_path: str, source: bytes) -> TagFile | None:

@@ -1,0 +1,142 @@
+"""HTTP routes and the handlers they call: Flask, FastAPI, Django (urls.py) and Express.
+
+Python routes reuse the points-to analysis, so a handler passed as ``views.login`` or imported under
+another name still links to its definition. Express routes are read from the syntax tree; a named
+handler links by name like any other call, an inline function links to the enclosing file.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from strata.codegraph.pycalls import PyProject
+
+__all__ = ["Route", "express_routes", "python_routes"]
+
+# Decorator attribute -> HTTP method ("*" = from methods=[...] or any).
+DECORATOR_METHODS = {
+    "route": "*",
+    "api_route": "*",
+    "get": "GET",
+    "post": "POST",
+    "put": "PUT",
+    "delete": "DELETE",
+    "patch": "PATCH",
+    "head": "HEAD",
+    "options": "OPTIONS",
+    "websocket": "WEBSOCKET",
+}
+EXPRESS_METHODS = {"get", "post", "put", "delete", "patch", "all", "options", "head"}
+DJANGO_FUNCTIONS = {"path", "re_path", "url"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    framework: str
+    file: str
+    line: int
+    handlers: tuple[str, ...]  # symbol ids; empty when the handler is inline or unknown
+
+    @property
+    def id(self) -> str:
+        return f"route:{self.method} {self.path} @{self.file}:{self.line}"
+
+
+def python_routes(project: PyProject, file_of: dict[str, str]) -> list[Route]:
+    routes: list[Route] = []
+    for scope in project.scopes.values():
+        node = scope.node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and scope.parent is not None:
+            for decorator in node.decorator_list:
+                route = _decorator_route(project, decorator, scope.parent, scope.fqn, file_of.get(scope.module, ""))
+                if route is not None:
+                    routes.append(route)
+        if scope.kind == "module" and scope.fqn.rsplit(".", 1)[-1] == "urls":
+            routes.extend(_django_routes(project, scope, file_of.get(scope.module, "")))
+    return sorted(routes, key=lambda r: (r.file, r.line))
+
+
+def _decorator_route(project: PyProject, decorator: ast.expr, scope: object, handler: str, file: str) -> Route | None:
+    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
+        return None
+    kind = DECORATOR_METHODS.get(decorator.func.attr)
+    if kind is None or not decorator.args or not _is_str(decorator.args[0]):
+        return None
+    framework = _framework(project.eval(decorator.func.value, scope))  # type: ignore[arg-type]
+    if framework is None:
+        return None  # @cache.get("x") and friends: not a web framework object
+    methods = [kind]
+    if kind == "*":
+        listed = next((k.value for k in decorator.keywords if k.arg == "methods"), None)
+        methods = [e.value.upper() for e in getattr(listed, "elts", []) if _is_str(e)] or [
+            "GET" if framework == "flask" else "*"
+        ]
+    path = decorator.args[0].value  # type: ignore[attr-defined]
+    return Route(",".join(methods), path, framework, file, decorator.lineno, (handler,))
+
+
+def _framework(values: set[str]) -> str | None:
+    """Which framework an app/router object belongs to, from what it points to."""
+    for value in values:
+        top = value.split(".", 1)[0]
+        if top in ("flask", "fastapi", "starlette", "quart", "sanic"):
+            return top
+    return None
+
+
+def _django_routes(project: PyProject, scope: object, file: str) -> list[Route]:
+    out: list[Route] = []
+    module = scope.node  # type: ignore[attr-defined]
+    for node in ast.walk(module):
+        if not (isinstance(node, ast.Call) and len(node.args) >= 2 and _is_str(node.args[0])):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        if name not in DJANGO_FUNCTIONS:
+            continue
+        view = node.args[1]
+        if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute) and view.func.attr == "as_view":
+            view = view.func.value  # Class.as_view(): the class handles it
+        handlers = tuple(sorted(v for v in project.eval(view, scope) if v in project.scopes))  # type: ignore[arg-type]
+        out.append(Route("*", node.args[0].value, "django", file, node.lineno, handlers))  # type: ignore[attr-defined]
+    return out
+
+
+def _is_str(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def express_routes(relative_path: str, source: bytes, language: object) -> list[tuple[Route, str | None]]:
+    """Express routes in one JS/TS file: (route, handler name to resolve, or None when inline)."""
+    from tree_sitter import Parser, Query, QueryCursor
+
+    query = Query(
+        language,  # type: ignore[arg-type]
+        """(call_expression
+             function: (member_expression object: (identifier) @object property: (property_identifier) @method)
+             arguments: (arguments . (string) @path)) @call""",
+    )
+    tree = Parser(language).parse(source)  # type: ignore[arg-type]
+    out: list[tuple[Route, str | None]] = []
+    for _, captures in QueryCursor(query).matches(tree.root_node):
+        method = _text(captures["method"][0])
+        if method not in EXPRESS_METHODS:
+            continue
+        call = captures["call"][0]
+        arguments = call.child_by_field_name("arguments")
+        named = [c for c in arguments.named_children if c.type != "comment"] if arguments is not None else []
+        last = named[-1] if len(named) >= 2 else None
+        handler = _text(last) if last is not None and last.type == "identifier" else None
+        path = _text(captures["path"][0]).strip("'\"`")
+        route = Route(
+            method.upper() if method != "all" else "*", path, "express", relative_path, call.start_point[0] + 1, ()
+        )
+        out.append((route, handler))
+    return out
+
+
+def _text(node: object) -> str:
+    raw = getattr(node, "text", None)
+    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else ""
