@@ -45,6 +45,7 @@ async def test_tools_are_listed_compactly_with_annotations(stdio: Client[Any]) -
         "impact",
         "cypher",
         "list_routes",
+        "task_context",
         "index_status",
         "reindex",
     }

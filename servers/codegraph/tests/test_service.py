@@ -141,3 +141,23 @@ def test_cypher_syntax_error_is_one_line(graph: CodeGraph) -> None:
     with pytest.raises(InvalidRequestError, match=r"^invalid_request: query failed: ") as err:
         graph.query("MATCH (s:Symbol RETURN s", 10)
     assert "\n" not in str(err.value)
+
+
+def test_task_context_finds_the_code_a_task_is_about_and_its_neighbours(graph: CodeGraph) -> None:
+    context = graph.task_context("find where we authenticate against the legacy LDAP server", max_tokens=4000)
+    ids = [item.id for item in context.items]
+    assert ids[0] == "app.auth.ldap.ldap_authenticate"
+    assert context.items[0].reason == "matches the task"
+    assert context.items[0].source.startswith("def ldap_authenticate(user, password):")
+    reasons = {item.id: item.reason for item in context.items}
+    assert reasons["app.views.login_view"] == "calls app.auth.ldap.ldap_authenticate"
+    assert "app.auth.ldap.Connection.bind" in reasons  # in ldap.py, so it matches the task directly too
+    assert 0 < context.used_tokens <= 4000 and context.omitted == 0
+
+
+def test_task_context_stays_within_the_token_budget(graph: CodeGraph) -> None:
+    roomy = graph.task_context("ldap authenticate login", max_tokens=4000)
+    tight = graph.task_context("ldap authenticate login", max_tokens=200)
+    assert tight.used_tokens <= 200
+    assert len(tight.items) < len(roomy.items)
+    assert tight.omitted == len(roomy.items) - len(tight.items)

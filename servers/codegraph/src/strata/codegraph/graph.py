@@ -21,7 +21,7 @@ __all__ = ["CallEdge", "CodeGraphStore", "StoredSymbol"]
 DB_FILE = "codegraph.kuzu"
 SCHEMA = [
     "CREATE NODE TABLE Symbol(id STRING, name STRING, kind STRING, language STRING, file STRING, "
-    "start_line INT64, end_line INT64, PRIMARY KEY(id))",
+    "start_line INT64, end_line INT64, words STRING, PRIMARY KEY(id))",
     "CREATE NODE TABLE Meta(key STRING, value STRING, PRIMARY KEY(key))",
     "CREATE REL TABLE CALLS(FROM Symbol TO Symbol, line INT64, candidates INT64)",
     "CREATE REL TABLE INHERITS(FROM Symbol TO Symbol, position INT64)",
@@ -65,6 +65,7 @@ class CodeGraphStore:
         self.path = path
         self._db = kuzu.Database(str(path), read_only=read_only)
         self._conn = kuzu.Connection(self._db)
+        self._fts_loaded = False
 
     @staticmethod
     def location(directory: Path) -> Path:
@@ -114,6 +115,10 @@ class CodeGraphStore:
             self._conn.execute("COPY CALLS FROM calls")
         if inherits.num_rows:
             self._conn.execute("COPY INHERITS FROM inherits")
+        # Full-text index over identifier words (snake and camel case split) for task_context.
+        self._conn.execute("INSTALL fts")
+        self._conn.execute("LOAD EXTENSION fts")
+        self._conn.execute("CALL CREATE_FTS_INDEX('Symbol', 'symbol_fts', ['words'])")
         if routes is not None and routes.num_rows:
             self._conn.execute("COPY Route FROM routes")
             if handlers is not None and handlers.num_rows:
@@ -216,6 +221,19 @@ class CodeGraphStore:
                         next_frontier.add(other.id)
             frontier = next_frontier
         return edges, total
+
+    def text_search(self, text: str, limit: int) -> list[tuple[StoredSymbol, float]]:
+        """Symbols ranked by BM25 over their identifier words (any word may match)."""
+        if not self._fts_loaded:
+            self._conn.execute("LOAD EXTENSION fts")
+            self._fts_loaded = True
+        rows = self._rows(
+            "CALL QUERY_FTS_INDEX('Symbol', 'symbol_fts', $q) WITH node AS s, score "
+            f"WHERE s.kind <> 'external' AND s.kind <> 'builtin' RETURN {SYMBOL_COLUMNS}, score "
+            "ORDER BY score DESC, s.id LIMIT $limit",
+            {"q": text, "limit": limit},
+        )
+        return [(_symbol(r), float(r[7])) for r in rows]
 
     def read_query(self, query: str, limit: int) -> tuple[list[str], list[list[Any]], bool]:
         """Run a read-only Cypher query; at most ``limit`` rows, and whether more were left out."""

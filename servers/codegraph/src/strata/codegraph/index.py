@@ -7,6 +7,7 @@ candidate kept when a name is defined more than once.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -153,6 +154,7 @@ def _add_symbol(
     rows["file"].append(file)
     rows["start_line"].append(start)
     rows["end_line"].append(end)
+    rows.setdefault("words", []).append(identifier_words(f"{fqn} {file}"))
 
 
 def _express_routes(root: Path, tag_files: list[TagFile]) -> list[Route]:
@@ -185,6 +187,13 @@ def _tag_files(root: Path) -> list[TagFile]:
         if parsed is not None:
             out.append(parsed)
     return out
+
+
+def identifier_words(text: str) -> str:
+    """``pkg.LdapClient.bind_user src/auth.py`` -> ``pkg ldap client bind user src auth py`` (for full-text search)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    return " ".join(w.lower() for w in re.split(r"[^A-Za-z0-9]+", spaced) if w)
 
 
 def _external_kind(target: str) -> str:

@@ -21,6 +21,7 @@ from strata.codegraph.service import (
     RouteList,
     SymbolDetail,
     SymbolList,
+    TaskContext,
 )
 from strata.shared.runner import Metrics, create_mcp
 
@@ -85,6 +86,14 @@ def create_server(graph: CodeGraph, metrics: Metrics) -> FastMCP:
     def impact(symbol: SymbolArg, depth: Depth = 3, limit: Limit = 200) -> Impact:
         """Transitive callers grouped by file: what a change to this symbol can break."""
         return graph.impact(symbol, depth, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def task_context(
+        task: Annotated[str, Field(min_length=1, max_length=2000, description="What you are about to do")],
+        max_tokens: Annotated[int, Field(ge=200, le=64000)] = 4000,
+    ) -> TaskContext:
+        """Source of the symbols most relevant to a task (text match + call graph), within max_tokens."""
+        return graph.task_context(task, max_tokens)
 
     @mcp.tool(annotations=READ_ONLY)
     def list_routes(

@@ -35,9 +35,20 @@ __all__ = [
     "SymbolDetail",
     "SymbolList",
     "SymbolRef",
+    "TaskContext",
 ]
 
 MAX_CANDIDATES = 20
+# task_context: how many full-text hits to take, how many of them to expand through the call graph,
+# and how much a neighbour counts relative to the hit it was reached from (callers say more about
+# what uses the code than callees do).
+TEXT_HITS = 30
+EXPANDED_HITS = 10
+CALLER_WEIGHT = 0.5
+CALLEE_WEIGHT = 0.4
+SNIPPET_LINES = 80
+CHARS_PER_TOKEN = 4  # a rough, model-independent estimate
+ITEM_OVERHEAD_TOKENS = 20
 # Anything that writes, changes the schema, loads code or touches files. The store is also opened
 # read-only, so this is defence in depth with a clearer message.
 WRITE_KEYWORDS = re.compile(
@@ -123,6 +134,21 @@ class RouteList(BaseModel):
     items: list[RouteRef]
     total: int
     omitted: int
+
+
+class ContextItem(SymbolRef):
+    score: float
+    reason: str = Field(description="Why it was picked: it matches the task, or calls/is called by a match")
+    source: str
+    truncated: bool
+
+
+class TaskContext(BaseModel):
+    task: str
+    items: list[ContextItem]
+    used_tokens: int = Field(description="Estimated at 4 characters per token")
+    max_tokens: int
+    omitted: int = Field(description="Relevant symbols left out to stay within max_tokens")
 
 
 class IndexStatus(BaseModel):
@@ -256,6 +282,48 @@ class CodeGraph:
         except RuntimeError as exc:  # kuzu reports parse and binder errors as RuntimeError
             raise InvalidRequestError(f"query failed: {str(exc).splitlines()[0]}") from exc
         return QueryResult(columns=columns, rows=[[_jsonable(v) for v in row] for row in rows], truncated=truncated)
+
+    def task_context(self, task: str, max_tokens: int) -> TaskContext:
+        """The symbols most relevant to a task, with their source, packed into ``max_tokens``."""
+        store = self.store()
+        scored: dict[str, tuple[float, str, StoredSymbol]] = {}
+
+        def add(symbol: StoredSymbol, score: float, reason: str) -> None:
+            if symbol.kind in ("module", "external", "builtin"):
+                return
+            current = scored.get(symbol.id)
+            if current is None or score > current[0]:
+                scored[symbol.id] = (score, reason, symbol)
+
+        hits = store.text_search(task, TEXT_HITS)
+        for symbol, score in hits:
+            add(symbol, score, "matches the task")
+        for symbol, score in hits[:EXPANDED_HITS]:
+            for edge in store.calls(symbol.id, callers=True, depth=1, limit=50)[0]:
+                add(edge.caller, score * CALLER_WEIGHT, f"calls {symbol.id}")
+            for edge in store.calls(symbol.id, callers=False, depth=1, limit=50)[0]:
+                add(edge.callee, score * CALLEE_WEIGHT, f"called by {symbol.id}")
+
+        items: list[ContextItem] = []
+        used = omitted = 0
+        for score, reason, symbol in sorted(scored.values(), key=lambda item: (-item[0], item[2].id)):
+            lines = self._read_lines(symbol.file)[symbol.start_line - 1 : symbol.end_line] if symbol.file else []
+            source = "".join(lines[:SNIPPET_LINES])
+            cost = len(source) // CHARS_PER_TOKEN + ITEM_OVERHEAD_TOKENS
+            if used + cost > max_tokens:
+                omitted += 1
+                continue
+            used += cost
+            items.append(
+                ContextItem(
+                    **SymbolRef.of(symbol).model_dump(),
+                    score=round(score, 4),
+                    reason=reason,
+                    source=source,
+                    truncated=len(lines) > SNIPPET_LINES,
+                )
+            )
+        return TaskContext(task=task, items=items, used_tokens=used, max_tokens=max_tokens, omitted=omitted)
 
     def routes(self, path: str, method: str | None, limit: int) -> RouteList:
         rows, total = self.store().routes(path, method, limit)
