@@ -161,3 +161,30 @@ def test_task_context_stays_within_the_token_budget(graph: CodeGraph) -> None:
     assert tight.used_tokens <= 200
     assert len(tight.items) < len(roomy.items)
     assert tight.omitted == len(roomy.items) - len(tight.items)
+
+
+def test_killing_index_midway_leaves_the_previous_store_usable(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "first.py").write_text("def original():\n    pass\n")
+    index_repository(tmp_path, tmp_path / ".strata")
+    for i in range(400):  # enough work that the kill lands mid-run
+        body = "".join(f"def f{i}_{j}():\n    f{i}_{j + 1}()\n" for j in range(60)) + f"def f{i}_60():\n    pass\n"
+        (tmp_path / f"mod{i}.py").write_text(body)
+    cli = Path(sys.executable).parent / "strata-codegraph"
+    process = subprocess.Popen([str(cli), "index", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    assert process.poll() is None, "indexing finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    # a kill during the database phase leaves a half-built store named after the dead process
+    (tmp_path / ".strata" / f".codegraph.kuzu.building-{process.pid}").write_bytes(b"half-written")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    assert [s.id for s in graph.search("original", [], 5).items] == ["first.original"]  # the old index
+    index_repository(tmp_path, tmp_path / ".strata")  # and a new run completes over the leftovers
+    assert graph.status().files == 401
+    graph.close()
+    assert not list((tmp_path / ".strata").glob(".codegraph.kuzu.building-*"))

@@ -76,6 +76,7 @@ class CodeGraphStore:
     def building(cls, directory: Path) -> Iterator[CodeGraphStore]:
         """A fresh store to load; it replaces ``directory``'s store only when the block completes."""
         directory.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_builds(directory)
         temporary = directory / f".{DB_FILE}.building-{os.getpid()}"
         _remove(temporary)
         store = cls(temporary, read_only=False)
@@ -281,6 +282,25 @@ class CodeGraphStore:
             "MATCH (a:Symbol {id: $id})-[e:INHERITS]->(b:Symbol) RETURN b.id ORDER BY e.position", {"id": symbol_id}
         )
         return [r[0] for r in rows]
+
+
+def _remove_abandoned_builds(directory: Path) -> None:
+    """Delete half-built stores left by index runs that were killed (their process is gone)."""
+    for leftover in directory.glob(f".{DB_FILE}.building-*"):
+        pid_text = leftover.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        _remove(directory / leftover.name.removesuffix(".wal"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove(path: Path) -> None:
