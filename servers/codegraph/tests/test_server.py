@@ -84,10 +84,33 @@ async def test_http_reindex_then_query(repo: Path) -> None:
     server = create_server(CodeGraph(repo, repo / ".strata"), metrics)
     app = build_http_app(server, ServeOptions(transport="http"), metrics)
     async with serving(app) as url, Client(f"{url}/mcp", timeout=60) as client:
-        summary = (await client.call_tool("reindex", {})).structured_content
+        unchanged = (await client.call_tool("reindex", {})).structured_content
+        assert unchanged is not None and unchanged["up_to_date"]
+        summary = (await client.call_tool("reindex", {"force": True})).structured_content
         assert summary is not None
         assert (summary["files"], summary["call_sites"], summary["unresolved_call_sites"]) == (5, 7, 0)
         assert summary["ambiguous_call_sites"] == 0
         outline = (await client.call_tool("file_outline", {"file": "app/views.py"})).structured_content
         assert outline is not None
         assert [s["id"] for s in outline["items"]][:2] == ["app.views.login_view", "app.views.admin_view"]
+
+
+async def test_watch_reindexes_when_a_file_changes(tmp_path: Path) -> None:
+    import anyio
+
+    (tmp_path / "one.py").write_text("def one():\n    pass\n")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    graph.reindex()
+    server = create_server(graph, Metrics(), watch=True, debounce_ms=100)
+    async with Client(server) as client:
+        await anyio.sleep(0.5)  # let the watcher start
+        (tmp_path / "two.py").write_text("def two():\n    one()\n")
+        with anyio.fail_after(30):
+            while True:
+                found = (await client.call_tool("search_symbols", {"query": "two"})).structured_content
+                assert found is not None
+                if found["total"]:
+                    break
+                await anyio.sleep(0.1)
+        callees = (await client.call_tool("find_callees", {"symbol": "two.two"})).structured_content
+        assert callees is not None and callees["items"] == []  # one() lives in another module, not imported

@@ -188,3 +188,20 @@ def test_killing_index_midway_leaves_the_previous_store_usable(tmp_path: Path) -
     assert graph.status().files == 401
     graph.close()
     assert not list((tmp_path / ".strata").glob(".codegraph.kuzu.building-*"))
+
+
+def test_reindex_does_nothing_when_no_file_changed_and_counts_changes(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def a():\n    pass\n")
+    (tmp_path / "b.go").write_text("package b\nfunc B() {}\n")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    first = graph.reindex()
+    assert first.changed_files == -1 and not first.up_to_date  # nothing to compare with: full index
+    again = graph.reindex()
+    assert again.up_to_date and again.changed_files == 0 and again.symbols == first.symbols
+    (tmp_path / "a.py").write_text("def a():\n    c()\n\ndef c():\n    pass\n")
+    (tmp_path / "b.go").unlink()
+    changed = graph.reindex()
+    assert changed.changed_files == 2 and not changed.up_to_date
+    assert [c.callee for c in graph.calls("a.a", "callees", 1, 5).items] == ["a.c"]
+    assert not graph.reindex(force=True).up_to_date
+    graph.close()

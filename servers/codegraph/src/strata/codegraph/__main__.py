@@ -73,15 +73,25 @@ def index_cmd(path: Path, db: Path | None, as_json: bool) -> None:
     "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
 )
 @click.option("--db", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--watch", is_flag=True, help="Reindex when source files change")
+@click.option("--debounce-ms", type=click.IntRange(50, 60_000), default=500, show_default=True)
 @report_errors
 def serve_cmd(
-    transport: str, host: str, port: int, token: str | None, log_level: str, repo: Path, db: Path | None
+    transport: str,
+    host: str,
+    port: int,
+    token: str | None,
+    log_level: str,
+    repo: Path,
+    db: Path | None,
+    watch: bool,
+    debounce_ms: int,
 ) -> None:
     """Serve the code graph of --repo over MCP (stdio, or HTTP at /mcp).
 
     \b
     Example usage:
-        strata-codegraph serve --repo . --transport http --port 8102
+        strata-codegraph serve --repo . --watch --transport http --port 8102
     """
     from strata.codegraph.server import create_server
     from strata.codegraph.service import CodeGraph
@@ -91,7 +101,8 @@ def serve_cmd(
     options.check()
     metrics = Metrics()
     root = repo.resolve()
-    serve(create_server(CodeGraph(root, _store_dir(root, db)), metrics), options, metrics)
+    graph = CodeGraph(root, _store_dir(root, db))
+    serve(create_server(graph, metrics, watch=watch, debounce_ms=debounce_ms), options, metrics)
 
 
 @cli.command(name="callgraph")

@@ -28,6 +28,7 @@ SCHEMA = [
     "CREATE NODE TABLE Route(id STRING, method STRING, path STRING, framework STRING, file STRING, line INT64, "
     "PRIMARY KEY(id))",
     "CREATE REL TABLE HANDLED_BY(FROM Route TO Symbol)",
+    "CREATE NODE TABLE File(path STRING, sha256 STRING, PRIMARY KEY(path))",
 ]
 SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line"
 
@@ -104,7 +105,14 @@ class CodeGraphStore:
     # -- loading -------------------------------------------------------------------------------------
 
     def load(
-        self, symbols: Any, calls: Any, inherits: Any, meta: dict[str, str], routes: Any = None, handlers: Any = None
+        self,
+        symbols: Any,
+        calls: Any,
+        inherits: Any,
+        meta: dict[str, str],
+        routes: Any = None,
+        handlers: Any = None,
+        files: Any = None,
     ) -> None:
         """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name)."""
         import pyarrow as pa
@@ -112,6 +120,8 @@ class CodeGraphStore:
         meta_table = pa.table({"key": list(meta), "value": list(meta.values())})  # noqa: F841 - read by COPY
         self._conn.execute("COPY Symbol FROM symbols")
         self._conn.execute("COPY Meta FROM meta_table")
+        if files is not None and files.num_rows:
+            self._conn.execute("COPY File FROM files")
         if calls.num_rows:
             self._conn.execute("COPY CALLS FROM calls")
         if inherits.num_rows:
@@ -136,6 +146,9 @@ class CodeGraphStore:
         while result.has_next():
             rows.append(list(result.get_next()))
         return rows
+
+    def file_hashes(self) -> dict[str, str]:
+        return {path: digest for path, digest in self._rows("MATCH (f:File) RETURN f.path, f.sha256")}
 
     def meta(self) -> dict[str, str]:
         return {k: v for k, v in self._rows("MATCH (m:Meta) RETURN m.key, m.value")}

@@ -7,6 +7,7 @@ candidate kept when a name is defined more than once.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ from strata.codegraph.pycalls import PyProject, analyze_sources, load_project, m
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for, resolve_calls
 
-__all__ = ["IndexSummary", "index_repository"]
+__all__ = ["IndexSummary", "file_hashes", "index_repository", "indexed_files"]
 
 PYTHON_SUFFIXES = frozenset({".py"})
 
@@ -36,9 +37,27 @@ class IndexSummary:
     unresolved_call_sites: int
     ambiguous_call_sites: int
     seconds: float
+    changed_files: int = -1  # -1: everything was indexed from scratch
+    up_to_date: bool = False  # True: nothing changed since the last index, nothing was rebuilt
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def indexed_files(root: Path) -> list[Path]:
+    """Every file an index of ``root`` reads, in a stable order."""
+    return sorted(source_files(root, PYTHON_SUFFIXES | frozenset(LANGUAGE_OF_SUFFIX)))
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every indexed file, by path relative to ``root``: what tells a stale index."""
+    hashes: dict[str, str] = {}
+    for path in indexed_files(root):
+        try:
+            hashes[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            continue
+    return hashes
 
 
 def index_repository(root: Path, store_dir: Path) -> IndexSummary:
@@ -107,9 +126,16 @@ def index_repository(root: Path, store_dir: Path) -> IndexSummary:
                 handler_rows["to"].append(handler)
 
     meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
+    hashes = file_hashes(root)
     with CodeGraphStore.building(store_dir) as store:
         store.load(
-            pa.table(symbols), pa.table(calls), pa.table(inherits), meta, pa.table(route_rows), pa.table(handler_rows)
+            pa.table(symbols),
+            pa.table(calls),
+            pa.table(inherits),
+            meta,
+            pa.table(route_rows),
+            pa.table(handler_rows),
+            pa.table({"path": list(hashes), "sha256": list(hashes.values())}),
         )
     return IndexSummary(
         root=str(root),

@@ -23,6 +23,7 @@ from strata.codegraph.service import (
     SymbolList,
     TaskContext,
 )
+from strata.codegraph.watch import Watcher
 from strata.shared.runner import Metrics, create_mcp
 
 __all__ = ["create_server"]
@@ -43,14 +44,19 @@ Depth = Annotated[int, Field(ge=1, le=5, description="Call hops to follow")]
 SymbolKind = Literal["module", "class", "interface", "function", "method", "lambda", "constant", "field"]
 
 
-def create_server(graph: CodeGraph, metrics: Metrics) -> FastMCP:
-    """Build the strata-codegraph MCP server over ``graph``."""
+def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, debounce_ms: int = 500) -> FastMCP:
+    """Build the strata-codegraph MCP server over ``graph``; with ``watch``, reindex on file changes."""
 
     @asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        watcher = Watcher(graph, debounce_ms) if watch else None
+        if watcher is not None:
+            watcher.start()
         try:
             yield {}
         finally:
+            if watcher is not None:
+                watcher.stop()
             graph.close()
 
     mcp = create_mcp("strata-codegraph", version=VERSION, instructions=INSTRUCTIONS, metrics=metrics, lifespan=lifespan)
@@ -125,8 +131,8 @@ def create_server(graph: CodeGraph, metrics: Metrics) -> FastMCP:
         return graph.status()
 
     @mcp.tool(annotations=WRITES_INDEX)
-    async def reindex() -> IndexSummary:
-        """Rebuild the index from the files on disk."""
-        return await anyio.to_thread.run_sync(graph.reindex)
+    async def reindex(force: bool = False) -> IndexSummary:
+        """Rebuild the index if files changed (force: always). Reports changed files."""
+        return await anyio.to_thread.run_sync(lambda: graph.reindex(force=force))
 
     return mcp

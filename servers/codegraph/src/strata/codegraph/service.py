@@ -6,11 +6,15 @@ processes can share one index and ``index`` never waits on a lock held by a serv
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import threading
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -22,7 +26,7 @@ from strata.codegraph.errors import (
     SymbolNotFoundError,
 )
 from strata.codegraph.graph import CallEdge, CodeGraphStore, StoredSymbol
-from strata.codegraph.index import IndexSummary, index_repository
+from strata.codegraph.index import IndexSummary, file_hashes, index_repository
 from strata.shared.errors import InvalidRequestError
 
 __all__ = [
@@ -164,6 +168,21 @@ class IndexStatus(BaseModel):
     routes: int
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(method: Callable[P, R]) -> Callable[P, R]:
+    """Tools run in worker threads and --watch reindexes in another: one store swap at a time."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 class CodeGraph:
     """One repository's graph, as the tools use it."""
 
@@ -172,7 +191,9 @@ class CodeGraph:
         self.store_dir = store_dir
         self._store: CodeGraphStore | None = None
         self._stamp: tuple[int, int] | None = None
+        self._lock = threading.RLock()
 
+    @_locked
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
@@ -195,6 +216,7 @@ class CodeGraph:
 
     # -- tools --------------------------------------------------------------------------------------
 
+    @_locked
     def status(self) -> IndexStatus:
         store = self.store()
         meta = store.meta()
@@ -206,11 +228,36 @@ class CodeGraph:
             **store.counts(),
         )
 
-    def reindex(self) -> IndexSummary:
+    @_locked
+    def reindex(self, *, force: bool = False) -> IndexSummary:
+        """Rebuild the index if any indexed file changed (or when forced); report what changed."""
+        current = file_hashes(self.root)
+        try:
+            store = self.store()
+            previous = store.file_hashes()
+            counts = store.counts()
+        except NotIndexedError:
+            previous, counts = {}, {}
+        changed = {p for p in current.keys() | previous.keys() if current.get(p) != previous.get(p)}
+        if counts and not changed and not force:
+            return IndexSummary(
+                root=str(self.root),
+                store=str(CodeGraphStore.location(self.store_dir)),
+                files=len(current),
+                symbols=counts["symbols"],
+                call_edges=counts["calls"],
+                call_sites=0,
+                unresolved_call_sites=0,
+                ambiguous_call_sites=0,
+                seconds=0.0,
+                changed_files=0,
+                up_to_date=True,
+            )
         summary = index_repository(self.root, self.store_dir)
         self.close()
-        return summary
+        return replace(summary, changed_files=len(changed) if counts else -1)
 
+    @_locked
     def search(self, query: str, kinds: list[str], limit: int) -> SymbolList:
         found, total = self.store().search(query, kinds, limit)
         return SymbolList(items=[SymbolRef.of(s) for s in found], total=total, omitted=max(0, total - len(found)))
@@ -232,6 +279,7 @@ class CodeGraph:
         hint = f"; did you mean {', '.join(s.id for s in suggestions)}?" if suggestions else "; try search_symbols"
         raise SymbolNotFoundError(f"no symbol '{symbol}' in the index{hint}")
 
+    @_locked
     def get_symbol(self, symbol: str, max_lines: int) -> SymbolDetail:
         found = self.resolve(symbol)
         source, truncated = "", False
@@ -244,6 +292,7 @@ class CodeGraph:
             **SymbolRef.of(found).model_dump(), source=source, truncated=truncated, bases=self.store().bases(found.id)
         )
 
+    @_locked
     def calls(self, symbol: str, direction: Literal["callers", "callees"], depth: int, limit: int) -> CallList:
         found = self.resolve(symbol)
         edges, total = self.store().calls(found.id, callers=direction == "callers", depth=depth, limit=limit)
@@ -255,6 +304,7 @@ class CodeGraph:
             omitted=max(0, total - len(edges)),
         )
 
+    @_locked
     def impact(self, symbol: str, depth: int, limit: int) -> Impact:
         """Transitive callers of ``symbol`` grouped by file: what a change to it can break."""
         found = self.resolve(symbol)
@@ -271,6 +321,7 @@ class CodeGraph:
             omitted=max(0, total - len(edges)),
         )
 
+    @_locked
     def query(self, cypher: str, limit: int) -> QueryResult:
         """A read-only Cypher query over the graph, bounded to ``limit`` rows."""
         scanned = STRINGS_AND_COMMENTS.sub(" ", cypher)
@@ -283,6 +334,7 @@ class CodeGraph:
             raise InvalidRequestError(f"query failed: {str(exc).splitlines()[0]}") from exc
         return QueryResult(columns=columns, rows=[[_jsonable(v) for v in row] for row in rows], truncated=truncated)
 
+    @_locked
     def task_context(self, task: str, max_tokens: int) -> TaskContext:
         """The symbols most relevant to a task, with their source, packed into ``max_tokens``."""
         store = self.store()
@@ -325,6 +377,7 @@ class CodeGraph:
             )
         return TaskContext(task=task, items=items, used_tokens=used, max_tokens=max_tokens, omitted=omitted)
 
+    @_locked
     def routes(self, path: str, method: str | None, limit: int) -> RouteList:
         rows, total = self.store().routes(path, method, limit)
         items = [
@@ -335,6 +388,7 @@ class CodeGraph:
         ]
         return RouteList(items=items, total=total, omitted=max(0, total - len(items)))
 
+    @_locked
     def outline(self, file: str) -> SymbolList:
         relative = self.relative_path(file)
         symbols = [s for s in self.store().in_file(relative) if s.kind != "module"]
