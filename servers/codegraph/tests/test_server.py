@@ -114,3 +114,33 @@ async def test_watch_reindexes_when_a_file_changes(tmp_path: Path) -> None:
                 await anyio.sleep(0.1)
         callees = (await client.call_tool("find_callees", {"symbol": "two.two"})).structured_content
         assert callees is not None and callees["items"] == []  # one() lives in another module, not imported
+
+
+async def test_two_servers_on_one_repository_both_answer_while_it_is_reindexed(repo: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    import anyio
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")} | {"STRATA_HOME": str(tmp_path)}
+
+    def transport(n: int) -> StdioTransport:
+        return StdioTransport(
+            command=STRATA_CODEGRAPH,
+            args=["serve", "--repo", str(repo)],
+            env=env,
+            keep_alive=False,
+            log_file=tmp_path / f"server{n}.log",
+        )
+
+    async with Client(transport(1), timeout=60) as first, Client(transport(2), timeout=60) as second:
+        for client in (first, second):
+            found = (await client.call_tool("search_symbols", {"query": "ldap_authenticate"})).structured_content
+            assert found is not None and found["total"] == 1
+        # a third process rebuilds the index under both of them: no lock error, and both see it
+        await anyio.to_thread.run_sync(
+            lambda: subprocess.run([STRATA_CODEGRAPH, "index", str(repo)], check=True, capture_output=True, env=env)
+        )
+        for client in (first, second):
+            status = (await client.call_tool("index_status", {})).structured_content
+            assert status is not None and status["symbols"] == 16
+    assert "lock" not in (tmp_path / "server1.log").read_text().lower()
