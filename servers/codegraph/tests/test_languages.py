@@ -82,3 +82,16 @@ def test_java_call_with_definitions_in_two_other_classes_lists_both(tmp_path: Pa
     callees = graph.calls("C.java:C.go", "callees", 1, 5).items
     graph.close()
     assert [(c.callee, c.candidates) for c in callees] == [("A.java:A.save", 2), ("B.java:B.save", 2)]
+
+
+def test_index_cli_prints_a_json_summary(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    shutil.copytree(FIXTURES / "go", tmp_path / "go")
+    cli = Path(sys.executable).parent / "strata-codegraph"
+    done = subprocess.run([str(cli), "index", str(tmp_path), "--json"], capture_output=True, text=True, check=True)
+    summary = json.loads(done.stdout)
+    assert (summary["files"], summary["symbols"]) == (2, 7)  # 5 definitions and the 2 files themselves
+    assert done.stderr == ""  # --json is silent: no progress bar, no logs

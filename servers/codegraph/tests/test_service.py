@@ -205,3 +205,12 @@ def test_reindex_does_nothing_when_no_file_changed_and_counts_changes(tmp_path: 
     assert [c.callee for c in graph.calls("a.a", "callees", 1, 5).items] == ["a.c"]
     assert not graph.reindex(force=True).up_to_date
     graph.close()
+
+
+def test_index_reports_each_step_in_order(tmp_path: Path) -> None:
+    from strata.codegraph.index import INDEX_STEPS
+
+    (tmp_path / "m.py").write_text("def f():\n    pass\n")
+    steps: list[str] = []
+    index_repository(tmp_path, tmp_path / ".strata", steps.append)
+    assert steps == list(INDEX_STEPS)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from strata.codegraph.files import source_files
-from strata.codegraph.index import index_repository
+from strata.codegraph.index import INDEX_STEPS, IndexSummary, index_repository
 from strata.codegraph.pycalls import analyze_sources, load_project
 from strata.codegraph.settings import CodegraphSettings
 from strata.shared.cli import report_errors, serve_options
@@ -56,7 +56,11 @@ def index_cmd(path: Path, db: Path | None, as_json: bool) -> None:
         strata-codegraph index ~/src/myproject --json
     """
     configure_logging("warning")
-    summary = index_repository(path, _store_dir(path.resolve(), db))
+    store_dir = _store_dir(path.resolve(), db)
+    if as_json or not sys.stderr.isatty():
+        summary = index_repository(path, store_dir)
+    else:
+        summary = _index_with_progress(path, store_dir)
     if as_json:
         click.echo(json.dumps(summary.as_dict()))
         return
@@ -65,6 +69,27 @@ def index_cmd(path: Path, db: Path | None, as_json: bool) -> None:
         f"({summary.unresolved_call_sites} of {summary.call_sites} call sites unresolved, "
         f"{summary.ambiguous_call_sites} with several candidates) in {summary.seconds:.2f} s -> {summary.store}"
     )
+
+
+def _index_with_progress(path: Path, store_dir: Path) -> IndexSummary:
+    """A rich progress bar on stderr, one step per indexing phase."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("indexing", total=len(INDEX_STEPS))
+        seen: list[str] = []
+
+        def on_step(name: str) -> None:
+            if seen:
+                progress.advance(task)
+            seen.append(name)
+            progress.update(task, description=name)
+
+        summary = index_repository(path, store_dir, on_step)
+        progress.advance(task)
+    return summary
 
 
 @cli.command(name="serve")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from strata.codegraph.pycalls import PyProject, analyze_sources, load_project, m
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for, resolve_calls
 
-__all__ = ["IndexSummary", "file_hashes", "index_repository", "indexed_files"]
+__all__ = ["INDEX_STEPS", "IndexSummary", "file_hashes", "index_repository", "indexed_files"]
 
 PYTHON_SUFFIXES = frozenset({".py"})
 
@@ -60,15 +61,30 @@ def file_hashes(root: Path) -> dict[str, str]:
     return hashes
 
 
-def index_repository(root: Path, store_dir: Path) -> IndexSummary:
-    """Index every Python file under ``root`` into ``store_dir`` (replacing any previous index)."""
+INDEX_STEPS = (
+    "reading files",
+    "resolving Python calls",
+    "indexing other languages",
+    "finding routes",
+    "writing the graph",
+)
+
+
+def index_repository(root: Path, store_dir: Path, on_step: Callable[[str], None] | None = None) -> IndexSummary:
+    """Index every supported file under ``root`` into ``store_dir`` (replacing any previous index).
+
+    ``on_step`` is told the name of each of the INDEX_STEPS as it starts (for a progress display).
+    """
     import pyarrow as pa
 
+    step = on_step or (lambda _: None)
     started = time.perf_counter()
     root = root.resolve()
+    step(INDEX_STEPS[0])
     paths = list(source_files(root, PYTHON_SUFFIXES))
     sources = load_project(root, paths)
     file_of = {module_name_for(path, root): path.relative_to(root).as_posix() for path in paths}
+    step(INDEX_STEPS[1])
     project = analyze_sources(sources)
 
     symbols = _symbol_rows(project, file_of)
@@ -91,6 +107,7 @@ def index_repository(root: Path, store_dir: Path) -> IndexSummary:
             calls["candidates"].append(len(site.targets))
     inherits = _inherit_rows(project, symbols, known)
 
+    step(INDEX_STEPS[2])
     tag_files = _tag_files(root)
     for tag_file in tag_files:
         _add_symbol(symbols, tag_file.module_id, "module", tag_file.path, tag_file.path, 1, 1, tag_file.language)
@@ -106,6 +123,7 @@ def index_repository(root: Path, store_dir: Path) -> IndexSummary:
             calls["line"].append(call.line)
             calls["candidates"].append(len(targets))
     languages = sorted({"python"} if sources else set()) + sorted({f.language for f in tag_files})
+    step(INDEX_STEPS[3])
     routes = python_routes(project, file_of) + _express_routes(root, tag_files)
     route_rows: dict[str, list[object]] = {k: [] for k in ("id", "method", "path", "framework", "file", "line")}
     handler_rows: dict[str, list[object]] = {"from": [], "to": []}
@@ -126,6 +144,7 @@ def index_repository(root: Path, store_dir: Path) -> IndexSummary:
                 handler_rows["to"].append(handler)
 
     meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
+    step(INDEX_STEPS[4])
     hashes = file_hashes(root)
     with CodeGraphStore.building(store_dir) as store:
         store.load(
