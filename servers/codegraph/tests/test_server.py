@@ -41,6 +41,7 @@ async def test_tools_are_listed_compactly_with_annotations(stdio: Client[Any]) -
         "get_symbol",
         "find_callers",
         "find_callees",
+        "find_references",
         "file_outline",
         "impact",
         "cypher",

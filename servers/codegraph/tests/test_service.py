@@ -214,3 +214,26 @@ def test_index_reports_each_step_in_order(tmp_path: Path) -> None:
     steps: list[str] = []
     index_repository(tmp_path, tmp_path / ".strata", steps.append)
     assert steps == list(INDEX_STEPS)
+
+
+def test_find_references_includes_uses_that_are_not_calls(tmp_path: Path) -> None:
+    (tmp_path / "hooks.py").write_text(
+        "class Token:\n    pass\n\n"
+        "def on_login(user):\n    return user\n\n"
+        "def register(callback):\n    return callback\n\n"
+        "def setup():\n    register(on_login)\n\n"
+        "def check(value):\n    return isinstance(value, Token)\n\n"
+        "def direct():\n    return on_login('me')\n"
+    )
+    (tmp_path / "types.ts").write_text(
+        "interface Session { id: string }\nfunction open(): Session { return { id: 'x' }; }\n"
+    )
+    index_repository(tmp_path, tmp_path / ".strata")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    refs = graph.references("hooks.on_login", 10)
+    assert [(r.symbol, r.line) for r in refs.items] == [("hooks.setup", 11), ("hooks.direct", 17)]
+    assert [(r.symbol, r.line) for r in graph.references("hooks.Token", 10).items] == [("hooks.check", 14)]
+    # only the call counts as a call
+    assert [c.caller for c in graph.calls("hooks.on_login", "callers", 1, 10).items] == ["hooks.direct"]
+    assert [r.symbol for r in graph.references("types.ts:Session", 10).items] == ["types.ts:open"]
+    graph.close()

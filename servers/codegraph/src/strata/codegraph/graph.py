@@ -25,6 +25,7 @@ SCHEMA = [
     "CREATE NODE TABLE Meta(key STRING, value STRING, PRIMARY KEY(key))",
     "CREATE REL TABLE CALLS(FROM Symbol TO Symbol, line INT64, candidates INT64)",
     "CREATE REL TABLE INHERITS(FROM Symbol TO Symbol, position INT64)",
+    "CREATE REL TABLE REFERENCES(FROM Symbol TO Symbol, line INT64, candidates INT64)",
     "CREATE NODE TABLE Route(id STRING, method STRING, path STRING, framework STRING, file STRING, line INT64, "
     "PRIMARY KEY(id))",
     "CREATE REL TABLE HANDLED_BY(FROM Route TO Symbol)",
@@ -113,6 +114,7 @@ class CodeGraphStore:
         routes: Any = None,
         handlers: Any = None,
         files: Any = None,
+        references: Any = None,
     ) -> None:
         """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name)."""
         import pyarrow as pa
@@ -126,6 +128,8 @@ class CodeGraphStore:
             self._conn.execute("COPY CALLS FROM calls")
         if inherits.num_rows:
             self._conn.execute("COPY INHERITS FROM inherits")
+        if references is not None and references.num_rows:
+            self._conn.execute("COPY REFERENCES FROM references")
         # Full-text index over identifier words (snake and camel case split) for task_context.
         self._conn.execute("INSTALL fts")
         self._conn.execute("LOAD EXTENSION fts")
@@ -289,6 +293,18 @@ class CodeGraphStore:
             {"file": file},
         )
         return [_symbol(r) for r in rows]
+
+    def references_to(self, symbol_id: str, limit: int) -> tuple[list[tuple[StoredSymbol, int, int]], int]:
+        """Symbols that use ``symbol_id`` (not only by calling it), with the line and candidate count."""
+        total = int(
+            self._rows("MATCH (a:Symbol)-[e:REFERENCES]->(b:Symbol {id: $id}) RETURN count(*)", {"id": symbol_id})[0][0]
+        )
+        rows = self._rows(
+            f"MATCH (s:Symbol)-[e:REFERENCES]->(b:Symbol {{id: $id}}) RETURN {SYMBOL_COLUMNS}, e.line, e.candidates "
+            "ORDER BY s.file, e.line, s.id LIMIT $limit",
+            {"id": symbol_id, "limit": limit},
+        )
+        return [(_symbol(r), int(r[7]), int(r[8])) for r in rows], total
 
     def bases(self, symbol_id: str) -> list[str]:
         rows = self._rows(

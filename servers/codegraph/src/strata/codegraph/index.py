@@ -144,6 +144,16 @@ def index_repository(root: Path, store_dir: Path, on_step: Callable[[str], None]
                 handler_rows["to"].append(handler)
 
     meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
+    references: dict[str, list[object]] = {"from": [], "to": [], "line": [], "candidates": []}
+    for owner, target, line in project.reference_edges():
+        if owner in known and target in known:
+            for key, value in (("from", owner), ("to", target), ("line", line), ("candidates", 1)):
+                references[key].append(value)
+    for ref, targets in resolve_calls(tag_files, references=True):
+        for target in targets:
+            for key, value in (("from", ref.caller), ("to", target), ("line", ref.line), ("candidates", len(targets))):
+                references[key].append(value)
+
     step(INDEX_STEPS[4])
     hashes = file_hashes(root)
     with CodeGraphStore.building(store_dir) as store:
@@ -155,6 +165,7 @@ def index_repository(root: Path, store_dir: Path, on_step: Callable[[str], None]
             pa.table(route_rows),
             pa.table(handler_rows),
             pa.table({"path": list(hashes), "sha256": list(hashes.values())}),
+            pa.table(references),
         )
     return IndexSummary(
         root=str(root),

@@ -104,6 +104,7 @@ class PyProject:
         self.pts: defaultdict[str, set[str]] = defaultdict(set)
         self.calls: dict[tuple[str, int, int, int], set[str]] = defaultdict(set)
         self.call_text: dict[tuple[str, int, int, int], tuple[str, str]] = {}
+        self.references: defaultdict[tuple[str, int], set[str]] = defaultdict(set)
         self._changed = False
         self.saturated: set[str] = set()
         self.readers: defaultdict[str, set[str]] = defaultdict(set)
@@ -399,11 +400,14 @@ class PyProject:
 
     def eval(self, node: ast.expr, scope: Scope) -> set[str]:
         if isinstance(node, ast.Name):
-            return set(self.lookup(scope, node.id))
+            values = set(self.lookup(scope, node.id))
+            self._note_reference(values, node, scope)
+            return values
         if isinstance(node, ast.Attribute):
             out: set[str] = set()
             for obj in self.eval(node.value, scope):
                 out |= self.attribute(obj, node.attr)
+            self._note_reference(out, node, scope)
             return out
         if isinstance(node, ast.Call):
             return self._call(node, scope)
@@ -486,6 +490,18 @@ class PyProject:
             return set()
         self._eval_children(node, scope)
         return set()
+
+    def _note_reference(self, values: set[str], node: ast.expr, scope: Scope) -> None:
+        """Remember which project definitions this name or attribute names (find_references).
+
+        Only uses spelled with the definition's own name count: `callback` inside a function that was
+        passed `on_login` denotes it by data flow, but it is not a place that refers to `on_login`.
+        """
+        if values:
+            spelled = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+            targets = {v for v in values if v.rpartition(".")[2] == spelled and self._kind(v) in ("function", "class")}
+            if targets:
+                self.references[(_function_owner(scope).fqn, node.lineno)] |= targets
 
     def _eval_children(self, node: ast.AST, scope: Scope) -> None:
         for child in ast.iter_child_nodes(node):
@@ -744,6 +760,16 @@ class PyProject:
         for (caller, lineno, col, end), targets in sorted(self.calls.items()):
             module, text = self.call_text[(caller, lineno, col, end)]
             yield CallSite(caller, module, lineno, col, text, frozenset(targets))
+
+    def reference_edges(self) -> Iterator[tuple[str, str, int]]:
+        """(referring scope, referenced definition, line) for every use of a project definition.
+
+        Uses that are the callee of a call on the same line are included: a reference is any use.
+        """
+        for (owner, line), targets in sorted(self.references.items()):
+            for target in sorted(targets):
+                if target != owner:
+                    yield owner, target, line
 
     def call_graph(self) -> dict[str, list[str]]:
         """PyCG's format: every function, lambda and module → the sorted names it may call."""

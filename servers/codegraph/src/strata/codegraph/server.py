@@ -18,6 +18,7 @@ from strata.codegraph.service import (
     Impact,
     IndexStatus,
     QueryResult,
+    ReferenceList,
     RouteList,
     SymbolDetail,
     SymbolList,
@@ -87,6 +88,11 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, de
     def find_callees(symbol: SymbolArg, depth: Depth = 1, limit: Limit = 50) -> CallList:
         """What this symbol calls, up to depth hops, with external and builtin targets."""
         return graph.calls(symbol, "callees", depth, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def find_references(symbol: SymbolArg, limit: Limit = 100) -> ReferenceList:
+        """Every place that uses this symbol: calls, callbacks, isinstance checks, types, imports."""
+        return graph.references(symbol, limit)
 
     @mcp.tool(annotations=READ_ONLY)
     def impact(symbol: SymbolArg, depth: Depth = 3, limit: Limit = 200) -> Impact:

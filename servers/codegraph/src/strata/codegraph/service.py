@@ -35,6 +35,7 @@ __all__ = [
     "Impact",
     "IndexStatus",
     "QueryResult",
+    "ReferenceList",
     "RouteList",
     "SymbolDetail",
     "SymbolList",
@@ -96,6 +97,21 @@ class CallRef(BaseModel):
     line: int
     depth: int = Field(description="Hops from the queried symbol")
     candidates: int = Field(description="Possible targets at this call site; above 1 the call is one of them")
+
+
+class ReferenceRef(BaseModel):
+    symbol: str = Field(description="The symbol whose code uses the target")
+    kind: str
+    file: str
+    line: int
+    candidates: int = Field(description="Above 1: the name may also denote other definitions")
+
+
+class ReferenceList(BaseModel):
+    symbol: str
+    items: list[ReferenceRef]
+    total: int
+    omitted: int
 
 
 class CallList(BaseModel):
@@ -303,6 +319,14 @@ class CodeGraph:
             total=total,
             omitted=max(0, total - len(edges)),
         )
+
+    @_locked
+    def references(self, symbol: str, limit: int) -> ReferenceList:
+        """Every place whose code uses ``symbol``: calls, callbacks, isinstance checks, types, imports."""
+        found = self.resolve(symbol)
+        rows, total = self.store().references_to(found.id, limit)
+        items = [ReferenceRef(symbol=s.id, kind=s.kind, file=s.file, line=line, candidates=c) for s, line, c in rows]
+        return ReferenceList(symbol=found.id, items=items, total=total, omitted=max(0, total - len(items)))
 
     @_locked
     def impact(self, symbol: str, depth: int, limit: int) -> Impact:

@@ -79,6 +79,7 @@ class TagFile:
     module_id: str
     definitions: list[TagDefinition]
     calls: list[TagCall]
+    references: list[TagCall]
 
 
 @cache
@@ -108,6 +109,7 @@ def extract(relative_path: str, source: bytes) -> TagFile | None:
     module_id = relative_path
     raw_defs: list[tuple[str, str, Any]] = []  # (kind, name, node)
     raw_calls: list[tuple[str, Any]] = []
+    raw_refs: list[tuple[str, Any]] = []  # types, classes, implementations: uses that are not calls
     for _, captures in QueryCursor(query).matches(tree.root_node):
         names = captures.get("name")
         if not names:
@@ -119,11 +121,12 @@ def extract(relative_path: str, source: bytes) -> TagFile | None:
                 raw_defs.append((KINDS[kind], _text(name_node), nodes[0]))
             elif capture == "reference.call":
                 raw_calls.append((_text(name_node), nodes[0]))
+            elif capture.startswith("reference."):
+                raw_refs.append((_text(name_node), nodes[0]))
     definitions = _qualify(module_id, raw_defs)
-    calls = [
-        TagCall(_innermost(definitions, node, module_id), name, node.start_point[0] + 1) for name, node in raw_calls
-    ]
-    return TagFile(relative_path, LANGUAGE_OF_SUFFIX[suffix], module_id, definitions, calls)
+    calls = [TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1) for name, n in raw_calls]
+    refs = [TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1) for name, n in raw_refs]
+    return TagFile(relative_path, LANGUAGE_OF_SUFFIX[suffix], module_id, definitions, calls, refs)
 
 
 def _text(node: Any) -> str:
@@ -202,7 +205,7 @@ def _innermost(definitions: list[TagDefinition], node: Any, module_id: str) -> s
     return min(enclosing, key=lambda d: d.end_byte - d.start_byte).id
 
 
-def resolve_calls(files: Iterable[TagFile]) -> list[tuple[TagCall, list[str]]]:
+def resolve_calls(files: Iterable[TagFile], *, references: bool = False) -> list[tuple[TagCall, list[str]]]:
     """Every call with the ids it may reach: same-file definitions of its name, else all of them (maybe none)."""
     files = list(files)
     by_name: dict[tuple[str, str], list[TagDefinition]] = defaultdict(list)
@@ -214,7 +217,7 @@ def resolve_calls(files: Iterable[TagFile]) -> list[tuple[TagCall, list[str]]]:
                 file_of[d.id] = f.path
     resolved: list[tuple[TagCall, list[str]]] = []
     for f in files:
-        for call in f.calls:
+        for call in f.references if references else f.calls:
             candidates = by_name.get((_family(f.language), call.name), [])
             local = [d for d in candidates if file_of[d.id] == f.path]
             resolved.append((call, [d.id for d in local or candidates]))
