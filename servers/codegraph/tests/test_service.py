@@ -237,3 +237,15 @@ def test_find_references_includes_uses_that_are_not_calls(tmp_path: Path) -> Non
     assert [c.caller for c in graph.calls("hooks.on_login", "callers", 1, 10).items] == ["hooks.direct"]
     assert [r.symbol for r in graph.references("types.ts:Session", 10).items] == ["types.ts:open"]
     graph.close()
+
+
+def test_in_memory_search_and_walks_agree_with_the_database(graph: CodeGraph) -> None:
+    store = graph.store()
+    for text, kinds in [("login", []), ("ldap", []), ("view", ["function"]), ("a", ["class", "method"]), ("zz", [])]:
+        assert store.search(text, kinds, 5) == store.search_in_database(text, kinds, 5)
+    for symbol in ["app.auth.ldap.Connection.bind", "app.views.login_view", "app.views.Admin.login"]:
+        for callers in (True, False):
+            for depth in (1, 3):
+                assert store.calls(symbol, callers=callers, depth=depth, limit=50) == store.calls_in_database(
+                    symbol, callers=callers, depth=depth, limit=50
+                )

@@ -68,6 +68,7 @@ class CodeGraphStore:
         self._db = kuzu.Database(str(path), read_only=read_only)
         self._conn = kuzu.Connection(self._db)
         self._fts_loaded = False
+        self._hot: _HotGraph | None = None
 
     @staticmethod
     def location(directory: Path) -> Path:
@@ -184,8 +185,20 @@ class CodeGraphStore:
         )
         return [_symbol(r) for r in rows]
 
+    def hot(self) -> _HotGraph:
+        """Symbols and call edges held in memory: searches and call walks are the hot path of agents."""
+        if self._hot is None:
+            symbols = {row[0]: _symbol(row) for row in self._rows(f"MATCH (s:Symbol) RETURN {SYMBOL_COLUMNS}")}
+            edges = self._rows("MATCH (a:Symbol)-[e:CALLS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates")
+            self._hot = _HotGraph(symbols, edges)
+        return self._hot
+
     def search(self, text: str, kinds: Sequence[str], limit: int) -> tuple[list[StoredSymbol], int]:
-        """Symbols whose name or id contains ``text`` (case-insensitive); exact names rank first."""
+        """Symbols whose id contains ``text`` (case-insensitive); exact names rank first."""
+        return self.hot().search(text, kinds, limit)
+
+    def search_in_database(self, text: str, kinds: Sequence[str], limit: int) -> tuple[list[StoredSymbol], int]:
+        """The same search as a Cypher query (kept to check the in-memory one against)."""
         where = "lower(s.id) CONTAINS $q AND s.kind <> 'external' AND s.kind <> 'builtin'"
         params: dict[str, Any] = {"q": text.lower()}
         if kinds:
@@ -204,6 +217,10 @@ class CodeGraphStore:
 
     def calls(self, symbol_id: str, *, callers: bool, depth: int, limit: int) -> tuple[list[CallEdge], int]:
         """Call edges reaching (callers) or leaving (callees) ``symbol_id`` up to ``depth`` hops."""
+        return self.hot().calls(symbol_id, callers=callers, depth=depth, limit=limit)
+
+    def calls_in_database(self, symbol_id: str, *, callers: bool, depth: int, limit: int) -> tuple[list[CallEdge], int]:
+        """The same walk with one Cypher query per node (kept to check the in-memory one against)."""
         edges: list[CallEdge] = []
         seen_edges: set[tuple[str, str, int]] = set()
         frontier = {symbol_id}
@@ -311,6 +328,67 @@ class CodeGraphStore:
             "MATCH (a:Symbol {id: $id})-[e:INHERITS]->(b:Symbol) RETURN b.id ORDER BY e.position", {"id": symbol_id}
         )
         return [r[0] for r in rows]
+
+
+class _HotGraph:
+    """In-memory symbols and call adjacency, built once per opened store."""
+
+    def __init__(self, symbols: dict[str, StoredSymbol], edges: list[list[Any]]) -> None:
+        self.symbols = symbols
+        self.callers: dict[str, list[tuple[str, int, int]]] = {}
+        self.callees: dict[str, list[tuple[str, int, int]]] = {}
+        for caller, callee, line, candidates in edges:
+            self.callees.setdefault(caller, []).append((callee, line, candidates))
+            self.callers.setdefault(callee, []).append((caller, line, candidates))
+        for adjacency in (self.callers, self.callees):
+            for lst in adjacency.values():
+                lst.sort(key=lambda item: (item[0], item[1]))
+        hidden = ("external", "builtin")
+        self._searchable = [(s.id.lower(), s) for s in symbols.values() if s.kind not in hidden]
+
+    def search(self, text: str, kinds: Sequence[str], limit: int) -> tuple[list[StoredSymbol], int]:
+        needle = text.lower()
+        wanted = set(kinds)
+        found = [s for key, s in self._searchable if needle in key and (not wanted or s.kind in wanted)]
+
+        def rank(s: StoredSymbol) -> tuple[int, int, str]:
+            name = s.name.lower()
+            tier = 0 if s.name == text else 1 if name == needle else 2 if name.startswith(needle) else 3
+            return tier, len(s.id), s.id
+
+        found.sort(key=rank)
+        return found[:limit], len(found)
+
+    def calls(self, symbol_id: str, *, callers: bool, depth: int, limit: int) -> tuple[list[CallEdge], int]:
+        adjacency = self.callers if callers else self.callees
+        this_symbol = self.symbols.get(symbol_id)
+        if this_symbol is None:
+            return [], 0
+        edges: list[CallEdge] = []
+        seen: set[tuple[str, str, int]] = set()
+        visited = {symbol_id}
+        frontier = [symbol_id]
+        total = 0
+        for level in range(1, depth + 1):
+            next_frontier: list[str] = []
+            for node in sorted(frontier):
+                for other_id, line, candidates in adjacency.get(node, []):
+                    caller, callee = (other_id, node) if callers else (node, other_id)
+                    key = (caller, callee, line)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    total += 1
+                    other = self.symbols[other_id]
+                    if len(edges) < limit:
+                        edges.append(CallEdge(self.symbols[caller], self.symbols[callee], line, candidates, level))
+                    if other_id not in visited and other.kind not in ("external", "builtin"):
+                        visited.add(other_id)
+                        next_frontier.append(other_id)
+            frontier = next_frontier
+            if not frontier:
+                break
+        return edges, total
 
 
 def _remove_abandoned_builds(directory: Path) -> None:
