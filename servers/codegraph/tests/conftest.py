@@ -36,12 +36,21 @@ REPO = {
 }
 
 
+def write_tree(root: Path, files: dict[str, str]) -> list[Path]:
+    """Write ``{relative path: text}`` under ``root``; returns the paths written."""
+    paths = []
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
 @pytest.fixture(scope="session")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo")
-    for name, text in REPO.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
+    write_tree(root, REPO)
     index_repository(root, root / ".strata")
     return root
 

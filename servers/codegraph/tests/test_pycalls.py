@@ -4,19 +4,11 @@ from pathlib import Path
 
 from strata.codegraph.pycalls import analyze_sources, load_project, module_name_for
 
-
-def write(root: Path, files: dict[str, str]) -> list[Path]:
-    paths = []
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        paths.append(path)
-    return paths
+from .conftest import write_tree
 
 
 def graph(root: Path, files: dict[str, str]) -> dict[str, list[str]]:
-    return analyze_sources(load_project(root, write(root, files))).call_graph()
+    return analyze_sources(load_project(root, write_tree(root, files))).call_graph()
 
 
 def test_module_names_follow_packages(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ import pytest
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 
+from .conftest import write_tree
+
 APP = {
     "flaskapp/app.py": (
         "from flask import Flask\n"
@@ -57,9 +59,7 @@ APP = {
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory) -> CodeGraph:
     root = tmp_path_factory.mktemp("routes")
-    for name, text in APP.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
+    write_tree(root, APP)
     index_repository(root, root / ".strata")
     g = CodeGraph(root, root / ".strata")
     yield g
