@@ -209,11 +209,14 @@ class _HttpMetrics:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._known: set[str] | None = None  # route paths, read from the app on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self._known is None:
+            self._known = {getattr(r, "path", "") for r in getattr(scope.get("app"), "routes", [])}
         started = time.perf_counter()
         status = 500
 
@@ -224,17 +227,12 @@ class _HttpMetrics:
             await send(message)
 
         # Label by route, not raw path, so unknown paths cannot grow the metric without bound.
-        path = scope["path"] if scope["path"] in _known_paths(scope) else "other"
+        path = scope["path"] if scope["path"] in self._known else "other"
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
             self.metrics.http_requests.labels(method=scope["method"], path=path, status=str(status)).inc()
             self.metrics.http_seconds.labels(path=path).observe(time.perf_counter() - started)
-
-
-def _known_paths(scope: Scope) -> set[str]:
-    app = scope.get("app")
-    return {getattr(r, "path", "") for r in getattr(app, "routes", [])}
 
 
 def build_http_app(server: FastMCP, options: ServeOptions, metrics: Metrics) -> Any:

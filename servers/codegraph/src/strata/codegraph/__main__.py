@@ -28,7 +28,7 @@ def _store_dir(repo: Path, db: Path | None) -> Path:
 
 @click.group()
 def cli() -> None:
-    """Strata code graph: symbols and resolved calls of a repository (Python today), over MCP.
+    """Strata code graph: symbols, resolved calls and routes of a repository, over MCP.
 
     \b
     Example usage:

@@ -121,7 +121,8 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, de
         query: Annotated[str, Field(min_length=1, max_length=5000, description="Read-only Cypher")],
         limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     ) -> QueryResult:
-        """Read-only Cypher over Symbol nodes and CALLS/INHERITS edges. Writes are refused."""
+        """Read-only Cypher. Nodes: Symbol(id,name,kind,language,file,start_line,end_line), Route, File.
+        Edges: CALLS(line,candidates), REFERENCES, INHERITS, HANDLED_BY (Route->Symbol). Writes are refused."""
         return graph.query(query, limit)
 
     @mcp.tool(annotations=READ_ONLY)

@@ -382,8 +382,11 @@ class CodeGraph:
 
         items: list[ContextItem] = []
         used = omitted = 0
+        files: dict[str, list[str]] = {}  # several picked symbols often share a file: read it once
         for score, reason, symbol in sorted(scored.values(), key=lambda item: (-item[0], item[2].id)):
-            lines = self._read_lines(symbol.file)[symbol.start_line - 1 : symbol.end_line] if symbol.file else []
+            if symbol.file and symbol.file not in files:
+                files[symbol.file] = self._read_lines(symbol.file)
+            lines = files[symbol.file][symbol.start_line - 1 : symbol.end_line] if symbol.file else []
             source = "".join(lines[:SNIPPET_LINES])
             cost = len(source) // CHARS_PER_TOKEN + ITEM_OVERHEAD_TOKENS
             if used + cost > max_tokens:
