@@ -16,7 +16,7 @@ from pathlib import Path
 
 from strata.codegraph.files import source_files
 from strata.codegraph.graph import CodeGraphStore
-from strata.codegraph.pycalls import PyProject, analyze_sources, load_project, module_name_for
+from strata.codegraph.pycalls import PyProject, analyze_sources, collector_paused, load_project, module_name_for
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for, resolve_calls
 
@@ -75,9 +75,13 @@ def index_repository(root: Path, store_dir: Path, on_step: Callable[[str], None]
 
     ``on_step`` is told the name of each of the INDEX_STEPS as it starts (for a progress display).
     """
+    with collector_paused():  # see collector_paused: most of an index run's objects live until its end
+        return _index_repository(root, store_dir, on_step or (lambda _: None))
+
+
+def _index_repository(root: Path, store_dir: Path, step: Callable[[str], None]) -> IndexSummary:
     import pyarrow as pa
 
-    step = on_step or (lambda _: None)
     started = time.perf_counter()
     root = root.resolve()
     step(INDEX_STEPS[0])
