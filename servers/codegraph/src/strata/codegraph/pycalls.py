@@ -603,8 +603,8 @@ class PyProject:
         """C3 linearization (Python's MRO); falls back to depth-first order when C3 has no solution."""
         cached = self._mro_cache.get(cls)
         if cached is not None:
-            result, read = cached
-            self._note_reads(read)  # whoever uses a cached MRO depends on what computing it read
+            result, reads = cached
+            self._note_reads(reads)  # whoever uses a cached MRO depends on what computing it read
             return result
         if cls in self._mro_visiting:  # a cyclic hierarchy (`class A(B)`, `class B(A)`): cut it here
             return [cls]
