@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from strata.codegraph.pycalls import analyze_sources, load_project, module_name_for
+from strata.codegraph.pycalls import analyze_sources, load_project, module_name_for, parse_sources
 
 from .conftest import write_tree
 
@@ -101,3 +101,56 @@ def test_a_file_with_a_syntax_error_is_skipped_not_fatal(tmp_path: Path) -> None
     g = graph(tmp_path, {"bad.py": "def (:\n", "good.py": "def f():\n    g()\ndef g():\n    pass\n"})
     assert g["good.f"] == ["good.g"]
     assert not any(k.startswith("bad") for k in g)
+
+
+def test_updating_modules_gives_what_a_fresh_analysis_gives(tmp_path: Path) -> None:
+    """Edit by edit, update() must land exactly where analysing the edited project from scratch lands."""
+    files = {
+        "shop/__init__.py": "from .pay import charge\n",
+        "shop/pay.py": (
+            "class Card:\n    def debit(self, amount):\n        return audit(amount)\n\n"
+            "def audit(x):\n    return x\n\n"
+            "def charge(card, amount):\n    return card.debit(amount)\n"
+        ),
+        "shop/cart.py": (
+            "from . import charge\nfrom .pay import Card\n\n"
+            "def checkout(total):\n    card = Card()\n    handler = charge\n    return handler(card, total)\n"
+        ),
+    }
+    edits: list[dict[str, str | None]] = [
+        # a method body now calls something else: the old edge must go, not only the new one arrive
+        {
+            "shop/pay.py": files["shop/pay.py"].replace("return audit(amount)", "return refund(amount)")
+            + "\ndef refund(x):\n    return x\n"
+        },
+        # the re-exported function disappears: callers elsewhere lose their edge
+        {"shop/__init__.py": "from .pay import audit as charge\n"},
+        # a new module calls into the others; then an old one is deleted
+        {"shop/report.py": "from .cart import checkout\n\ndef daily():\n    checkout(3)\n"},
+        {"shop/cart.py": None},
+    ]
+    write_tree(tmp_path, files)
+    project = analyze_sources(load_project(tmp_path, sorted(tmp_path.rglob("*.py"))))
+    before = project.call_graph()
+    assert before["shop.cart.checkout"] == ["shop.pay.charge"]
+    assert before["shop.pay.charge"] == ["shop.pay.Card.debit"]
+    for edit in edits:
+        changed: dict[str, tuple[str, bool] | None] = {}
+        for relative, text in edit.items():
+            path = tmp_path / relative
+            if text is None:
+                path.unlink()
+            else:
+                path.write_text(text)
+            changed[module_name_for(path, tmp_path)] = None if text is None else (text, path.name == "__init__.py")
+        ran = project.update(
+            parse_sources({k: v for k, v in changed.items() if v is not None})
+            | {k: None for k, v in changed.items() if v is None}
+        )
+        assert ran, "an edit must re-run at least the edited module"
+        fresh = analyze_sources(load_project(tmp_path, sorted(tmp_path.rglob("*.py")))).call_graph()
+        assert project.call_graph() == fresh
+    final = project.call_graph()
+    assert final["shop.pay.Card.debit"] == ["shop.pay.refund"]
+    assert "shop.cart.checkout" not in project.scopes
+    assert final["shop.report.daily"] == ["shop.cart.checkout"]  # now an unknown external name, as fresh
