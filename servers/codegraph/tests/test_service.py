@@ -249,3 +249,79 @@ def test_in_memory_search_and_walks_agree_with_the_database(graph: CodeGraph) ->
                 assert store.calls(symbol, callers=callers, depth=depth, limit=50) == store.calls_in_database(
                     symbol, callers=callers, depth=depth, limit=50
                 )
+
+
+def _dump(store_dir: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Everything a store holds, except when it was indexed, as sorted rows."""
+    from strata.codegraph.graph import CodeGraphStore
+
+    store = CodeGraphStore(CodeGraphStore.location(store_dir))
+    try:
+        queries = {
+            "symbols": "MATCH (s:Symbol) RETURN s.id, s.name, s.kind, s.language, s.file, s.start_line, "
+            "s.end_line, s.words",
+            "calls": "MATCH (a:Symbol)-[e:CALLS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
+            "references": "MATCH (a:Symbol)-[e:REFERENCES]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
+            "inherits": "MATCH (a:Symbol)-[e:INHERITS]->(b:Symbol) RETURN a.id, b.id, e.position",
+            "routes": "MATCH (r:Route) RETURN r.id, r.method, r.path, r.framework, r.file, r.line",
+            "handlers": "MATCH (r:Route)-[:HANDLED_BY]->(s:Symbol) RETURN r.id, s.id",
+            "files": "MATCH (f:File) RETURN f.path, f.sha256",
+        }
+        return {name: sorted(tuple(row) for row in store._rows(query)) for name, query in queries.items()}
+    finally:
+        store.close()
+
+
+def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(tmp_path: Path) -> None:
+    from .conftest import write_tree
+
+    repo = tmp_path / "repo"
+    write_tree(
+        repo,
+        {
+            "shop/__init__.py": "from .pay import charge\n",
+            "shop/pay.py": "class Card:\n    def debit(self, amount):\n        return audit(amount)\n\n"
+            "def audit(x):\n    return x\n\ndef charge(card, amount):\n    return card.debit(amount)\n",
+            "shop/web.py": "from flask import Flask\nfrom . import charge\nfrom .pay import Card\n\n"
+            "app = Flask(__name__)\n\n@app.post('/pay')\ndef pay():\n    return charge(Card(), 3)\n",
+            "static/app.js": "function boot() { return 1; }\n",
+        },
+    )
+    graph = CodeGraph(repo, repo / ".strata")
+    assert graph.reindex().incremental is False  # the first index of a process is a full one
+    edits = [
+        # a body edit that moves lines and swaps a call; a new subclass; a new route
+        {
+            "shop/pay.py": "import logging\n\nclass Card:\n    def debit(self, amount):\n        return refund(amount)\n\n"
+            "class Gift(Card):\n    pass\n\ndef audit(x):\n    return x\n\ndef refund(x):\n    logging.info(x)\n"
+            "    return audit(x)\n\ndef charge(card, amount):\n    return card.debit(amount)\n"
+        },
+        {
+            "shop/web.py": "from flask import Flask\nfrom . import charge\nfrom .pay import Gift\n\n"
+            "app = Flask(__name__)\n\n@app.get('/gift')\ndef gift():\n    return charge(Gift(), 5)\n"
+        },
+        # a module appears, another disappears
+        {"shop/report.py": "from .pay import audit\n\ndef daily():\n    return audit(1)\n", "shop/web.py": None},
+    ]
+    for edit in edits:
+        for relative, text in edit.items():
+            if text is None:
+                (repo / relative).unlink()
+            else:
+                (repo / relative).write_text(text)
+        summary = graph.reindex()
+        assert summary.incremental and summary.changed_files == len(edit)
+        full = tmp_path / f"full-{edits.index(edit)}"
+        index_repository(repo, full)
+        incremental_rows, full_rows = _dump(repo / ".strata"), _dump(full)
+        assert set(incremental_rows["symbols"]) ^ set(full_rows["symbols"]) == set()
+        assert incremental_rows == full_rows
+    assert [c.callee for c in graph.calls("shop.pay.refund", "callees", 1, 10).items] == [
+        "logging.info",
+        "shop.pay.audit",
+    ]
+    assert graph.routes("", None, 10).total == 0  # web.py and its routes are gone
+    # another language changing still rebuilds everything (its calls resolve by name across files)
+    (repo / "static/app.js").write_text("function boot() { return 2; }\nfunction other() { boot(); }\n")
+    assert graph.reindex().incremental is False
+    graph.close()

@@ -12,11 +12,11 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CallEdge", "CodeGraphStore", "StoredSymbol"]
+__all__ = ["CallEdge", "CodeGraphStore", "GraphDelta", "StoredSymbol"]
 
 DB_FILE = "codegraph.kuzu"
 SCHEMA = [
@@ -88,12 +88,32 @@ class CodeGraphStore:
                 store._conn.execute(statement)
             yield store
             store.close()
-            final = cls.location(directory)
-            _remove(final)
-            os.replace(temporary, final)
-            wal = Path(f"{temporary}.wal")
-            if wal.exists():
-                os.replace(wal, Path(f"{final}.wal"))
+            _install(temporary, cls.location(directory))
+        finally:
+            store.close()
+            _remove(temporary)
+
+    @classmethod
+    @contextmanager
+    def updating(cls, directory: Path) -> Iterator[CodeGraphStore]:
+        """A writable copy of ``directory``'s store; it replaces the store only when the block completes.
+
+        Readers in other processes keep their read-only handle on the old file meanwhile: Kuzu allows no
+        writer beside them, and a copy of the file costs a fraction of rebuilding it.
+        """
+        final = cls.location(directory)
+        _remove_abandoned_builds(directory)
+        temporary = directory / f".{DB_FILE}.building-{os.getpid()}"
+        _remove(temporary)
+        shutil.copyfile(final, temporary)
+        if Path(f"{final}.wal").exists():
+            shutil.copyfile(Path(f"{final}.wal"), Path(f"{temporary}.wal"))
+        store = cls(temporary, read_only=False)
+        try:
+            store._conn.execute("LOAD EXTENSION fts")
+            yield store
+            store.close()
+            _install(temporary, final)
         finally:
             store.close()
             _remove(temporary)
@@ -139,6 +159,77 @@ class CodeGraphStore:
             self._conn.execute("COPY Route FROM routes")
             if handlers is not None and handlers.num_rows:
                 self._conn.execute("COPY HANDLED_BY FROM handlers")
+
+    def apply(self, delta: GraphDelta) -> None:
+        """Apply an incremental update (see GraphDelta) to a store opened with :meth:`updating`."""
+        import pyarrow as pa
+
+        execute = self._conn.execute
+        orphans: set[str] = set()  # external names whose callers change: they leave if none is left
+
+        def note_orphans(owners: list[str], rel: str = "") -> None:
+            pattern = f"-[:{rel}]->" if rel else "-[]->"
+            query = (
+                f"MATCH (a:Symbol){pattern}(b:Symbol) WHERE a.id IN $ids "
+                "AND (b.kind = 'external' OR b.kind = 'builtin') RETURN DISTINCT b.id"
+            )
+            orphans.update(row[0] for row in self._rows(query, {"ids": owners}))
+
+        if delta.removed_symbols:
+            note_orphans(delta.removed_symbols)
+            execute("MATCH (s:Symbol) WHERE s.id IN $ids DETACH DELETE s", {"ids": delta.removed_symbols})
+        symbols = delta.symbols
+        ids = [str(i) for i in symbols.get("id", [])]
+        existing = dict(self._rows("MATCH (s:Symbol) WHERE s.id IN $ids RETURN s.id, s.words", {"ids": ids}))
+        columns = list(symbols)
+        rows = [{c: symbols[c][i] for c in columns} for i in range(len(ids))]
+        # New symbols first, then changes to existing ones, and the full-text column only where it changed:
+        # in Kuzu 0.11.3 a COPY after a SET of an FTS-indexed column fails on a duplicated key, and a
+        # CREATE after it indexes the wrong words.
+        fresh = pa.Table.from_pylist([r for r in rows if r["id"] not in existing])
+        if fresh.num_rows:
+            execute("COPY Symbol FROM fresh")
+        plain = [c for c in columns if c not in ("id", "words")]
+        changed = [{c: r[c] for c in ["id", *plain]} for r in rows if r["id"] in existing]
+        if changed:
+            assignments = ", ".join(f"s.{c} = r.{c}" for c in plain)
+            execute(f"UNWIND $rows AS r MATCH (s:Symbol) WHERE s.id = r.id SET {assignments}", {"rows": changed})
+        reworded = [
+            {"id": r["id"], "words": r["words"]} for r in rows if existing.get(r["id"], r["words"]) != r["words"]
+        ]
+        if reworded:
+            execute("UNWIND $rows AS r MATCH (s:Symbol) WHERE s.id = r.id SET s.words = r.words", {"rows": reworded})
+        for rel, owners, table in (
+            ("CALLS", delta.calls_from, delta.calls),
+            ("REFERENCES", delta.references_from, delta.references),
+            ("INHERITS", delta.inherits_from, delta.inherits),
+        ):
+            if owners:
+                note_orphans(owners, rel)
+                execute(f"MATCH (a:Symbol)-[e:{rel}]->() WHERE a.id IN $ids DELETE e", {"ids": owners})
+            edges = pa.table(table)
+            if edges.num_rows:
+                execute(f"COPY {rel} FROM edges")
+        if orphans:  # an external name nothing calls or extends any more leaves, as from a full index
+            execute(
+                "MATCH (s:Symbol) WHERE s.id IN $ids AND NOT EXISTS { MATCH (s)<-[]-() } DELETE s",
+                {"ids": sorted(orphans)},
+            )
+        if delta.route_files:
+            execute("MATCH (r:Route) WHERE r.file IN $files DETACH DELETE r", {"files": delta.route_files})
+        routes, handlers = pa.table(delta.routes), pa.table(delta.handlers)
+        if routes.num_rows:
+            execute("COPY Route FROM routes")
+            if handlers.num_rows:
+                execute("COPY HANDLED_BY FROM handlers")
+        if delta.files:
+            execute("MATCH (f:File) WHERE f.path IN $paths DELETE f", {"paths": list(delta.files)})
+            present = {p: h for p, h in delta.files.items() if h is not None}
+            files = pa.table({"path": list(present), "sha256": list(present.values())})
+            if files.num_rows:
+                execute("COPY File FROM files")
+        for key, value in delta.meta.items():
+            execute("MATCH (m:Meta {key: $key}) SET m.value = $value", {"key": key, "value": value})
 
     # -- queries -------------------------------------------------------------------------------------
 
@@ -389,6 +480,39 @@ class _HotGraph:
             if not frontier:
                 break
         return edges, total
+
+
+@dataclass
+class GraphDelta:
+    """What an incremental update changes in a store.
+
+    Symbols are upserted by id; every outgoing edge of the listed owners is replaced by the given rows
+    (column lists, as for a bulk load), routes of the listed files likewise; ``files`` maps a path to its
+    new hash, or None when the file is gone.
+    """
+
+    removed_symbols: list[str] = field(default_factory=list)
+    symbols: dict[str, list[object]] = field(default_factory=dict)
+    calls_from: list[str] = field(default_factory=list)
+    calls: dict[str, list[object]] = field(default_factory=dict)
+    references_from: list[str] = field(default_factory=list)
+    references: dict[str, list[object]] = field(default_factory=dict)
+    inherits_from: list[str] = field(default_factory=list)
+    inherits: dict[str, list[object]] = field(default_factory=dict)
+    route_files: list[str] = field(default_factory=list)
+    routes: dict[str, list[object]] = field(default_factory=dict)
+    handlers: dict[str, list[object]] = field(default_factory=dict)
+    files: dict[str, str | None] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def _install(temporary: Path, final: Path) -> None:
+    """Move a complete store (and its write-ahead log, if any) over ``final``."""
+    _remove(final)
+    os.replace(temporary, final)
+    wal = Path(f"{temporary}.wal")
+    if wal.exists():
+        os.replace(wal, Path(f"{final}.wal"))
 
 
 def _remove_abandoned_builds(directory: Path) -> None:

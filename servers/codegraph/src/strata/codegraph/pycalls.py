@@ -128,6 +128,9 @@ class PyProject:
         # definitions. Kept apart per scope so that re-running one scope replaces exactly its findings.
         self.site_targets: defaultdict[str, dict[CallKey, set[str]]] = defaultdict(dict)
         self.call_module: dict[CallKey, str] = {}
+        # caller -> the scopes whose runs recorded its call sites or references (its own body, class bodies
+        # inside it, base-class expressions evaluated elsewhere)
+        self.site_recorders: defaultdict[str, set[str]] = defaultdict(set)
         self.scope_references: defaultdict[str, defaultdict[tuple[str, int], set[str]]] = defaultdict(
             lambda: defaultdict(set)
         )
@@ -638,7 +641,9 @@ class PyProject:
             suffix = "." + (node.id if isinstance(node, ast.Name) else getattr(node, "attr", ""))
             targets = {v for v in values if v.endswith(suffix) and self._kind(v) in ("function", "class")}
             if targets:
-                self.scope_references[self._current or ""][(_function_owner(scope).fqn, node.lineno)] |= targets
+                owner = _function_owner(scope).fqn
+                self.site_recorders[owner].add(self._current or "")
+                self.scope_references[self._current or ""][(owner, node.lineno)] |= targets
 
     def _eval_children(self, node: ast.AST, scope: Scope) -> None:
         for child in ast.iter_child_nodes(node):
@@ -881,6 +886,7 @@ class PyProject:
         # Recorded on every round: points-to sets only grow, so the last round holds the final targets.
         # `super().m()` and its inner `super()` start at the same column: the end column tells them apart.
         key = (caller, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), getattr(node, "end_col_offset", 0))
+        self.site_recorders[caller].add(self._current or "")
         found = self.site_targets[self._current or ""]
         if key in found:
             found[key] |= targets

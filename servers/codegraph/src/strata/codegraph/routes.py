@@ -45,9 +45,16 @@ class Route:
         return f"route:{self.method} {self.path} @{self.file}:{self.line}"
 
 
-def python_routes(project: PyProject, file_of: dict[str, str]) -> list[Route]:
+def python_routes(project: PyProject, file_of: dict[str, str], modules: set[str] | None = None) -> list[Route]:
+    """Routes declared in Python (all modules, or only ``modules``)."""
     routes: list[Route] = []
-    for scope in project.scopes.values():
+    if modules is None:
+        scopes = list(project.scopes.values())
+    else:
+        scopes = [
+            project.scopes[f] for m in sorted(modules) for f in project.module_scopes.get(m, []) if f in project.scopes
+        ]
+    for scope in scopes:
         node = scope.node
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and scope.parent is not None:
             for decorator in node.decorator_list:

@@ -26,7 +26,15 @@ from strata.codegraph.errors import (
     SymbolNotFoundError,
 )
 from strata.codegraph.graph import CallEdge, CodeGraphStore, StoredSymbol
-from strata.codegraph.index import IndexSummary, file_hashes, index_repository
+from strata.codegraph.index import (
+    IndexSummary,
+    RepositoryAnalysis,
+    analyze_repository,
+    build_index,
+    file_hashes,
+    update_index,
+    write_index,
+)
 from strata.shared.errors import InvalidRequestError
 
 __all__ = [
@@ -208,6 +216,7 @@ class CodeGraph:
         self._store: CodeGraphStore | None = None
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
+        self._analysis: RepositoryAnalysis | None = None  # kept after this process indexes: incremental updates
 
     @_locked
     def close(self) -> None:
@@ -246,8 +255,14 @@ class CodeGraph:
 
     @_locked
     def reindex(self, *, force: bool = False) -> IndexSummary:
-        """Rebuild the index if any indexed file changed (or when forced); report what changed."""
-        current = file_hashes(self.root)
+        """Bring the index up to date with the files (rebuilding all when forced); report what changed.
+
+        After this process has indexed once, a change to Python files is applied incrementally from the
+        analysis it keeps in memory; anything else (first run, other languages, a store another process
+        rebuilt from other files) rebuilds the whole index.
+        """
+        analysis = self._analysis
+        current = analysis.current_hashes() if analysis is not None else file_hashes(self.root)
         try:
             store = self.store()
             previous = store.file_hashes()
@@ -269,9 +284,34 @@ class CodeGraph:
                 changed_files=0,
                 up_to_date=True,
             )
-        summary = index_repository(self.root, self.store_dir)
+        if analysis is not None and counts and not force and analysis.hashes == previous:
+            self._analysis = None  # in case the update fails half-way: the next reindex starts afresh
+            incremental = update_index(analysis, self.store_dir)
+            if incremental is not None:
+                self._analysis = analysis
+                self.close()
+                return incremental
+        summary, self._analysis = build_index(self.root, self.store_dir)
         self.close()
         return replace(summary, changed_files=len(changed) if counts else -1)
+
+    @_locked
+    def prepare(self) -> None:
+        """Analyse the repository in memory so that the next change is applied incrementally.
+
+        Rebuilds the index as well when it is missing or stale; a current index is left untouched.
+        """
+        if self._analysis is not None:
+            return
+        analysis = analyze_repository(self.root)
+        try:
+            previous = self.store().file_hashes()
+        except NotIndexedError:
+            previous = {}
+        if previous != analysis.hashes:
+            write_index(analysis, self.store_dir)
+            self.close()
+        self._analysis = analysis
 
     @_locked
     def search(self, query: str, kinds: list[str], limit: int) -> SymbolList:

@@ -44,6 +44,11 @@ class Watcher:
             p = Path(path)
             return (p.suffix in WATCHED_SUFFIXES or p.name == ".gitignore") and ".strata" not in p.parts
 
+        try:
+            self.graph.prepare()  # analyse once in memory: each change after this is applied incrementally
+            self.graph.reindex()  # whatever changed while that ran
+        except Exception:
+            log.exception("prepare_failed")
         for changes in watch(
             self.graph.root,
             watch_filter=relevant,
@@ -57,4 +62,11 @@ class Watcher:
             except Exception:  # keep watching: the next change may fix what broke this index
                 log.exception("reindex_failed")
                 continue
-            log.info("reindexed", changes=len(changes), changed_files=summary.changed_files, seconds=summary.seconds)
+            log.info(
+                "reindexed",
+                changes=len(changes),
+                changed_files=summary.changed_files,
+                incremental=summary.incremental,
+                rerun_scopes=summary.rerun_scopes,
+                seconds=summary.seconds,
+            )
