@@ -43,8 +43,7 @@ lint: install
 bench: install
 	$(UV) run --no-sync python bench/bench_llm.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_codegraph_accuracy.py --write docs/benchmarks.md
-	$(UV) run --no-sync python bench/bench_codegraph_speed.py --write docs/benchmarks.md \
-		--packages email asyncio json http urllib concurrent logging importlib unittest
+	$(UV) run --no-sync python bench/bench_codegraph_speed.py --write docs/benchmarks.md
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -95,3 +95,29 @@ def test_index_cli_prints_a_json_summary(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert (summary["files"], summary["symbols"]) == (2, 7)  # 5 definitions and the 2 files themselves
     assert done.stderr == ""  # --json is silent: no progress bar, no logs
+
+
+def test_query_cli_prints_rows_and_refuses_writes(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    shutil.copytree(FIXTURES / "go", tmp_path / "go")
+    cli = str(Path(sys.executable).parent / "strata-codegraph")
+    subprocess.run([cli, "index", str(tmp_path)], capture_output=True, check=True)
+    done = subprocess.run(
+        [cli, "query", "MATCH (s:Symbol) WHERE s.kind = 'module' RETURN s.id ORDER BY s.id", "--repo", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["columns"] == ["s.id"] and len(result["rows"]) == 2 and not result["truncated"]
+    refused = subprocess.run(
+        [cli, "query", "MATCH (s:Symbol) DETACH DELETE s", "--repo", str(tmp_path)], capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "read-only" in refused.stderr
+    again = subprocess.run(
+        [cli, "query", "MATCH (s:Symbol) RETURN count(*)", "--repo", str(tmp_path)], capture_output=True, text=True
+    )
+    assert json.loads(again.stdout)["rows"] == [[7]]  # nothing was deleted

@@ -35,6 +35,7 @@ def cli() -> None:
         strata-codegraph index .
         strata-codegraph serve --repo .
         strata-codegraph callgraph ./src --format pycg
+        strata-codegraph query "MATCH (s:Symbol) RETURN count(*)"
     """
 
 
@@ -147,6 +148,34 @@ def callgraph_cmd(path: Path, fmt: str) -> None:
         raise InvalidRequestError(f"no Python files under {root}")
     graph = analyze_sources(load_project(root, files)).call_graph()
     json.dump(graph, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+@cli.command(name="query")
+@click.argument("cypher")
+@click.option(
+    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+@click.option("--db", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@report_errors
+def query_cmd(cypher: str, repo: Path, db: Path | None, limit: int) -> None:
+    """Run a read-only Cypher query on the index and print the rows as JSON.
+
+    \b
+    Example usage:
+        strata-codegraph query "MATCH (s:Symbol) WHERE s.name = 'main' RETURN s.id, s.file"
+    """
+    from strata.codegraph.service import CodeGraph
+
+    configure_logging("warning")
+    root = repo.resolve()
+    graph = CodeGraph(root, _store_dir(root, db))
+    try:
+        result = graph.query(cypher, limit)
+    finally:
+        graph.close()
+    json.dump(result.model_dump(), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
