@@ -303,7 +303,7 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
         # a module appears, another disappears
         {"shop/report.py": "from .pay import audit\n\ndef daily():\n    return audit(1)\n", "shop/web.py": None},
     ]
-    for edit in edits:
+    for number, edit in enumerate(edits):
         for relative, text in edit.items():
             if text is None:
                 (repo / relative).unlink()
@@ -311,7 +311,7 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
                 (repo / relative).write_text(text)
         summary = graph.reindex()
         assert summary.incremental and summary.changed_files == len(edit)
-        full = tmp_path / f"full-{edits.index(edit)}"
+        full = tmp_path / f"full-{number}"
         index_repository(repo, full)
         incremental_rows, full_rows = _dump(repo / ".strata"), _dump(full)
         assert set(incremental_rows["symbols"]) ^ set(full_rows["symbols"]) == set()

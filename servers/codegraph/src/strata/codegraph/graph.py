@@ -78,20 +78,10 @@ class CodeGraphStore:
     @contextmanager
     def building(cls, directory: Path) -> Iterator[CodeGraphStore]:
         """A fresh store to load; it replaces ``directory``'s store only when the block completes."""
-        directory.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_builds(directory)
-        temporary = directory / f".{DB_FILE}.building-{os.getpid()}"
-        _remove(temporary)
-        store = cls(temporary, read_only=False)
-        try:
+        with cls._aside(directory, copy=False) as store:
             for statement in SCHEMA:
                 store._conn.execute(statement)
             yield store
-            store.close()
-            _install(temporary, cls.location(directory))
-        finally:
-            store.close()
-            _remove(temporary)
 
     @classmethod
     @contextmanager
@@ -101,16 +91,25 @@ class CodeGraphStore:
         Readers in other processes keep their read-only handle on the old file meanwhile: Kuzu allows no
         writer beside them, and a copy of the file costs a fraction of rebuilding it.
         """
-        final = cls.location(directory)
+        with cls._aside(directory, copy=True) as store:
+            store._conn.execute("LOAD EXTENSION fts")
+            yield store
+
+    @classmethod
+    @contextmanager
+    def _aside(cls, directory: Path, *, copy: bool) -> Iterator[CodeGraphStore]:
+        """A writable store next to ``directory``'s (empty, or a copy of it), moved over it on success."""
+        directory.mkdir(parents=True, exist_ok=True)
         _remove_abandoned_builds(directory)
+        final = cls.location(directory)
         temporary = directory / f".{DB_FILE}.building-{os.getpid()}"
         _remove(temporary)
-        shutil.copyfile(final, temporary)
-        if Path(f"{final}.wal").exists():
-            shutil.copyfile(Path(f"{final}.wal"), Path(f"{temporary}.wal"))
+        if copy:
+            shutil.copyfile(final, temporary)
+            if Path(f"{final}.wal").exists():
+                shutil.copyfile(Path(f"{final}.wal"), Path(f"{temporary}.wal"))
         store = cls(temporary, read_only=False)
         try:
-            store._conn.execute("LOAD EXTENSION fts")
             yield store
             store.close()
             _install(temporary, final)

@@ -234,22 +234,24 @@ def _write_index(
     )
 
 
-def update_index(analysis: RepositoryAnalysis, store_dir: Path) -> IndexSummary | None:
+def update_index(
+    analysis: RepositoryAnalysis, store_dir: Path, hashes: dict[str, str] | None = None
+) -> IndexSummary | None:
     """Bring ``store_dir`` (built from ``analysis``) up to date with the files on disk, incrementally.
 
     Re-analyses only the changed Python modules and whatever their change reaches, then rewrites only
     the symbols, edges and routes that moved. Returns None when the change needs a full index instead
-    (a non-Python file changed: those are resolved by name across the whole repository). ``analysis`` is
-    updated in place; after an exception it must not be used again.
+    (a non-Python file changed: those are resolved by name across the whole repository). ``hashes`` are
+    the files' current hashes when the caller has just read them. ``analysis`` is updated in place;
+    after an exception it must not be used again.
     """
     with collector_paused():
-        return _update_index(analysis, store_dir)
+        return _update_index(analysis, store_dir, analysis.current_hashes() if hashes is None else hashes)
 
 
-def _update_index(analysis: RepositoryAnalysis, store_dir: Path) -> IndexSummary | None:
+def _update_index(analysis: RepositoryAnalysis, store_dir: Path, hashes: dict[str, str]) -> IndexSummary | None:
     started = time.perf_counter()
     root, project = analysis.root, analysis.project
-    hashes = analysis.current_hashes()
     changed = sorted(p for p in hashes.keys() | analysis.hashes.keys() if hashes.get(p) != analysis.hashes.get(p))
     if any(Path(p).suffix not in PYTHON_SUFFIXES for p in changed):
         return None

@@ -19,12 +19,12 @@ import ast
 import builtins
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 __all__ = [
     "CallKey",
@@ -54,6 +54,7 @@ BUILTIN_TYPE_OF = {str: "<**PyStr**>", bytes: "<**PyBytes**>", int: "<**PyInt**>
 
 ScopeKind = Literal["module", "class", "function", "lambda"]
 CallKey = tuple[str, int, int, int]  # caller, line, column, end column
+K = TypeVar("K")
 
 
 @dataclass
@@ -110,11 +111,8 @@ class PyProject:
         self.trees = {name: tree for name, (tree, _) in modules.items()}
         self.packages = {name for name, (_, is_pkg) in modules.items() if is_pkg}
         self.module_names = set(modules)
-        # every dotted prefix of a module is importable as a (namespace) package
-        self.module_prefixes = {
-            ".".join(m.split(".")[:i]) for m in self.module_names for i in range(1, m.count(".") + 1)
-        }
-        # class -> (its MRO, the points-to keys computing it read); valid for one round of the fixpoint
+        self.module_prefixes = _prefixes(self.module_names)
+        # class -> (its MRO, the points-to keys computing it read); dropped when one of those keys changes
         self._mro_cache: dict[str, tuple[list[str], frozenset[str]]] = {}
         self._mro_visiting: set[str] = set()
         self._mro_readers: defaultdict[str, set[str]] = defaultdict(set)  # key -> classes whose MRO read it
@@ -141,7 +139,6 @@ class PyProject:
         self._run: dict[str, set[str]] | None = None  # the contributions of the run in progress
         self._order: dict[str, int] = {}  # scope -> definition order, for stable, repeatable rounds
         self.module_scopes: defaultdict[str, list[str]] = defaultdict(list)
-        self._changed = False
         self.saturated: set[str] = set()
         self.readers: defaultdict[str, set[str]] = defaultdict(set)
         self._dirty: set[str] = set()
@@ -301,7 +298,10 @@ class PyProject:
         if target is None or value not in target or key in self.saturated:
             return  # a saturated set stays as it is: nothing is resolved through it anyway
         target.discard(value)
-        self._changed = True
+        self._changed_key(key)
+
+    def _changed_key(self, key: str) -> None:
+        """A points-to set changed: its readers run again, and MROs computed from it are stale."""
         self._dirty |= self.readers.get(key, set())
         for cls in self._mro_readers.pop(key, ()):
             self._mro_cache.pop(cls, None)
@@ -335,9 +335,7 @@ class PyProject:
                 self.packages.add(name)
             self._collect_module(name, tree)
             dirty.update(self.module_scopes[name])
-        self.module_prefixes = {
-            ".".join(m.split(".")[:i]) for m in self.module_names for i in range(1, m.count(".") + 1)
-        }
+        self.module_prefixes = _prefixes(self.module_names)
         self._kinds.clear()  # a name may now be a class where it was a function, or nothing at all
         self._mro_cache.clear()
         self._mro_readers.clear()
@@ -370,10 +368,7 @@ class PyProject:
         if len(target) >= MAX_POINTS_TO:
             self.saturated.add(key)
         if len(target) != before:
-            self._changed = True
-            self._dirty |= self.readers.get(key, set())
-            for cls in self._mro_readers.pop(key, ()):
-                self._mro_cache.pop(cls, None)  # stale now; scopes that used it are among the dirty
+            self._changed_key(key)
 
     def _run_scope(self, scope: Scope) -> None:
         node = scope.node
@@ -883,7 +878,7 @@ class PyProject:
                 # resolve by name); what an external function returns is unknown.
                 if callee.rpartition(".")[2][:1].isupper():
                     result.add(callee)
-        # Recorded on every round: points-to sets only grow, so the last round holds the final targets.
+        # Each run of a scope replaces what its previous run recorded, so the last run holds the final targets.
         # `super().m()` and its inner `super()` start at the same column: the end column tells them apart.
         key = (caller, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), getattr(node, "end_col_offset", 0))
         self.site_recorders[caller].add(self._current or "")
@@ -931,30 +926,11 @@ class PyProject:
     @property
     def calls(self) -> dict[CallKey, set[str]]:
         """Every call site (caller, line, column, end column) and its targets."""
-        return self.calls_of(self.site_targets)
-
-    def calls_of(self, scopes: Iterable[str]) -> dict[CallKey, set[str]]:
-        """The call sites found by running ``scopes`` (for an incremental update of a store)."""
-        merged: dict[CallKey, set[str]] = {}
-        for scope in scopes:
-            for key, targets in self.site_targets.get(scope, {}).items():
-                merged[key] = merged[key] | targets if key in merged else targets
-        return merged
-
-    @property
-    def references(self) -> dict[tuple[str, int], set[str]]:
-        return self.references_of(self.scope_references)
-
-    def references_of(self, scopes: Iterable[str]) -> dict[tuple[str, int], set[str]]:
-        merged: dict[tuple[str, int], set[str]] = {}
-        for scope in scopes:
-            for key, targets in self.scope_references.get(scope, {}).items():
-                merged[key] = merged[key] | targets if key in merged else targets
-        return merged
+        return _merged(self.site_targets, self.site_targets)
 
     def call_sites(self, scopes: Iterable[str] | None = None) -> Iterator[CallSite]:
         """Every call site, or those found by running ``scopes``."""
-        calls = self.calls if scopes is None else self.calls_of(scopes)
+        calls = _merged(self.site_targets, self.site_targets if scopes is None else scopes)
         for (caller, lineno, col, end), targets in sorted(calls.items()):
             yield CallSite(caller, self.call_module[(caller, lineno, col, end)], lineno, col, frozenset(targets))
 
@@ -964,7 +940,7 @@ class PyProject:
         Uses that are the callee of a call on the same line are included: a reference is any use.
         ``scopes`` limits them to what running those scopes found.
         """
-        references = self.references if scopes is None else self.references_of(scopes)
+        references = _merged(self.scope_references, self.scope_references if scopes is None else scopes)
         for (owner, line), targets in sorted(references.items()):
             for target in sorted(targets):
                 if target != owner:
@@ -982,6 +958,15 @@ class PyProject:
             for target in targets:
                 graph.setdefault(target, set())
         return {caller: sorted(callees) for caller, callees in sorted(graph.items())}
+
+
+def _merged(per_scope: Mapping[str, Mapping[K, set[str]]], scopes: Iterable[str]) -> dict[K, set[str]]:
+    """The union of what ``scopes`` found (a site can be recorded by more than one scope's runs)."""
+    merged: dict[K, set[str]] = {}
+    for scope in scopes:
+        for key, targets in per_scope.get(scope, {}).items():
+            merged[key] = merged[key] | targets if key in merged else targets
+    return merged
 
 
 def analyze_sources(files: dict[str, tuple[str, bool]]) -> PyProject:
@@ -1039,6 +1024,11 @@ _BINDING_OR_SCOPE = frozenset(
 )
 # Leaves that never bind a name nor hold a scope: skipping them halves the nodes a collection visits.
 _INERT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+
+
+def _prefixes(module_names: Iterable[str]) -> set[str]:
+    """Every dotted prefix of a module: each is importable as a (namespace) package."""
+    return {".".join(m.split(".")[:i]) for m in module_names for i in range(1, m.count(".") + 1)}
 
 
 def _walk_scope(body: Iterable[ast.AST]) -> Iterator[ast.AST]:

@@ -286,7 +286,7 @@ class CodeGraph:
             )
         if analysis is not None and counts and not force and analysis.hashes == previous:
             self._analysis = None  # in case the update fails half-way: the next reindex starts afresh
-            incremental = update_index(analysis, self.store_dir)
+            incremental = update_index(analysis, self.store_dir, current)
             if incremental is not None:
                 self._analysis = analysis
                 self.close()
