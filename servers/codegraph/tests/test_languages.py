@@ -37,7 +37,8 @@ def test_every_language_is_indexed(polyglot: CodeGraph) -> None:
         ),
         ("tsx/Login.tsx", ["LoginButton"]),
         ("go/server.go", ["Server", "Server.Start", "listen", "Run"]),
-        ("rust/cache.rs", ["Cache", "Cache.get", "compute", "Store"]),  # the tags query skips trait signatures
+        ("rust/src/cache.rs", ["Cache", "Cache.get", "compute", "Cache.put"]),
+        ("rust/src/store/mod.rs", ["Store", "Store.put"]),  # a trait's method signatures too
         ("java/App.java", ["App", "App.main", "App.run", "App.helper"]),
     ],
 )
@@ -49,16 +50,84 @@ def test_outline_names_definitions_by_their_containers(polyglot: CodeGraph, file
 @pytest.mark.parametrize(
     ("caller", "callee"),
     [
-        ("javascript/ldap.js:Directory.lookup", "javascript/ldap.js:ldapBind"),
+        ("javascript/ldap.js:ldapBind", "javascript/ldap.js:check"),  # the same-file check(), not check.ts's
         ("typescript/auth.ts:AuthService.login", "javascript/ldap.js:ldapBind"),  # TS calls JS across files
         ("go/server.go:Server.Start", "go/server.go:listen"),
-        ("rust/cache.rs:Cache.get", "rust/cache.rs:compute"),
+        ("rust/src/cache.rs:Cache.get", "rust/src/cache.rs:compute"),
         ("java/App.java:App.run", "java/App.java:App.helper"),  # same-file definition wins over Other.helper
     ],
 )
 def test_calls_resolve_by_name_within_the_language(polyglot: CodeGraph, caller: str, callee: str) -> None:
     callees = polyglot.calls(caller, "callees", 1, 20).items
     assert [(c.callee, c.candidates) for c in callees] == [(callee, 1)]
+
+
+@pytest.mark.parametrize(
+    ("caller", "callees"),
+    [
+        # this.save() reaches the base class's method through `import { Base as Model }` + `extends Model`
+        ("javascript/ldap.js:Directory.lookup", ["javascript/base.js:Base.save", "javascript/ldap.js:ldapBind"]),
+        # an aliased named import, a namespace import and an external package; not the JS check() of ldap.js
+        (
+            "typescript/verify.ts:verify",
+            ["javascript/ldap.js:ldapBind", "react:useState", "typescript/check.ts:check"],
+        ),
+        # a package of this module (go.mod) and one outside it
+        ("go/server.go:Run", ["fmt:Println", "go/server.go:Server.Start", "go/store/store.go:Open"]),
+        # `use crate::store::{util::hash as digest}` and self.get() in a trait impl
+        ("rust/src/cache.rs:Cache.put", ["rust/src/cache.rs:Cache.get", "rust/src/store/util.rs:hash"]),
+        # a static import, a class import and a method inherited from a class of the same package
+        (
+            "java/com/acme/app/Main.java:Main.run",
+            [
+                "java/com/acme/app/Base.java:Base.save",
+                "java/com/acme/util/Helper.java:Helper.help",
+                "java/com/acme/util/Helper.java:Helper.run",
+            ],
+        ),
+    ],
+)
+def test_imports_and_bases_resolve_calls(polyglot: CodeGraph, caller: str, callees: list[str]) -> None:
+    found = polyglot.calls(caller, "callees", 1, 20).items
+    assert sorted((c.callee, c.candidates) for c in found) == [(c, 1) for c in callees]
+
+
+@pytest.mark.parametrize(
+    ("symbol", "bases"),
+    [
+        ("javascript/ldap.js:Directory", ["javascript/base.js:Base"]),
+        ("typescript/auth.ts:AuthService", ["typescript/auth.ts:Authenticator"]),
+        ("go/server.go:Server", ["go/store/store.go:Base"]),  # an embedded struct
+        ("rust/src/cache.rs:Cache", ["rust/src/store/mod.rs:Store"]),  # impl Store for Cache
+        ("java/com/acme/app/Main.java:Main", ["java/com/acme/app/Base.java:Base"]),  # Runnable is not in the repo
+    ],
+)
+def test_inheritance_and_implementation(polyglot: CodeGraph, symbol: str, bases: list[str]) -> None:
+    assert polyglot.get_symbol(symbol, 5).bases == bases
+
+
+@pytest.mark.parametrize(
+    ("file", "imports"),
+    [
+        (
+            "typescript/verify.ts",
+            [("react:useState", 1), ("typescript/check.ts:check", 2), ("javascript/ldap.js", 3)],
+        ),
+        ("go/server.go", [("fmt", 4), ("go/store/store.go", 6)]),
+        ("rust/src/cache.rs", [("rust/src/store/mod.rs:Store", 1), ("rust/src/store/util.rs:hash", 1)]),
+        (
+            "java/com/acme/app/Main.java",
+            [("java/com/acme/util/Helper.java:Helper", 3), ("java/com/acme/util/Helper.java:Helper.help", 4)],
+        ),
+    ],
+)
+def test_file_outline_lists_resolved_imports(polyglot: CodeGraph, file: str, imports: list[tuple[str, int]]) -> None:
+    assert [(i.target, i.line) for i in polyglot.outline(file).imports] == imports
+
+
+def test_references_include_importers(polyglot: CodeGraph) -> None:
+    refs = polyglot.references("javascript/ldap.js", 10).items
+    assert [(r.symbol, r.how, r.line) for r in refs] == [("typescript/verify.ts", "import", 3)]
 
 
 def test_a_name_defined_in_several_files_keeps_every_candidate(polyglot: CodeGraph) -> None:
@@ -93,7 +162,7 @@ def test_index_cli_prints_a_json_summary(tmp_path: Path) -> None:
     cli = Path(sys.executable).parent / "strata-codegraph"
     done = subprocess.run([str(cli), "index", str(tmp_path), "--json"], capture_output=True, text=True, check=True)
     summary = json.loads(done.stdout)
-    assert (summary["files"], summary["symbols"]) == (2, 7)  # 5 definitions and the 2 files themselves
+    assert (summary["files"], summary["symbols"]) == (3, 11)  # 8 definitions and the 3 files themselves
     assert done.stderr == ""  # --json is silent: no progress bar, no logs
 
 
@@ -112,7 +181,7 @@ def test_query_cli_prints_rows_and_refuses_writes(tmp_path: Path) -> None:
         check=True,
     )
     result = json.loads(done.stdout)
-    assert result["columns"] == ["s.id"] and len(result["rows"]) == 2 and not result["truncated"]
+    assert result["columns"] == ["s.id"] and len(result["rows"]) == 3 and not result["truncated"]
     refused = subprocess.run(
         [cli, "query", "MATCH (s:Symbol) DETACH DELETE s", "--repo", str(tmp_path)], capture_output=True, text=True
     )
@@ -120,4 +189,4 @@ def test_query_cli_prints_rows_and_refuses_writes(tmp_path: Path) -> None:
     again = subprocess.run(
         [cli, "query", "MATCH (s:Symbol) RETURN count(*)", "--repo", str(tmp_path)], capture_output=True, text=True
     )
-    assert json.loads(again.stdout)["rows"] == [[7]]  # nothing was deleted
+    assert json.loads(again.stdout)["rows"] == [[13]]  # nothing was deleted (11 + 2 external names)

@@ -46,7 +46,12 @@ APP = {
         "function listUsers(req, res) { res.send([]); }\n"
         "app.get('/users', listUsers);\n"
         "app.post('/users', (req, res) => res.send('created'));\n"
+        "const accounts = require('./accounts');\n"
+        "app.delete('/users/:id', accounts.remove);\n"
     ),
+    # another remove(): the route above names the one its module imports, not this one
+    "web/accounts.js": "function remove(req, res) { res.send('gone'); }\nmodule.exports = { remove };\n",
+    "web/legacy.js": "function remove() {}\n",
     "notweb/cache.py": (
         "class Cache:\n    def get(self, key):\n        return lambda f: f\n"
         "cache = Cache()\n\n"
@@ -78,10 +83,11 @@ def test_every_framework_route_links_to_its_handler(graph: CodeGraph) -> None:
         ("GET,POST", "/login", "flask", ["flaskapp.app.login"]),
         ("GET", "/users", "express", ["web/server.js:listUsers"]),
         ("POST", "/users", "express", []),  # an inline arrow function has no symbol of its own
+        ("DELETE", "/users/:id", "express", ["web/accounts.js:remove"]),
         ("*", "cart/", "django", ["shop.views.cart"]),
         ("*", "checkout/", "django", ["shop.views.CheckoutView"]),
     ]
-    assert graph.status().routes == 8
+    assert graph.status().routes == 9
 
 
 def test_routes_filter_by_path_and_method(graph: CodeGraph) -> None:

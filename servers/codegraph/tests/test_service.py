@@ -262,7 +262,8 @@ def _dump(store_dir: Path) -> dict[str, list[tuple[object, ...]]]:
             "s.end_line, s.words",
             "calls": "MATCH (a:Symbol)-[e:CALLS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
             "references": "MATCH (a:Symbol)-[e:REFERENCES]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
-            "inherits": "MATCH (a:Symbol)-[e:INHERITS]->(b:Symbol) RETURN a.id, b.id, e.position",
+            "inherits": "MATCH (a:Symbol)-[e:INHERITS]->(b:Symbol) RETURN a.id, b.id, e.position, e.candidates",
+            "imports": "MATCH (a:Symbol)-[e:IMPORTS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
             "routes": "MATCH (r:Route) RETURN r.id, r.method, r.path, r.framework, r.file, r.line",
             "handlers": "MATCH (r:Route)-[:HANDLED_BY]->(s:Symbol) RETURN r.id, s.id",
             "files": "MATCH (f:File) RETURN f.path, f.sha256",
@@ -321,6 +322,8 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
         "shop.pay.audit",
     ]
     assert graph.routes("", None, 10).total == 0  # web.py and its routes are gone
+    assert [(i.target, i.line) for i in graph.outline("shop/report.py").imports] == [("shop.pay.audit", 1)]
+    assert [(r.symbol, r.how) for r in graph.references("shop.pay.charge", 5).items] == [("shop", "import")]
     # another language changing still rebuilds everything (its calls resolve by name across files)
     (repo / "static/app.js").write_text("function boot() { return 2; }\nfunction other() { boot(); }\n")
     assert graph.reindex().incremental is False

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["CallEdge", "CodeGraphStore", "GraphDelta", "StoredSymbol"]
 
@@ -24,8 +24,9 @@ SCHEMA = [
     "start_line INT64, end_line INT64, words STRING, PRIMARY KEY(id))",
     "CREATE NODE TABLE Meta(key STRING, value STRING, PRIMARY KEY(key))",
     "CREATE REL TABLE CALLS(FROM Symbol TO Symbol, line INT64, candidates INT64)",
-    "CREATE REL TABLE INHERITS(FROM Symbol TO Symbol, position INT64)",
+    "CREATE REL TABLE INHERITS(FROM Symbol TO Symbol, position INT64, candidates INT64)",
     "CREATE REL TABLE REFERENCES(FROM Symbol TO Symbol, line INT64, candidates INT64)",
+    "CREATE REL TABLE IMPORTS(FROM Symbol TO Symbol, line INT64, candidates INT64)",
     "CREATE NODE TABLE Route(id STRING, method STRING, path STRING, framework STRING, file STRING, line INT64, "
     "PRIMARY KEY(id))",
     "CREATE REL TABLE HANDLED_BY(FROM Route TO Symbol)",
@@ -135,6 +136,7 @@ class CodeGraphStore:
         handlers: Any = None,
         files: Any = None,
         references: Any = None,
+        imports: Any = None,
     ) -> None:
         """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name)."""
         import pyarrow as pa
@@ -150,6 +152,8 @@ class CodeGraphStore:
             self._conn.execute("COPY INHERITS FROM inherits")
         if references is not None and references.num_rows:
             self._conn.execute("COPY REFERENCES FROM references")
+        if imports is not None and imports.num_rows:
+            self._conn.execute("COPY IMPORTS FROM imports")
         # Full-text index over identifier words (snake and camel case split) for task_context.
         self._conn.execute("INSTALL fts")
         self._conn.execute("LOAD EXTENSION fts")
@@ -202,6 +206,7 @@ class CodeGraphStore:
             ("CALLS", delta.calls_from, delta.calls),
             ("REFERENCES", delta.references_from, delta.references),
             ("INHERITS", delta.inherits_from, delta.inherits),
+            ("IMPORTS", delta.imports_from, delta.imports),
         ):
             if owners:
                 note_orphans(owners, rel)
@@ -259,6 +264,7 @@ class CodeGraphStore:
             ),
             "calls": count("MATCH ()-[e:CALLS]->() RETURN count(*)"),
             "inherits": count("MATCH ()-[e:INHERITS]->() RETURN count(*)"),
+            "imports": count("MATCH ()-[e:IMPORTS]->() RETURN count(*)"),
             "files": count("MATCH (s:Symbol) WHERE s.kind = 'module' RETURN count(*)"),
             "routes": count("MATCH (r:Route) RETURN count(*)"),
         }
@@ -401,17 +407,26 @@ class CodeGraphStore:
         )
         return [_symbol(r) for r in rows]
 
-    def references_to(self, symbol_id: str, limit: int) -> tuple[list[tuple[StoredSymbol, int, int]], int]:
-        """Symbols that use ``symbol_id`` (not only by calling it), with the line and candidate count."""
-        total = int(
-            self._rows("MATCH (a:Symbol)-[e:REFERENCES]->(b:Symbol {id: $id}) RETURN count(*)", {"id": symbol_id})[0][0]
-        )
+    def references_to(
+        self, symbol_id: str, limit: int
+    ) -> tuple[list[tuple[StoredSymbol, int, int, Literal["use", "import"]]], int]:
+        """Symbols that use or import ``symbol_id``, with the line, candidate count and "use" or "import"."""
+        pattern = "MATCH (s:Symbol)-[e:REFERENCES|IMPORTS]->(b:Symbol {id: $id})"
+        total = int(self._rows(f"{pattern} RETURN count(*)", {"id": symbol_id})[0][0])
         rows = self._rows(
-            f"MATCH (s:Symbol)-[e:REFERENCES]->(b:Symbol {{id: $id}}) RETURN {SYMBOL_COLUMNS}, e.line, e.candidates "
+            f"{pattern} RETURN {SYMBOL_COLUMNS}, e.line, e.candidates, label(e) "
             "ORDER BY s.file, e.line, s.id LIMIT $limit",
             {"id": symbol_id, "limit": limit},
         )
-        return [(_symbol(r), int(r[7]), int(r[8])) for r in rows], total
+        return [(_symbol(r), int(r[7]), int(r[8]), "import" if r[9] == "IMPORTS" else "use") for r in rows], total
+
+    def imports_of(self, module_id: str) -> list[tuple[str, int]]:
+        """What a module imports: (imported module or definition, line)."""
+        rows = self._rows(
+            "MATCH (a:Symbol {id: $id})-[e:IMPORTS]->(b:Symbol) RETURN DISTINCT b.id, e.line ORDER BY e.line, b.id",
+            {"id": module_id},
+        )
+        return [(r[0], int(r[1])) for r in rows]
 
     def bases(self, symbol_id: str) -> list[str]:
         rows = self._rows(
@@ -498,6 +513,8 @@ class GraphDelta:
     references: dict[str, list[object]] = field(default_factory=dict)
     inherits_from: list[str] = field(default_factory=list)
     inherits: dict[str, list[object]] = field(default_factory=dict)
+    imports_from: list[str] = field(default_factory=list)
+    imports: dict[str, list[object]] = field(default_factory=dict)
     route_files: list[str] = field(default_factory=list)
     routes: dict[str, list[object]] = field(default_factory=dict)
     handlers: dict[str, list[object]] = field(default_factory=dict)

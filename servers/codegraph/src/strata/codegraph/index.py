@@ -17,6 +17,7 @@ from pathlib import Path
 
 from strata.codegraph.files import source_files
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
+from strata.codegraph.links import Linker
 from strata.codegraph.pycalls import (
     CallSite,
     PyProject,
@@ -28,7 +29,7 @@ from strata.codegraph.pycalls import (
     parse_sources,
 )
 from strata.codegraph.routes import Route, express_routes, python_routes
-from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for, resolve_calls
+from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for
 
 __all__ = [
     "INDEX_STEPS",
@@ -187,26 +188,33 @@ def _write_index(
         _add_symbol(symbols, tag_file.module_id, "module", tag_file.path, tag_file.path, 1, 1, tag_file.language)
         for d in tag_file.definitions:
             _add_symbol(symbols, d.id, d.kind, d.name, tag_file.path, d.start_line, d.end_line, tag_file.language)
-    for call, targets in resolve_calls(tag_files):
+    known.update(str(symbol_id) for symbol_id in symbols["id"])
+    linker = Linker(tag_files, root)
+    for call, targets in linker.calls():
         sites += 1
         unresolved += not targets  # library calls, mostly: nothing in the repository defines the name
         ambiguous += len(targets) > 1
         for target in targets:
-            calls["from"].append(call.caller)
-            calls["to"].append(target)
-            calls["line"].append(call.line)
-            calls["candidates"].append(len(targets))
+            _add_row(calls, call.caller, target, call.line, len(targets))
+    for owner, base, position, candidates in linker.base_rows:
+        _add_row(inherits, owner, base, position, candidates, third="position")
+    imports = _import_rows(project.import_edges(), symbols, known)
+    for module, target, line, candidates in linker.imports():
+        _add_row(imports, module, target, line, candidates)
     languages = sorted({"python"} if file_of else set()) + sorted({f.language for f in tag_files})
     step(INDEX_STEPS[3])
-    all_ids = {str(symbol_id) for symbol_id in symbols["id"]}
-    route_rows, handler_rows = _route_rows(python_routes(project, file_of) + _express_routes(root, tag_files), all_ids)
-
-    meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
     references = _reference_rows(project.reference_edges(), known)
-    for ref, targets in resolve_calls(tag_files, references=True):
+    for ref, targets in linker.calls(references=True):
         for target in targets:
-            for key, value in (("from", ref.caller), ("to", target), ("line", ref.line), ("candidates", len(targets))):
-                references[key].append(value)
+            _add_row(references, ref.caller, target, ref.line, len(targets))
+    for external, language in sorted(linker.externals.items()):
+        if external not in known:
+            _add_symbol(symbols, external, "external", "", "", 0, 0, language)
+            known.add(external)
+    all_ids = {str(symbol_id) for symbol_id in symbols["id"]}
+    routes = python_routes(project, file_of) + _express_routes(root, tag_files, linker)
+    route_rows, handler_rows = _route_rows(routes, all_ids)
+    meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
 
     step(INDEX_STEPS[4])
     hashes = analysis.hashes
@@ -220,6 +228,7 @@ def _write_index(
             pa.table(handler_rows),
             pa.table({"path": list(hashes), "sha256": list(hashes.values())}),
             pa.table(references),
+            pa.table(imports),
         )
     return IndexSummary(
         root=str(root),
@@ -287,9 +296,12 @@ def _update_index(analysis: RepositoryAnalysis, store_dir: Path, hashes: dict[st
         unresolved += not site.targets
         ambiguous += len(site.targets) > 1
         _add_call(delta.calls, delta.symbols, known, site)
-    delta.references_from = delta.calls_from
+    delta.references_from = delta.imports_from = delta.calls_from
     delta.references = _reference_rows(
         (edge for edge in project.reference_edges(recorders) if edge[0] in owners), known
+    )
+    delta.imports = _import_rows(
+        (edge for edge in project.import_edges(recorders) if edge[0] in owners), delta.symbols, known
     )
     classes = {fqn for fqn in ran | new_symbols if fqn in project.class_bases}
     delta.inherits_from = sorted(classes)
@@ -341,6 +353,30 @@ def _add_call(
         calls["to"].append(target)
         calls["line"].append(site.lineno)
         calls["candidates"].append(len(site.targets))
+
+
+def _add_row(
+    table: dict[str, list[object]], source: str, target: str, value: int, candidates: int, third: str = "line"
+) -> None:
+    table["from"].append(source)
+    table["to"].append(target)
+    table[third].append(value)
+    table["candidates"].append(candidates)
+
+
+def _import_rows(
+    edges: Iterable[tuple[str, str, int]], symbols: dict[str, list[object]], known: set[str]
+) -> dict[str, list[object]]:
+    """Python imports: (importing scope, module or definition, line); modules outside the project too."""
+    rows: dict[str, list[object]] = {"from": [], "to": [], "line": [], "candidates": []}
+    for owner, target, line in edges:
+        if owner not in known:
+            continue
+        if target not in known:
+            _add_symbol(symbols, target, "external", "", "", 0, 0)
+            known.add(target)
+        _add_row(rows, owner, target, line, 1)
+    return rows
 
 
 def _reference_rows(edges: Iterable[tuple[str, str, int]], known: set[str]) -> dict[str, list[object]]:
@@ -411,23 +447,18 @@ def _add_symbol(
     rows["words"].append(identifier_words(f"{fqn} {file}"))
 
 
-def _express_routes(root: Path, tag_files: list[TagFile]) -> list[Route]:
-    """Express routes in JS/TS files, their named handlers resolved to definitions by name."""
-    by_name: dict[str, list[str]] = {}
-    for tag_file in tag_files:
-        for d in tag_file.definitions:
-            by_name.setdefault(d.name, []).append(d.id)
+def _express_routes(root: Path, tag_files: list[TagFile], linker: Linker) -> list[Route]:
+    """Express routes in JS/TS files, their named handlers resolved like any other use of the name."""
     routes: list[Route] = []
     for tag_file in tag_files:
         if tag_file.language not in ("javascript", "typescript", "tsx"):
             continue
         source = (root / tag_file.path).read_bytes()
         for route, handler in express_routes(tag_file.path, source, language_for(tag_file.path)):
-            candidates = by_name.get(handler or "", [])
-            local = [c for c in candidates if c.startswith(f"{tag_file.path}:")]
-            routes.append(
-                Route(route.method, route.path, route.framework, route.file, route.line, tuple(local or candidates))
-            )
+            receiver, _, name = (handler or "").rpartition(".")
+            targets = linker.resolve(tag_file, name, receiver, tag_file.module_id) if name else []
+            handlers = tuple(t for t in targets if t in linker.kind_of)
+            routes.append(Route(route.method, route.path, route.framework, route.file, route.line, handlers))
     return routes
 
 
@@ -457,7 +488,7 @@ def _external_kind(target: str) -> str:
 def _inherit_rows(
     project: PyProject, symbols: dict[str, list[object]], known: set[str], classes: Iterable[str]
 ) -> dict[str, list[object]]:
-    rows: dict[str, list[object]] = {"from": [], "to": [], "position": []}
+    rows: dict[str, list[object]] = {"from": [], "to": [], "position": [], "candidates": []}
     for cls in classes:
         mro = project.mro(cls)
         direct = [base for base in mro[1:] if base in _direct_bases(project, cls)]
@@ -465,9 +496,7 @@ def _inherit_rows(
             if base not in known:
                 _add_symbol(symbols, base, _external_kind(base), "", "", 0, 0)
                 known.add(base)
-            rows["from"].append(cls)
-            rows["to"].append(base)
-            rows["position"].append(position)
+            _add_row(rows, cls, base, position, 1, third="position")
     return rows
 
 

@@ -132,6 +132,10 @@ class PyProject:
         self.scope_references: defaultdict[str, defaultdict[tuple[str, int], set[str]]] = defaultdict(
             lambda: defaultdict(set)
         )
+        # (owner, line) -> the modules or definitions an import statement there names, as for references
+        self.scope_imports: defaultdict[str, defaultdict[tuple[str, int], set[str]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
         # scope (or "<collect>module") -> key -> values its last run added; and how many
         # scopes support each (key, value), so a value leaves a set when its last supporter stops adding it
         self._contributions: dict[str, dict[str, set[str]]] = {}
@@ -264,6 +268,7 @@ class PyProject:
                 self._run = {}
                 self.site_targets.pop(fqn, None)
                 self.scope_references.pop(fqn, None)
+                self.scope_imports.pop(fqn, None)
                 if scope is not None:  # a scope removed by update() runs empty: it retracts what it added
                     self._run_scope(scope)
                 self._finish_run(fqn)
@@ -420,6 +425,7 @@ class PyProject:
                     classes = {v for v in raised if self._kind(v) == "class"}
                     self._call_values(classes, [], {}, stmt.exc, scope, bound=False)
         elif isinstance(stmt, ast.Import):
+            self._note_import({alias.name for alias in stmt.names}, stmt, scope)
             for alias in stmt.names:
                 if alias.asname:
                     self._bind_name(scope, alias.asname, self._module_value(alias.name))
@@ -471,6 +477,14 @@ class PyProject:
 
     def _import_from(self, stmt: ast.ImportFrom, scope: Scope) -> None:
         base = self._resolve_relative(scope.module, stmt.module, stmt.level)
+        imported: set[str] = set()
+        for alias in stmt.names:
+            full = f"{base}.{alias.name}" if base else alias.name
+            if alias.name == "*" or base not in self.module_names or full in self.module_names:
+                imported.add(base if alias.name == "*" else full)
+            else:  # a name defined in (or re-exported by) a project module: what it denotes, else the module
+                imported |= {v for v in self._read(full) if v in self.scopes} or {base}
+        self._note_import(imported, stmt, scope)
         for alias in stmt.names:
             if alias.name == "*":
                 source = self.scopes.get(base)
@@ -639,6 +653,12 @@ class PyProject:
                 owner = _function_owner(scope).fqn
                 self.site_recorders[owner].add(self._current or "")
                 self.scope_references[self._current or ""][(owner, node.lineno)] |= targets
+
+    def _note_import(self, targets: set[str], stmt: ast.stmt, scope: Scope) -> None:
+        """Remember what an import statement names (IMPORTS edges; modules outside the project too)."""
+        owner = _function_owner(scope).fqn
+        self.site_recorders[owner].add(self._current or "")
+        self.scope_imports[self._current or ""][(owner, stmt.lineno)] |= targets - {""}
 
     def _eval_children(self, node: ast.AST, scope: Scope) -> None:
         for child in ast.iter_child_nodes(node):
@@ -942,6 +962,14 @@ class PyProject:
         """
         references = _merged(self.scope_references, self.scope_references if scopes is None else scopes)
         for (owner, line), targets in sorted(references.items()):
+            for target in sorted(targets):
+                if target != owner:
+                    yield owner, target, line
+
+    def import_edges(self, scopes: Iterable[str] | None = None) -> Iterator[tuple[str, str, int]]:
+        """(importing scope, imported module or definition, line); ``scopes`` as for reference_edges."""
+        imports = _merged(self.scope_imports, self.scope_imports if scopes is None else scopes)
+        for (owner, line), targets in sorted(imports.items()):
             for target in sorted(targets):
                 if target != owner:
                     yield owner, target, line

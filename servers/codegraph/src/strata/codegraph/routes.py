@@ -116,7 +116,7 @@ def _is_str(node: ast.expr) -> bool:
 
 
 def express_routes(relative_path: str, source: bytes, language: object) -> list[tuple[Route, str | None]]:
-    """Express routes in one JS/TS file: (route, handler name to resolve, or None when inline)."""
+    """Express routes in one JS/TS file: (route, handler name or `module.name` to resolve, None when inline)."""
     from tree_sitter import Parser, Query, QueryCursor
 
     query = Query(
@@ -135,7 +135,14 @@ def express_routes(relative_path: str, source: bytes, language: object) -> list[
         arguments = call.child_by_field_name("arguments")
         named = [c for c in arguments.named_children if c.type != "comment"] if arguments is not None else []
         last = named[-1] if len(named) >= 2 else None
-        handler = _text(last) if last is not None and last.type == "identifier" else None
+        simple = last is not None and (
+            last.type == "identifier"
+            or (
+                last.type == "member_expression"
+                and getattr(last.child_by_field_name("object"), "type", "") == "identifier"
+            )
+        )
+        handler = _text(last) if simple else None  # `login` or `auth.login`; inline functions have none
         path = _text(captures["path"][0]).strip("'\"`")
         route = Route(
             method.upper() if method != "all" else "*", path, "express", relative_path, call.start_point[0] + 1, ()

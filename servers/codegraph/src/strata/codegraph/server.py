@@ -15,6 +15,7 @@ from strata.codegraph.index import IndexSummary
 from strata.codegraph.service import (
     CallList,
     CodeGraph,
+    FileOutline,
     Impact,
     IndexStatus,
     QueryResult,
@@ -122,14 +123,14 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, de
         limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     ) -> QueryResult:
         """Read-only Cypher. Nodes: Symbol(id,name,kind,language,file,start_line,end_line), Route, File.
-        Edges: CALLS(line,candidates), REFERENCES, INHERITS, HANDLED_BY (Route->Symbol). Writes are refused."""
+        Edges: CALLS/REFERENCES/IMPORTS(line,candidates), INHERITS, HANDLED_BY (Route->Symbol). Writes refused."""
         return graph.query(query, limit)
 
     @mcp.tool(annotations=READ_ONLY)
     def file_outline(
         file: Annotated[str, Field(min_length=1, max_length=1000, description="Path in the repo")],
-    ) -> SymbolList:
-        """Classes, functions and methods defined in a file, in order."""
+    ) -> FileOutline:
+        """A file's imports and the classes, functions and methods it defines, in order."""
         return graph.outline(file)
 
     @mcp.tool(annotations=READ_ONLY)

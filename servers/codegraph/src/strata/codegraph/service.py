@@ -40,6 +40,7 @@ from strata.shared.errors import InvalidRequestError
 __all__ = [
     "CallList",
     "CodeGraph",
+    "FileOutline",
     "Impact",
     "IndexStatus",
     "QueryResult",
@@ -91,6 +92,16 @@ class SymbolList(BaseModel):
     omitted: int = Field(description="Matches not returned because of limit")
 
 
+class ImportRef(BaseModel):
+    target: str = Field(description="Imported module or definition (external ones too)")
+    line: int
+
+
+class FileOutline(SymbolList):
+    file: str
+    imports: list[ImportRef]
+
+
 class SymbolDetail(SymbolRef):
     source: str
     truncated: bool = Field(description="True when the source was cut at max_lines")
@@ -110,6 +121,7 @@ class CallRef(BaseModel):
 class ReferenceRef(BaseModel):
     symbol: str = Field(description="The symbol whose code uses the target")
     kind: str
+    how: Literal["use", "import"]
     file: str
     line: int
     candidates: int = Field(description="Above 1: the name may also denote other definitions")
@@ -188,6 +200,7 @@ class IndexStatus(BaseModel):
     external_symbols: int
     calls: int
     inherits: int
+    imports: int
     files: int
     routes: int
 
@@ -365,7 +378,10 @@ class CodeGraph:
         """Every place whose code uses ``symbol``: calls, callbacks, isinstance checks, types, imports."""
         found = self.resolve(symbol)
         rows, total = self.store().references_to(found.id, limit)
-        items = [ReferenceRef(symbol=s.id, kind=s.kind, file=s.file, line=line, candidates=c) for s, line, c in rows]
+        items = [
+            ReferenceRef(symbol=s.id, kind=s.kind, how=how, file=s.file, line=line, candidates=c)
+            for s, line, c, how in rows
+        ]
         return ReferenceList(symbol=found.id, items=items, total=total, omitted=max(0, total - len(items)))
 
     @_locked
@@ -456,10 +472,17 @@ class CodeGraph:
         return RouteList(items=items, total=total, omitted=max(0, total - len(items)))
 
     @_locked
-    def outline(self, file: str) -> SymbolList:
+    def outline(self, file: str) -> FileOutline:
         relative = self.relative_path(file)
-        symbols = [s for s in self.store().in_file(relative) if s.kind != "module"]
-        return SymbolList(items=[SymbolRef.of(s) for s in symbols], total=len(symbols), omitted=0)
+        store = self.store()
+        in_file = store.in_file(relative)
+        symbols = [s for s in in_file if s.kind != "module"]
+        imports = [
+            ImportRef(target=t, line=line) for m in in_file if m.kind == "module" for t, line in store.imports_of(m.id)
+        ]
+        return FileOutline(
+            file=relative, items=[SymbolRef.of(s) for s in symbols], total=len(symbols), omitted=0, imports=imports
+        )
 
     # -- paths --------------------------------------------------------------------------------------
 

@@ -1,22 +1,31 @@
-"""Definitions and calls of JavaScript, TypeScript/TSX, Go, Rust and Java, from each grammar's tags query.
+"""Definitions, calls, imports and bases of JavaScript, TypeScript/TSX, Go, Rust and Java.
 
-Each grammar package ships its own ``tags.scm`` (``TAGS_QUERY``); TypeScript's extends JavaScript's, as
-in the tree-sitter CLI. A definition's qualified name comes from the definitions that contain it
-(``Class.method``). Calls are resolved by name within the language: a definition in the same file
-wins; otherwise every definition of that name is kept as a candidate — never one picked by guess.
+Definitions and calls come from each grammar package's own ``tags.scm`` (``TAGS_QUERY``; TypeScript's
+extends JavaScript's, as in the tree-sitter CLI), plus a few patterns it leaves out (Rust trait method
+signatures and path calls). A definition's qualified name comes from the definitions that contain it
+(``Class.method``). Imports and base types come from the syntax tree (:mod:`strata.codegraph.links`),
+which also resolves names to definitions.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LANGUAGE_OF_SUFFIX", "TagCall", "TagDefinition", "TagFile", "extract", "language_for", "resolve_calls"]
+__all__ = [
+    "LANGUAGE_OF_SUFFIX",
+    "TagBase",
+    "TagCall",
+    "TagDefinition",
+    "TagFile",
+    "TagImport",
+    "extract",
+    "language_for",
+]
 
 # suffix -> (language name, grammar module, language function, tags query modules in order)
 GRAMMARS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -36,6 +45,17 @@ GRAMMARS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     ".java": ("java", "tree_sitter_java", "language", ("tree_sitter_java",)),
 }
 LANGUAGE_OF_SUFFIX = {suffix: spec[0] for suffix, spec in GRAMMARS.items()}
+# What a grammar's tags query misses and an agent asks for.
+EXTRA_QUERIES = {
+    "tree_sitter_rust": """
+(function_signature_item name: (identifier) @name) @definition.method
+(call_expression function: (scoped_identifier name: (identifier) @name)) @reference.call
+""",
+}
+# Node types whose text is a plain name, when they are the object of a call (`ns.f()`, `self.g()`).
+SIMPLE_RECEIVERS = frozenset(
+    {"identifier", "this", "self", "super", "crate", "package_identifier", "type_identifier", "field_identifier"}
+)
 # Tag kinds -> our symbol kinds.
 KINDS = {
     "class": "class",
@@ -70,6 +90,29 @@ class TagCall:
     caller: str  # the innermost definition containing the call, or the file's module symbol
     name: str
     line: int
+    receiver: str = ""  # `recv.name(...)`: "" for a plain call, the name, or "?" for an expression
+
+
+@dataclass(frozen=True)
+class TagImport:
+    """One import statement (or one leaf of a Rust use tree)."""
+
+    source: str  # as written: "./auth", "example.com/m/http", "crate::cache", "com.acme.util"
+    line: int
+    # (local name, imported name): imported "" binds the module itself, "*" brings all of its names
+    names: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class TagBase:
+    """A class's superclass, an implemented interface or trait, an embedded Go type."""
+
+    owner: str  # the definition's id; "" when it is not in this file (Rust `impl Trait for Type`)
+    owner_name: str
+    name: str
+    receiver: str  # `pkg.Base`, `ns.Base`, `other::Base`: the qualifier, else ""
+    line: int
+    position: int
 
 
 @dataclass(frozen=True)
@@ -80,6 +123,9 @@ class TagFile:
     definitions: list[TagDefinition]
     calls: list[TagCall]
     references: list[TagCall]
+    imports: list[TagImport]
+    bases: list[TagBase]
+    package: str  # Java's package and Go's package name; "" elsewhere
 
 
 @cache
@@ -88,7 +134,7 @@ def _language_and_query(suffix: str) -> tuple[Any, Any]:
 
     _, module_name, function, query_modules = GRAMMARS[suffix]
     language = Language(getattr(importlib.import_module(module_name), function)())
-    source = "\n".join(importlib.import_module(m).TAGS_QUERY for m in query_modules)
+    source = "\n".join(importlib.import_module(m).TAGS_QUERY + EXTRA_QUERIES.get(m, "") for m in query_modules)
     return language, Query(language, source)
 
 
@@ -101,6 +147,8 @@ def extract(relative_path: str, source: bytes) -> TagFile | None:
     """Definitions and calls of one file, or None when its language is not supported."""
     from tree_sitter import Parser, QueryCursor
 
+    from strata.codegraph.links import structure
+
     suffix = Path(relative_path).suffix
     if suffix not in GRAMMARS:
         return None
@@ -108,8 +156,9 @@ def extract(relative_path: str, source: bytes) -> TagFile | None:
     tree = Parser(language).parse(source)
     module_id = relative_path
     raw_defs: list[tuple[str, str, Any]] = []  # (kind, name, node)
-    raw_calls: list[tuple[str, Any]] = []
+    raw_calls: list[tuple[str, Any, Any]] = []  # (name, node, name node)
     raw_refs: list[tuple[str, Any]] = []  # types, classes, implementations: uses that are not calls
+    name_starts: dict[int, tuple[int, int]] = {}  # a definition node's start byte -> its name's span
     for _, captures in QueryCursor(query).matches(tree.root_node):
         names = captures.get("name")
         if not names:
@@ -119,14 +168,39 @@ def extract(relative_path: str, source: bytes) -> TagFile | None:
             kind = capture.partition(".")[2]
             if capture.startswith("definition.") and kind in KINDS:
                 raw_defs.append((KINDS[kind], _text(name_node), nodes[0]))
+                name_starts[nodes[0].start_byte] = (name_node.start_byte, name_node.end_byte)
             elif capture == "reference.call":
-                raw_calls.append((_text(name_node), nodes[0]))
+                raw_calls.append((_text(name_node), nodes[0], name_node))
             elif capture.startswith("reference."):
                 raw_refs.append((_text(name_node), nodes[0]))
     definitions = _qualify(module_id, raw_defs)
-    calls = [TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1) for name, n in raw_calls]
+    calls = [
+        TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1, _receiver(name_node))
+        for name, n, name_node in raw_calls
+    ]
     refs = [TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1) for name, n in raw_refs]
-    return TagFile(relative_path, LANGUAGE_OF_SUFFIX[suffix], module_id, definitions, calls, refs)
+    by_name_span = {name_starts[d.start_byte]: d.id for d in definitions if d.start_byte in name_starts}
+    language_name = LANGUAGE_OF_SUFFIX[suffix]
+    imports, bases, package = structure(language_name, tree.root_node, by_name_span)
+    return TagFile(relative_path, language_name, module_id, definitions, calls, refs, imports, bases, package)
+
+
+def _receiver(name_node: Any) -> str:
+    """What a call's name is looked up in: `ns.f()` -> "ns", `f()` -> "", `a().f()` -> "?"."""
+    parent = name_node.parent
+    if parent is None or parent.type in ("call_expression", "new_expression", "macro_invocation"):
+        return ""
+    if parent.type == "method_invocation" and parent.child_by_field_name("object") is None:
+        return ""  # Java: helper()
+    previous = name_node.prev_named_sibling
+    if previous is None:
+        return ""
+    if previous.type in SIMPLE_RECEIVERS:
+        return _text(previous)
+    if previous.type == "scoped_identifier":  # Rust a::b::f(): the module path's last segment
+        last = previous.child_by_field_name("name")
+        return _text(last) if last is not None else "?"
+    return "?"
 
 
 def _text(node: Any) -> str:
@@ -203,27 +277,3 @@ def _innermost(definitions: list[TagDefinition], node: Any, module_id: str) -> s
     if not enclosing:
         return module_id
     return min(enclosing, key=lambda d: d.end_byte - d.start_byte).id
-
-
-def resolve_calls(files: Iterable[TagFile], *, references: bool = False) -> list[tuple[TagCall, list[str]]]:
-    """Every call with the ids it may reach: same-file definitions of its name, else all of them (maybe none)."""
-    files = list(files)
-    by_name: dict[tuple[str, str], list[TagDefinition]] = defaultdict(list)
-    file_of: dict[str, str] = {}
-    for f in files:
-        for d in f.definitions:
-            if d.kind not in ("constant", "field"):
-                by_name[(_family(f.language), d.name)].append(d)
-                file_of[d.id] = f.path
-    resolved: list[tuple[TagCall, list[str]]] = []
-    for f in files:
-        for call in f.references if references else f.calls:
-            candidates = by_name.get((_family(f.language), call.name), [])
-            local = [d for d in candidates if file_of[d.id] == f.path]
-            resolved.append((call, [d.id for d in local or candidates]))
-    return resolved
-
-
-def _family(language: str) -> str:
-    """JavaScript and TypeScript call each other freely."""
-    return "js" if language in ("javascript", "typescript", "tsx") else language
