@@ -241,7 +241,15 @@ def test_find_references_includes_uses_that_are_not_calls(tmp_path: Path) -> Non
 
 def test_in_memory_search_and_walks_agree_with_the_database(graph: CodeGraph) -> None:
     store = graph.store()
-    for text, kinds in [("login", []), ("ldap", []), ("view", ["function"]), ("a", ["class", "method"]), ("zz", [])]:
+    for text, kinds in [
+        ("login", []),
+        ("LOGIN", []),
+        ("ldap", []),
+        ("auth.ldap", []),  # spans segments of the id
+        ("view", ["function"]),
+        ("a", ["class", "method"]),
+        ("zz", []),
+    ]:
         assert store.search(text, kinds, 5) == store.search_in_database(text, kinds, 5)
     for symbol in ["app.auth.ldap.Connection.bind", "app.views.login_view", "app.views.Admin.login"]:
         for callers in (True, False):
