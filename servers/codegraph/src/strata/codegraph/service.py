@@ -248,7 +248,7 @@ class CodeGraph:
         stamp = (stat.st_ino, stat.st_mtime_ns)
         if self._store is None or stamp != self._stamp:  # a newer index was moved into place
             self.close()
-            self._store = CodeGraphStore(path, read_only=True)
+            self._store = CodeGraphStore.open_read_only(path)
             self._stamp = stamp
         return self._store
 
@@ -299,6 +299,7 @@ class CodeGraph:
             )
         if analysis is not None and counts and not force and analysis.hashes == previous:
             self._analysis = None  # in case the update fails half-way: the next reindex starts afresh
+            self.close()  # our own read-only handle must not stay open beside a writer
             incremental = update_index(analysis, self.store_dir, current)
             if incremental is not None:
                 self._analysis = analysis
