@@ -261,8 +261,9 @@ class CodeGraphStore:
         for rel, owners, _ in rels:
             if owners:
                 by_owners.setdefault(tuple(owners), []).append(rel)
-        for owners, names in by_owners.items():
-            execute(f"MATCH (a:Symbol)-[e:{'|'.join(names)}]->() WHERE a.id IN $ids DELETE e", {"ids": list(owners)})
+        for owner_ids, names in by_owners.items():
+            pattern = f"MATCH (a:Symbol)-[e:{'|'.join(names)}]->() WHERE a.id IN $ids DELETE e"
+            execute(pattern, {"ids": list(owner_ids)})
         for rel, _, table in rels:
             edges = pa.table(table)
             if edges.num_rows:
