@@ -3,7 +3,9 @@
 Measured in one run on one tree (default: the running interpreter's Lib/ without site-packages;
 `--packages email asyncio ...` takes a subset):
 - cold index wall time and peak RSS: `strata-codegraph index` vs `cgc --db kuzudb index` (CodeGraphContext,
-  PyPI `codegraphcontext`, installed into ~/.cache/strata/bench/cgc-venv on first use);
+  PyPI `codegraphcontext`, installed into ~/.cache/strata/bench/cgc-venv on first use) and `codegraph init -y`
+  (CodeGraph, npm `@colbymchenry/codegraph`, installed into ~/.cache/strata/bench/codegraph-npm when npm is
+  there; left out of the table when it cannot be installed);
 - one-file updates: edit a file, `reindex` in the process that keeps the analysis (incremental);
 - p50/p99 of search_symbols, find_callers depth 3 and task_context through the service layer.
 
@@ -13,8 +15,10 @@ Usage: python bench/bench_codegraph_speed.py [--packages email asyncio ...] [--w
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -25,6 +29,7 @@ from pathlib import Path
 
 CACHE = Path(os.environ.get("STRATA_BENCH_CACHE", Path.home() / ".cache" / "strata" / "bench"))
 CGC_VENV = CACHE / "cgc-venv"
+CODEGRAPH_NPM = CACHE / "codegraph-npm"
 STRATA_CODEGRAPH = str(Path(sys.executable).parent / "strata-codegraph")
 SKIP = {"site-packages", "__pycache__", "lib-dynload"}
 QUERIES = ["Message", "parse", "run", "TestCase", "urlopen", "dumps", "Future", "wait_for", "header", "load"]
@@ -52,21 +57,50 @@ def timed(
     """Wall seconds and peak RSS (MB) of one child process (GNU time reports its own peak); None on timeout."""
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
         start = time.perf_counter()
+        process = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", "-o", rss.name, *command],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            subprocess.run(
-                ["/usr/bin/time", "-f", "%M", "-o", rss.name, *command],
-                check=True,
-                cwd=cwd,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=timeout,
-                start_new_session=True,
-            )
+            code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the tool and every process it started
+            process.wait()
             return None
+        if code != 0:
+            raise subprocess.CalledProcessError(code, command)
         wall = time.perf_counter() - start
         return wall, int(Path(rss.name).read_text().split()[-1]) / 1024
+
+
+def codegraph_npm() -> Path | None:
+    """CodeGraph's CLI from npm, or None when npm is missing or the install fails (offline)."""
+    executable = CODEGRAPH_NPM / "node_modules" / ".bin" / "codegraph"
+    npm = shutil.which("npm")
+    if not executable.exists() and npm:
+        CODEGRAPH_NPM.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [npm, "i", "--no-audit", "--no-fund", "--prefix", str(CODEGRAPH_NPM), "@colbymchenry/codegraph"],
+            check=False,
+            capture_output=True,
+            timeout=600,
+        )
+    return executable if executable.exists() else None
+
+
+def codegraph_counts(executable: Path, tree: Path) -> tuple[object, object]:
+    """Nodes and edges of a CodeGraph index, from `codegraph status --json` (its own words for them)."""
+    done = subprocess.run([str(executable), "status", "--json", str(tree)], capture_output=True, text=True, check=False)
+    try:
+        status = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return "?", "?"
+    stats = status.get("stats", status) if isinstance(status, dict) else {}
+    return stats.get("nodeCount", stats.get("nodes", "?")), stats.get("edgeCount", stats.get("edges", "?"))
 
 
 def cgc() -> Path:
@@ -102,9 +136,10 @@ def main() -> None:
     from strata.codegraph.service import CodeGraph
 
     with tempfile.TemporaryDirectory() as tmp:
-        ours_tree, their_tree = Path(tmp) / "ours", Path(tmp) / "theirs"
+        ours_tree, their_tree, npm_tree = Path(tmp) / "ours", Path(tmp) / "theirs", Path(tmp) / "codegraph"
         make_tree(ours_tree, args.packages)
         shutil.copytree(ours_tree, their_tree)
+        shutil.copytree(ours_tree, npm_tree)
         files = sum(1 for _ in ours_tree.rglob("*.py"))
         megabytes = sum(p.stat().st_size for p in ours_tree.rglob("*.py")) / 2**20
 
@@ -118,6 +153,12 @@ def main() -> None:
             env=env,
             timeout=args.peer_timeout,
         )
+        npm_cli = codegraph_npm()
+        npm_run = npm_counts = None
+        if npm_cli is not None:
+            npm_env = {**os.environ, "HOME": str(Path(tmp) / "codegraph-home")}
+            npm_run = timed([str(npm_cli), "init", "-y", str(npm_tree)], env=npm_env, timeout=args.peer_timeout)
+            npm_counts = codegraph_counts(npm_cli, npm_tree) if npm_run else None
 
         graph = CodeGraph(ours_tree, ours_tree / ".strata")
         status = graph.status()
@@ -171,6 +212,7 @@ def main() -> None:
         f"Ratio (CodeGraphContext / strata): {theirs[0] / ours_wall:.1f}x."
         if theirs
         else f"Ratio (CodeGraphContext / strata): more than {args.peer_timeout / ours_wall:.1f}x.",
+        _npm_line(npm_cli, npm_run, npm_counts, ours_wall, args.peer_timeout),
         "",
         f"One-file update, incremental (`reindex` in a process that keeps the analysis, as `serve --watch` does; "
         f"analysing the tree into memory first took {prepare:.1f} s): five edits of five files, each adding two "
@@ -190,6 +232,24 @@ def main() -> None:
         from bench_llm import write_section
 
         write_section(args.write, report)
+
+
+def _npm_line(
+    cli: Path | None,
+    run: tuple[float, float] | None,
+    counts: tuple[object, object] | None,
+    ours: float,
+    limit: float,
+) -> str:
+    if cli is None:
+        return "CodeGraph (npm `@colbymchenry/codegraph`): not installed (npm missing or offline)."
+    if run is None or counts is None:
+        return f"CodeGraph (npm, `codegraph init -y`): did not finish in {limit:.0f} s (killed); ratio above {limit / ours:.1f}x."
+    return (
+        f"CodeGraph (npm, `codegraph init -y`): {run[0]:.1f} s, "
+        f"peak RSS {run[1]:.0f} MB, {counts[0]} nodes, {counts[1]} edges; ratio (CodeGraph / strata) "
+        f"{run[0] / ours:.2f}x."
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ processes can share one index and ``index`` never waits on a lock held by a serv
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import re
@@ -298,14 +299,16 @@ class CodeGraph:
                 up_to_date=True,
             )
         if analysis is not None and counts and not force and analysis.hashes == previous:
-            self._analysis = None  # in case the update fails half-way: the next reindex starts afresh
+            self._hold(None)  # in case the update fails half-way: the next reindex starts afresh
             self.close()  # our own read-only handle must not stay open beside a writer
             incremental = update_index(analysis, self.store_dir, current)
             if incremental is not None:
-                self._analysis = analysis
+                self._hold(analysis)
                 self.close()
                 return incremental
-        summary, self._analysis = build_index(self.root, self.store_dir)
+        self._hold(None)
+        summary, analysis = build_index(self.root, self.store_dir)
+        self._hold(analysis)
         self.close()
         return replace(summary, changed_files=len(changed) if counts else -1)
 
@@ -325,7 +328,19 @@ class CodeGraph:
         if previous != analysis.hashes:
             write_index(analysis, self.store_dir)
             self.close()
+        self._hold(analysis)
+
+    def _hold(self, analysis: RepositoryAnalysis | None) -> None:
+        """Keep (or drop) the analysis, out of the cyclic collector's sight while kept.
+
+        Its millions of objects live as long as the process; every full collection walked all of them
+        (the first one after an analysis of Lib/ took 9 s, inside whichever call set it off).
+        """
+        if self._analysis is not None:
+            gc.unfreeze()  # what is dropped must be collectable again
         self._analysis = analysis
+        if analysis is not None:
+            gc.freeze()
 
     @_locked
     def search(self, query: str, kinds: list[str], limit: int) -> SymbolList:
