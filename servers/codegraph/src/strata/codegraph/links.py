@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strata.codegraph.tags import TagBase, TagCall, TagFile, TagImport
+from strata.codegraph.tags import TagBase, TagCall, TagFile, TagImport, node_text, walk_named
 
 __all__ = ["Linker", "family", "structure"]
 
@@ -61,7 +61,7 @@ def structure(
     bases: list[TagBase] = []
     package = ""
     lang = family(language)
-    for node in _walk(root):
+    for node in walk_named(root):
         kind = node.type
         if lang == "js":
             if kind == "import_statement":
@@ -76,7 +76,7 @@ def structure(
                 bases.extend(_bases(node, owners, _js_base_nodes(node)))
         elif lang == "go":
             if kind == "package_clause":
-                package = _text(node.named_children[0]) if node.named_children else ""
+                package = node_text(node.named_children[0]) if node.named_children else ""
             elif kind == "import_spec":
                 imports.append(_go_import(node))
             elif kind == "type_spec":
@@ -98,7 +98,7 @@ def structure(
                 bases.extend(_bases(node, owners, bounds.named_children if bounds is not None else []))
         elif lang == "java":
             if kind == "package_declaration":
-                package = next((_text(c) for c in node.named_children if c.type != "annotation"), "")
+                package = next((node_text(c) for c in node.named_children if c.type != "annotation"), "")
             elif kind == "import_declaration":
                 imports.append(_java_import(node))
             elif kind in ("class_declaration", "interface_declaration", "enum_declaration", "record_declaration"):
@@ -106,20 +106,8 @@ def structure(
     return imports, bases, package
 
 
-def _walk(root: Any) -> Iterator[Any]:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node.named_children))
-
-
-def _text(node: Any) -> str:
-    return node.text.decode("utf-8", errors="replace") if node.text is not None else ""
-
-
 def _string(node: Any) -> str:
-    return _text(node).strip("\"'`")
+    return node_text(node).strip("\"'`")
 
 
 def _line(node: Any) -> int:
@@ -130,7 +118,7 @@ def _type_name(node: Any) -> tuple[str, str] | None:
     """(qualifier, name) of a type expression: `Base` -> ("", "Base"), `pkg.T<X>` -> ("pkg", "T")."""
     kind = node.type
     if kind in ("identifier", "type_identifier"):
-        return "", _text(node)
+        return "", node_text(node)
     if kind in ("generic_type", "pointer_type", "parenthesized_type"):
         inner = node.child_by_field_name("type") or node.child_by_field_name("name")
         inner = inner if inner is not None else (node.named_children[0] if node.named_children else None)
@@ -143,7 +131,7 @@ def _type_name(node: Any) -> tuple[str, str] | None:
         if qualifier.type in ("member_expression", "nested_type_identifier", "scoped_type_identifier"):
             qualifier = qualifier.named_children[-1]
         simple = qualifier.type in ("identifier", "type_identifier", "package_identifier")
-        return (_text(qualifier) if simple else "?"), _text(children[-1])
+        return (node_text(qualifier) if simple else "?"), node_text(children[-1])
     return None
 
 
@@ -156,7 +144,7 @@ def _bases(node: Any, owners: dict[tuple[int, int], str], base_nodes: Iterable[A
     for base_node in base_nodes:
         base = _type_name(base_node)
         if base is not None and base[1]:
-            out.append(TagBase(owner, _text(name), base[1], base[0], _line(base_node), len(out)))
+            out.append(TagBase(owner, node_text(name), base[1], base[0], _line(base_node), len(out)))
     return out
 
 
@@ -168,15 +156,15 @@ def _js_import(node: Any) -> TagImport:
             continue
         for part in clause.named_children:
             if part.type == "identifier":
-                names.append((_text(part), "default"))
+                names.append((node_text(part), "default"))
             elif part.type == "namespace_import":
-                names.extend((_text(c), "") for c in part.named_children if c.type == "identifier")
+                names.extend((node_text(c), "") for c in part.named_children if c.type == "identifier")
             elif part.type == "named_imports":
                 for spec in part.named_children:
                     if spec.type == "import_specifier":
                         imported, alias = spec.child_by_field_name("name"), spec.child_by_field_name("alias")
                         if imported is not None:
-                            names.append((_text(alias if alias is not None else imported), _string(imported)))
+                            names.append((node_text(alias if alias is not None else imported), _string(imported)))
     return TagImport(_string(source) if source is not None else "", _line(node), tuple(names))
 
 
@@ -189,17 +177,19 @@ def _js_reexport(node: Any) -> TagImport:
         for spec in clause.named_children:
             imported, alias = spec.child_by_field_name("name"), spec.child_by_field_name("alias")
             if imported is not None:
-                names.append((_text(alias if alias is not None else imported), _string(imported)))
+                names.append((node_text(alias if alias is not None else imported), _string(imported)))
     else:
         namespace = next((c for c in node.named_children if c.type == "namespace_export"), None)
-        names.append((_text(namespace.named_children[0]), "") if namespace and namespace.named_children else ("*", "*"))
+        names.append(
+            (node_text(namespace.named_children[0]), "") if namespace and namespace.named_children else ("*", "*")
+        )
     return TagImport(_string(source) if source is not None else "", _line(node), tuple(names))
 
 
 def _js_require(node: Any) -> TagImport | None:
     """`const x = require("./x")`, `const { a, b: c } = require("./x")`."""
     function, arguments = node.child_by_field_name("function"), node.child_by_field_name("arguments")
-    if function is None or _text(function) != "require" or arguments is None:
+    if function is None or node_text(function) != "require" or arguments is None:
         return None
     strings = [a for a in arguments.named_children if a.type == "string"]
     if not strings:
@@ -209,15 +199,15 @@ def _js_require(node: Any) -> TagImport | None:
     target = declarator.child_by_field_name("name") if declarator is not None else None
     if declarator is not None and declarator.type == "variable_declarator" and target is not None:
         if target.type == "identifier":
-            names.append((_text(target), ""))
+            names.append((node_text(target), ""))
         elif target.type == "object_pattern":
             for part in target.named_children:
                 if part.type == "shorthand_property_identifier_pattern":
-                    names.append((_text(part), _text(part)))
+                    names.append((node_text(part), node_text(part)))
                 elif part.type == "pair_pattern":
                     key, value = part.child_by_field_name("key"), part.child_by_field_name("value")
                     if key is not None and value is not None and value.type == "identifier":
-                        names.append((_text(value), _string(key)))
+                        names.append((node_text(value), _string(key)))
     return TagImport(_string(strings[0]), _line(node), tuple(names))
 
 
@@ -246,7 +236,7 @@ def _go_import(node: Any) -> TagImport:
     elif alias.type == "blank_identifier":
         names = ()
     else:
-        names = ((_text(alias), ""),)
+        names = ((node_text(alias), ""),)
     return TagImport(source, _line(node), names)
 
 
@@ -286,7 +276,7 @@ def _rust_uses(node: Any, prefix: list[str], line: int) -> list[TagImport]:
     if kind == "use_as_clause":
         path, alias_node = node.child_by_field_name("path"), node.child_by_field_name("alias")
         segments = [*prefix, *(_segments(path) if path is not None else [])]
-        alias = _text(alias_node) if alias_node is not None else ""
+        alias = node_text(alias_node) if alias_node is not None else ""
     else:
         segments = [*prefix, *_segments(node)]
     if segments and segments[-1] == "self":  # `use a::{self}` imports a
@@ -297,13 +287,13 @@ def _rust_uses(node: Any, prefix: list[str], line: int) -> list[TagImport]:
 
 
 def _segments(node: Any) -> list[str]:
-    return [s.strip() for s in _text(node).split("::") if s.strip()]
+    return [s.strip() for s in node_text(node).split("::") if s.strip()]
 
 
 def _java_import(node: Any) -> TagImport:
     """`import a.b.C;` -> (a.b, C); `import static a.b.C.m;` -> (a.b.C, m); `import a.b.*;` -> (a.b, *)."""
     path = next((c for c in node.named_children if c.type in ("scoped_identifier", "identifier")), None)
-    dotted = _text(path) if path is not None else ""
+    dotted = node_text(path) if path is not None else ""
     if any(c.type == "asterisk" for c in node.named_children):
         return TagImport(dotted, _line(node), (("*", "*"),))
     source, _, name = dotted.rpartition(".")

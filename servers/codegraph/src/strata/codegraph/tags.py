@@ -10,7 +10,7 @@ which also resolves names to definitions.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -167,12 +167,12 @@ def extract(relative_path: str, source: bytes) -> TagFile | None:
         for capture, nodes in captures.items():
             kind = capture.partition(".")[2]
             if capture.startswith("definition.") and kind in KINDS:
-                raw_defs.append((KINDS[kind], _text(name_node), nodes[0]))
+                raw_defs.append((KINDS[kind], node_text(name_node), nodes[0]))
                 name_starts[nodes[0].start_byte] = (name_node.start_byte, name_node.end_byte)
             elif capture == "reference.call":
-                raw_calls.append((_text(name_node), nodes[0], name_node))
+                raw_calls.append((node_text(name_node), nodes[0], name_node))
             elif capture.startswith("reference."):
-                raw_refs.append((_text(name_node), nodes[0]))
+                raw_refs.append((node_text(name_node), nodes[0]))
     definitions = _qualify(module_id, raw_defs)
     calls = [
         TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1, _receiver(name_node))
@@ -196,14 +196,14 @@ def _receiver(name_node: Any) -> str:
     if previous is None:
         return ""
     if previous.type in SIMPLE_RECEIVERS:
-        return _text(previous)
+        return node_text(previous)
     if previous.type == "scoped_identifier":  # Rust a::b::f(): the module path's last segment
         last = previous.child_by_field_name("name")
-        return _text(last) if last is not None else "?"
+        return node_text(last) if last is not None else "?"
     return "?"
 
 
-def _text(node: Any) -> str:
+def node_text(node: Any) -> str:
     return node.text.decode("utf-8", errors="replace") if node.text is not None else ""
 
 
@@ -247,25 +247,26 @@ def _receiver_type(node: Any) -> str | None:
     if node.type == "method_declaration":  # Go: func (s *Server) Start()
         receiver = node.child_by_field_name("receiver")
         if receiver is not None:
-            for child in _descendants(receiver):
+            for child in walk_named(receiver):
                 if child.type == "type_identifier":
-                    return _text(child)
+                    return node_text(child)
     parent = node.parent
     while parent is not None:
         if parent.type == "impl_item":  # Rust: impl Cache { fn get(&self) }
             implemented = parent.child_by_field_name("type")
             if implemented is not None:
-                return _text(implemented).split("<", 1)[0]
+                return node_text(implemented).split("<", 1)[0]
         parent = parent.parent
     return None
 
 
-def _descendants(node: Any) -> Iterable[Any]:
+def walk_named(node: Any) -> Iterator[Any]:
+    """``node`` and its named descendants, depth first in source order."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(current.named_children))
 
 
 def _innermost(definitions: list[TagDefinition], node: Any, module_id: str) -> str:
