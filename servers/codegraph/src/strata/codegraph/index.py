@@ -349,10 +349,7 @@ def _add_call(
         if target not in known:
             _add_symbol(symbols, target, _external_kind(target), "", "", 0, 0)
             known.add(target)
-        calls["from"].append(site.caller)
-        calls["to"].append(target)
-        calls["line"].append(site.lineno)
-        calls["candidates"].append(len(site.targets))
+        _add_row(calls, site.caller, target, site.lineno, len(site.targets))
 
 
 def _add_row(
@@ -383,8 +380,7 @@ def _reference_rows(edges: Iterable[tuple[str, str, int]], known: set[str]) -> d
     references: dict[str, list[object]] = {"from": [], "to": [], "line": [], "candidates": []}
     for owner, target, line in edges:
         if owner in known and target in known:
-            for key, value in (("from", owner), ("to", target), ("line", line), ("candidates", 1)):
-                references[key].append(value)
+            _add_row(references, owner, target, line, 1)
     return references
 
 
