@@ -80,5 +80,8 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
 
 
 def get_logger(name: str) -> Any:
-    """A structlog logger bound to ``name``."""
+    """A structlog logger bound to ``name``; stderr even before configure_logging (structlog's own
+    default is stdout, which belongs to the protocol of a stdio server)."""
+    if not structlog.is_configured():
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     return structlog.get_logger(name)

@@ -1,0 +1,218 @@
+"""The MCP surface of strata-memory: each tool validates its arguments and makes one call into Memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, TypeVar
+
+import anyio.to_thread
+from fastmcp import FastMCP
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from strata.memory.service import Memory
+from strata.memory.store import MemoryFilter, NewMemory
+from strata.memory.types import (
+    Cardinality,
+    FactList,
+    ForgetResult,
+    Kind,
+    Neighborhood,
+    RecallResult,
+    RememberResult,
+    Scope,
+    SetFactResult,
+    Stats,
+    SymbolId,
+    Tag,
+    Timeline,
+    UtcDatetime,
+)
+from strata.shared.runner import Metrics, create_mcp
+
+__all__ = ["create_server"]
+
+VERSION = "0.1.0"
+INSTRUCTIONS = (
+    "Long-term memory across sessions. recall before you start a task; remember decisions and outcomes; "
+    "set_fact for things that change over time (the old value is kept as history)."
+)
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+
+T = TypeVar("T")
+Limit = Annotated[int, Field(ge=1, le=500, description="Most results to return")]
+Scopes = Annotated[list[Scope], Field(max_length=16, description="Only these scopes (any of)")]
+Kinds = Annotated[list[Kind], Field(max_length=16)]
+Tags = Annotated[list[Tag], Field(max_length=32)]
+Symbols = Annotated[list[SymbolId], Field(max_length=32, description="codegraph symbol ids")]
+EntityName = Annotated[str, Field(min_length=1, max_length=200, description="Entity name (case-insensitive)")]
+Predicate = Annotated[str, Field(pattern=r"^[A-Za-z][\w\-.:]{0,63}$", description="e.g. works_at, prefers")]
+EntityType = Annotated[str, Field(min_length=1, max_length=64)]
+Source = Annotated[str, Field(min_length=1, max_length=500, description="Where this came from (provenance)")]
+When = UtcDatetime | None
+
+
+def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
+    """Build the strata-memory MCP server over ``memory`` (closed when the server stops)."""
+    settings = memory.settings
+
+    @asynccontextmanager
+    async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {}
+        finally:
+            memory.close()
+
+    mcp = create_mcp("strata-memory", version=VERSION, instructions=INSTRUCTIONS, metrics=metrics, lifespan=lifespan)
+
+    async def run(fn: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(fn)
+
+    def scope_or_default(scope: str | None) -> str:
+        return scope or settings.default_scope
+
+    @mcp.tool(annotations=WRITES)
+    async def remember(
+        text: Annotated[str, Field(min_length=1, max_length=100_000, description="What to remember, verbatim")],
+        kind: Kind = "note",
+        scope: Scope | None = None,
+        tags: Tags | None = None,
+        about: Symbols | None = None,
+        source: Source | None = None,
+        occurred_at: Annotated[When, Field(description="When it happened (default: now)")] = None,
+    ) -> RememberResult:
+        """Store a memory (durable on return); the same text in the same scope is stored once."""
+        item = NewMemory(
+            text, kind, scope_or_default(scope), tuple(tags or ()), tuple(about or ()), source, occurred_at
+        )
+        return (await run(lambda: memory.remember([item], max_chars=settings.max_text_chars)))[0]
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def recall(
+        query: Annotated[str, Field(min_length=1, max_length=2000)],
+        k: Annotated[int, Field(ge=1, le=50, description="Most memories to return")] = 8,
+        scopes: Scopes | None = None,
+        kinds: Kinds | None = None,
+        tags: Tags | None = None,
+        about: Symbols | None = None,
+        since: When = None,
+        until: When = None,
+        max_tokens: Annotated[int, Field(ge=50, le=32000)] = 2000,
+    ) -> RecallResult:
+        """Memories matching a query by meaning and keywords, best first, within max_tokens."""
+        flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), tuple(tags or ()), tuple(about or ()), since, until)
+        return await run(lambda: memory.recall(query, k, flt, max_tokens))
+
+    @mcp.tool(annotations=WRITES)
+    async def set_fact(
+        subject: EntityName,
+        predicate: Predicate,
+        object: Annotated[str, Field(min_length=1, max_length=2000)],
+        object_is_entity: Annotated[bool, Field(description="The object names an entity (graph edge)")] = False,
+        cardinality: Annotated[
+            Cardinality | None, Field(description="one: a new value ends the old (default); many: values add up")
+        ] = None,
+        valid_from: When = None,
+        valid_to: Annotated[When, Field(description="Set on the current value to end it")] = None,
+        scope: Scope | None = None,
+        source: Source | None = None,
+        memory_id: Annotated[str | None, Field(pattern=r"^mem_\d+$", description="Memory it was taken from")] = None,
+    ) -> SetFactResult:
+        """Record subject-predicate-object from valid_from; a single-valued predicate's old value is kept as history."""
+        options = {
+            "scope": scope_or_default(scope),
+            "object_is_entity": object_is_entity,
+            "cardinality": cardinality,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "source": source,
+            "memory_id": memory_id,
+        }
+        return await run(lambda: memory.set_fact(subject, predicate, object, **options))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def get_facts(
+        subject: EntityName | None = None,
+        predicate: Predicate | None = None,
+        as_of: Annotated[When, Field(description="Facts valid at this time (default: now)")] = None,
+        history: Annotated[bool, Field(description="Every version, superseded ones too")] = False,
+        scopes: Scopes | None = None,
+        limit: Limit = 50,
+    ) -> FactList:
+        """Facts about a subject and/or predicate, as of a time or with their history."""
+        return await run(
+            lambda: memory.get_facts(subject, predicate, as_of=as_of, history=history, scopes=scopes or [], limit=limit)
+        )
+
+    @mcp.tool(annotations=WRITES)
+    async def relate(
+        source: EntityName,
+        relation: Predicate,
+        target: EntityName,
+        source_type: EntityType | None = None,
+        target_type: EntityType | None = None,
+        valid_from: When = None,
+        scope: Scope | None = None,
+    ) -> SetFactResult:
+        """Link two entities (e.g. service_a depends_on service_b)."""
+        options = {
+            "scope": scope_or_default(scope),
+            "source_type": source_type,
+            "target_type": target_type,
+            "valid_from": valid_from,
+        }
+        return await run(lambda: memory.relate(source, relation, target, **options))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def neighbors(
+        entity: EntityName,
+        depth: Annotated[int, Field(ge=1, le=3)] = 1,
+        relations: Annotated[list[Predicate], Field(max_length=16)] | None = None,
+        as_of: When = None,
+        limit: Limit = 50,
+    ) -> Neighborhood:
+        """Entities linked to an entity within depth hops (breadth first, bounded)."""
+        return await run(
+            lambda: memory.neighbors(entity, depth=depth, relations=relations or [], as_of=as_of, limit=limit)
+        )
+
+    @mcp.tool(annotations=DESTRUCTIVE)
+    async def forget(
+        ids: Annotated[list[Annotated[str, Field(pattern=r"^(mem|fact)_\d+$")]], Field(max_length=500)] | None = None,
+        entity: EntityName | None = None,
+        scopes: Scopes | None = None,
+        kinds: Kinds | None = None,
+        tags: Tags | None = None,
+        about: Symbols | None = None,
+        since: When = None,
+        until: When = None,
+        dry_run: Annotated[bool, Field(description="Only count what would go")] = False,
+        reason: Annotated[str | None, Field(max_length=500)] = None,
+    ) -> ForgetResult:
+        """Delete memories/facts by id, an entity, or a filter, with what was derived from them (audited)."""
+        flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), tuple(tags or ()), tuple(about or ()), since, until)
+        return await run(lambda: memory.forget(ids or [], entity, flt, dry_run=dry_run, reason=reason))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def timeline(
+        scopes: Scopes | None = None,
+        entity: Annotated[EntityName | None, Field(description="Only facts about this entity")] = None,
+        kinds: Kinds | None = None,
+        since: When = None,
+        until: When = None,
+        newest_first: bool = True,
+        limit: Limit = 50,
+    ) -> Timeline:
+        """Memories and fact changes in time order."""
+        flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), since=since, until=until)
+        return await run(lambda: memory.timeline(flt, entity, newest_first=newest_first, limit=limit))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def stats() -> Stats:
+        """Counts by kind and scope, facts, entities, engines and disk use."""
+        return await run(memory.stats)
+
+    return mcp

@@ -1,0 +1,34 @@
+"""Settings of the memory server: ``[memory]`` in strata.toml and ``STRATA_MEMORY_*`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from strata.shared.settings import ServerSettings, user_dir
+
+__all__ = ["MemorySettings"]
+
+
+class MemorySettings(ServerSettings):
+    """Where memories live, which vector engine and which embedder; flags override."""
+
+    section = "memory"
+    model_config = ServerSettings.model_config | {"env_prefix": "STRATA_MEMORY_"}
+
+    store_dir: Path | None = Field(default=None, description="default: <STRATA_HOME>/memory")
+    qdrant_url: str | None = Field(default=None, description="a Qdrant server; unset: the embedded engine")
+    qdrant_api_key: str | None = None
+    collection: str = Field(default="strata_memories", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    embedder: Literal["minilm", "openai"] = "minilm"
+    embed_url: str | None = Field(default=None, description="base URL of an OpenAI-compatible /v1/embeddings")
+    embed_model: str = "text-embedding-3-small"
+    embed_api_key: str | None = None
+    embed_threads: int = Field(default=1, ge=1, le=64)
+    max_text_chars: int = Field(default=8000, ge=100, le=100_000)
+    default_scope: str = "user"
+
+    def resolved_store_dir(self) -> Path:
+        return self.store_dir if self.store_dir is not None else user_dir() / "memory"

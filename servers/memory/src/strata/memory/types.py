@@ -1,0 +1,169 @@
+"""The memory server's data shapes: what tools take and return (pydantic, so clients get schemas)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+__all__ = [
+    "Cardinality",
+    "EntityRef",
+    "Fact",
+    "FactList",
+    "ForgetResult",
+    "MemoryRecord",
+    "Neighbor",
+    "Neighborhood",
+    "RecallHit",
+    "RecallResult",
+    "RememberResult",
+    "SetFactResult",
+    "Stats",
+    "Timeline",
+    "TimelineEvent",
+    "as_utc",
+]
+
+# `user`, `project`, `session` or `agent`, optionally narrowed by an id: "project:strata", "session:42".
+SCOPE_PATTERN = r"^(user|project|session|agent)(:[\w.@/+\-]{1,128})?$"
+KIND_PATTERN = r"^[a-z][a-z0-9_\-]{0,31}$"
+TAG_PATTERN = r"^[\w.:/@+\-]{1,64}$"
+Cardinality = Literal["one", "many"]
+
+
+def as_utc(value: datetime) -> datetime:
+    """A naive datetime is taken as UTC; an aware one is converted to UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+Scope = Annotated[
+    str, Field(pattern=SCOPE_PATTERN, description="user | project | session | agent, e.g. 'project:strata'")
+]
+Kind = Annotated[str, Field(pattern=KIND_PATTERN, description="note, episode, decision, outcome, preference, ...")]
+Tag = Annotated[str, Field(pattern=TAG_PATTERN)]
+SymbolId = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^\S+$", description="codegraph symbol id")]
+
+
+class MemoryRecord(BaseModel):
+    id: str
+    text: str
+    kind: str
+    scope: str
+    tags: list[str] = Field(default_factory=list)
+    about: list[str] = Field(default_factory=list)
+    source: str | None = None
+    occurred_at: datetime
+    created_at: datetime
+
+
+class RememberResult(BaseModel):
+    id: str
+    deduplicated: bool = Field(description="the same text was already stored in this scope; its id is returned")
+    indexed: bool = Field(default=True, description="false: stored, but searchable only once the vector engine is back")
+
+
+class RecallHit(BaseModel):
+    id: str
+    text: str
+    kind: str
+    scope: str
+    tags: list[str] = Field(default_factory=list)
+    about: list[str] = Field(default_factory=list)
+    source: str | None = None
+    occurred_at: datetime
+    score: float = Field(description="reciprocal-rank fusion of the two channels")
+    dense_rank: int | None = Field(default=None, description="rank by meaning (embedding), if found there")
+    keyword_rank: int | None = Field(default=None, description="rank by BM25 keywords, if found there")
+
+
+class RecallResult(BaseModel):
+    hits: list[RecallHit]
+    left_out: int = Field(description="hits dropped to stay within max_tokens")
+    tokens: int = Field(description="estimated tokens of the hits returned")
+
+
+class EntityRef(BaseModel):
+    name: str
+    type: str | None = None
+
+
+class Fact(BaseModel):
+    id: str
+    subject: str
+    predicate: str
+    object: str
+    object_is_entity: bool
+    scope: str
+    valid_from: datetime
+    valid_to: datetime | None = Field(description="None: still valid")
+    recorded_at: datetime
+    superseded_by: str | None = None
+    source: str | None = None
+    memory_id: str | None = Field(default=None, description="the memory this fact was derived from")
+
+
+class SetFactResult(BaseModel):
+    fact: Fact
+    status: Literal["created", "unchanged", "ended"]
+    superseded: list[str] = Field(default_factory=list, description="facts this one ended or replaced")
+
+
+class FactList(BaseModel):
+    facts: list[Fact]
+    left_out: int
+
+
+class Neighbor(BaseModel):
+    entity: str
+    type: str | None = None
+    relation: str
+    direction: Literal["out", "in"]
+    via: str = Field(description="the entity this one was reached from")
+    depth: int
+    fact_id: str
+
+
+class Neighborhood(BaseModel):
+    entity: EntityRef
+    neighbors: list[Neighbor]
+    left_out: int
+
+
+class ForgetResult(BaseModel):
+    dry_run: bool
+    memories: int
+    facts: int
+    entities: int
+    ids: list[str] = Field(description="ids removed (or that would be), at most 200")
+
+
+class TimelineEvent(BaseModel):
+    at: datetime
+    event: Literal["memory", "fact_started", "fact_ended"]
+    id: str
+    scope: str
+    summary: str
+
+
+class Timeline(BaseModel):
+    events: list[TimelineEvent]
+    left_out: int
+
+
+class Stats(BaseModel):
+    memories: int
+    by_kind: dict[str, int]
+    by_scope: dict[str, int]
+    facts_current: int
+    facts_historic: int
+    entities: int
+    relations: int
+    vector_points: int
+    pending_index: int = Field(description="writes stored but not yet in the vector index (retried)")
+    vector_engine: str
+    embedder: str
+    store_dir: str
+    disk_bytes: int
