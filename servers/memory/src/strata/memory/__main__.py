@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from strata.memory.settings import MemorySettings
 from strata.memory.store import MemoryFilter, NewMemory
+from strata.memory.types import Kind, Scope, SymbolId, Tag, UtcDatetime
 from strata.shared.cli import report_errors, serve_options
 from strata.shared.errors import InvalidRequestError
 from strata.shared.log import configure_logging
@@ -186,29 +186,34 @@ def stats_cmd(store: Path | None) -> None:
 class _ImportedMemory(BaseModel):
     """One line of an import file (and the CLI's remember), validated as the MCP tool validates."""
 
+    model_config = ConfigDict(extra="forbid")
+
     text: str
-    kind: str = "note"
-    scope: str
-    tags: list[str] = []
-    about: list[str] = []
+    kind: Kind = "note"
+    scope: Scope
+    tags: list[Tag] = Field(default_factory=list, max_length=32)
+    about: list[SymbolId] = Field(default_factory=list, max_length=32)
     source: str | None = None
-    occurred_at: datetime | None = None
+    occurred_at: UtcDatetime | None = None
+    context: str | None = None
 
 
 def _new_memory(fields: dict[str, Any], where: str = "arguments") -> NewMemory:
-    from strata.memory.types import Kind, Scope, SymbolId, Tag, UtcDatetime
-
     try:
         item = _ImportedMemory.model_validate(fields)
-        TypeAdapter(Kind).validate_python(item.kind)
-        TypeAdapter(Scope).validate_python(item.scope)
-        TypeAdapter(list[Tag]).validate_python(item.tags)
-        TypeAdapter(list[SymbolId]).validate_python(item.about)
-        occurred = None if item.occurred_at is None else TypeAdapter(UtcDatetime).validate_python(item.occurred_at)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidRequestError(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
-    return NewMemory(item.text, item.kind, item.scope, tuple(item.tags), tuple(item.about), item.source, occurred)
+    return NewMemory(
+        item.text,
+        item.kind,
+        item.scope,
+        tuple(item.tags),
+        tuple(item.about),
+        item.source,
+        item.occurred_at,
+        item.context,
+    )
 
 
 def main() -> None:

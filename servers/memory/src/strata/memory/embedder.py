@@ -109,7 +109,7 @@ class OpenAIEmbedder:
     def _request(self, texts: list[str]) -> Vectors:
         import httpx
 
-        url = f"{self._client.base_url}/embeddings"
+        url = f"{str(self._client.base_url).rstrip('/')}/embeddings"
         try:
             response = self._client.post("/embeddings", json={"model": self._model, "input": texts})
             response.raise_for_status()

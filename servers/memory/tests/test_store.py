@@ -1,0 +1,281 @@
+"""The memory store on real engines: recall by meaning, scopes, filters, time, facts, graph, forget."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from strata.memory.embedder import MiniLMEmbedder
+from strata.memory.errors import CardinalityError, EmbedderMismatchError, UnknownIdError
+from strata.memory.store import MemoryFilter, MemoryStore, NewMemory
+from strata.memory.vectors import EdgeVectors
+from strata.shared.errors import InvalidRequestError
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+MAX = 8000
+
+
+def ids(store: MemoryStore, query: str, **filters: object) -> list[str]:
+    return [h.id for h in store.recall(query, 5, MemoryFilter(**filters), 4000).hits]  # type: ignore[arg-type]
+
+
+def test_recall_finds_a_paraphrase_by_meaning(notes: list[NewMemory], store: MemoryStore) -> None:
+    store.remember(notes, max_chars=MAX)
+    hits = store.recall("how do users sign in?", 3, MemoryFilter(), 4000).hits
+    assert hits[0].id == "mem_1"
+    # No word of the query is in the memory: the embedding found it, not the keywords.
+    assert hits[0].dense_rank == 1 and hits[0].keyword_rank is None
+    assert hits[0].about == ["app.auth.ldap.ldap_authenticate"] and hits[0].kind == "decision"
+
+
+def test_recall_uses_keywords_too(notes: list[NewMemory], store: MemoryStore) -> None:
+    store.remember(notes, max_chars=MAX)
+    hit = store.recall("PDF renderer", 1, MemoryFilter(), 4000).hits[0]
+    assert hit.id == "mem_4" and hit.keyword_rank == 1 and hit.dense_rank == 1
+
+
+def test_scopes_isolate(notes: list[NewMemory], store: MemoryStore) -> None:
+    store.remember(notes, max_chars=MAX)
+    store.remember(
+        [NewMemory("The deploy pipeline runs every Tuesday after the release review", scope="project:billing")],
+        max_chars=MAX,
+    )
+    assert set(ids(store, "when do we deploy?", scopes=("project:billing",))) == {"mem_4", "mem_5"}
+    assert "mem_2" not in ids(store, "when do we deploy?", scopes=("project:billing",))
+    assert set(ids(store, "tabs or spaces", scopes=("user:alice",))) == {"mem_3"}
+    assert ids(store, "when do we deploy?", scopes=("project:strata",))[0] == "mem_2"
+
+
+def test_the_same_text_is_stored_once_per_scope(notes: list[NewMemory], store: MemoryStore) -> None:
+    first = store.remember(notes[:1], max_chars=MAX)[0]
+    again = store.remember(
+        [
+            NewMemory(
+                "we decided to migrate authentication from the legacy LDAP server  to the new SSO module",
+                scope="project:strata",
+            )
+        ],
+        max_chars=MAX,
+    )[0]
+    elsewhere = store.remember([NewMemory(notes[0].text, scope="project:other")], max_chars=MAX)[0]
+    assert again.id == first.id and again.deduplicated
+    assert elsewhere.id != first.id and not elsewhere.deduplicated
+    assert store.stats().memories == 2
+
+
+def test_filters_on_kind_tags_about_and_time(notes: list[NewMemory], store: MemoryStore) -> None:
+    store.remember(notes, max_chars=MAX)
+    store.remember([NewMemory("Old note on authentication", occurred_at=T0)], max_chars=MAX)
+    assert ids(store, "authentication", kinds=("decision",)) == ["mem_1"]
+    assert ids(store, "authentication", tags=("auth",)) == ["mem_1"]
+    assert ids(store, "anything", about=("app.auth.ldap.ldap_authenticate",)) == ["mem_1"]
+    assert ids(store, "authentication", until=T0 + timedelta(days=1)) == ["mem_5"]
+    assert "mem_5" not in ids(store, "authentication", since=T0 + timedelta(days=1))
+
+
+def test_recall_stays_within_max_tokens(store: MemoryStore) -> None:
+    store.remember([NewMemory(f"deployment note {i}: " + "details " * 60) for i in range(6)], max_chars=MAX)
+    result = store.recall("deployment note", 6, MemoryFilter(), 300)
+    assert 1 <= len(result.hits) < 6 and result.left_out == 6 - len(result.hits)
+    assert result.tokens <= 300
+
+
+def test_bad_input_is_refused_and_stores_nothing(notes: list[NewMemory], store: MemoryStore) -> None:
+    store.remember(notes[:1], max_chars=MAX)
+    with pytest.raises(InvalidRequestError, match="memory text has 9001 characters; the limit is 8000"):
+        store.remember([NewMemory("ok"), NewMemory("x" * 9001)], max_chars=MAX)
+    with pytest.raises(InvalidRequestError, match="memory text is empty"):
+        store.remember([NewMemory("  \n")], max_chars=MAX)
+    with pytest.raises(InvalidRequestError, match="recall query is empty"):
+        store.recall("   ", 5, MemoryFilter(), 1000)
+    with pytest.raises(InvalidRequestError, match="invalid time range"):
+        store.recall("x", 5, MemoryFilter(since=T0, until=T0), 1000)
+    with pytest.raises(UnknownIdError, match="no memory 'mem_99'"):
+        store.get_memory("mem_99")
+    with pytest.raises(InvalidRequestError, match="not a known id form"):
+        store.forget(["memory-1"], None, MemoryFilter(), dry_run=False, reason=None)
+    stats = store.stats()
+    assert stats.memories == 1 and stats.vector_points == 1  # the batch with one bad item stored nothing
+
+
+def test_a_single_valued_fact_supersedes_and_keeps_history(store: MemoryStore) -> None:
+    first = store.set_fact("Alice", "works_at", "Acme", scope="user", object_is_entity=True, valid_from=T0)
+    later = T0 + timedelta(days=200)
+    second = store.set_fact("alice", "works_at", "Initech", scope="user", object_is_entity=True, valid_from=later)
+    assert second.status == "created" and second.superseded == [first.fact.id]
+
+    def current(at: datetime | None) -> list[str]:
+        found = store.get_facts("Alice", "works_at", as_of=at, history=False, scopes=(), limit=10)
+        return [f.object for f in found.facts]
+
+    assert current(T0 + timedelta(days=10)) == ["Acme"]
+    assert current(None) == ["Initech"]
+    assert current(T0 - timedelta(days=1)) == []
+    history = store.get_facts("ALICE", None, as_of=None, history=True, scopes=(), limit=10).facts
+    assert [(f.object, f.valid_to, f.superseded_by) for f in history] == [
+        ("Acme", later, second.fact.id),
+        ("Initech", None, None),
+    ]
+    # Setting the current value again changes nothing.
+    assert store.set_fact("Alice", "works_at", "initech", scope="user", object_is_entity=True).status == "unchanged"
+    # A value learnt late but true earlier fills the gap before the value that followed it.
+    backfill = store.set_fact(
+        "Alice", "works_at", "Globex", scope="user", object_is_entity=True, valid_from=T0 - timedelta(days=365)
+    )
+    assert backfill.fact.valid_to == T0 and backfill.superseded == []
+    assert current(T0 - timedelta(days=1)) == ["Globex"] and current(T0 + timedelta(days=1)) == ["Acme"]
+    # valid_to on the current value ends it, without a successor.
+    end = datetime.now(UTC) - timedelta(days=1)
+    assert (
+        store.set_fact("Alice", "works_at", "Initech", scope="user", object_is_entity=True, valid_to=end).status
+        == "ended"
+    )
+    assert current(None) == []
+
+
+def test_multi_valued_facts_add_up_and_cardinality_is_fixed(store: MemoryStore) -> None:
+    store.set_fact("Bob", "speaks", "English", scope="user", cardinality="many")
+    store.set_fact("Bob", "speaks", "Dutch", scope="user")
+    found = store.get_facts("Bob", "speaks", as_of=None, history=False, scopes=(), limit=10)
+    assert sorted(f.object for f in found.facts) == ["Dutch", "English"]
+    with pytest.raises(CardinalityError, match="predicate 'speaks' is multi-valued"):
+        store.set_fact("Bob", "speaks", "French", scope="user", cardinality="one")
+    with pytest.raises(InvalidRequestError, match=r"valid_to .* is not after valid_from"):
+        store.set_fact("Bob", "age", "40", scope="user", valid_from=T0, valid_to=T0)
+    with pytest.raises(UnknownIdError, match="no entity named 'Nobody'"):
+        store.get_facts("Nobody", None, as_of=None, history=False, scopes=(), limit=10)
+    assert store.get_facts("Bob", None, as_of=None, history=False, scopes=(), limit=1).left_out == 1
+
+
+def test_neighbors_are_bounded_and_follow_time(store: MemoryStore) -> None:
+    store.relate("api", "depends_on", "auth-service", scope="project:x", target_type="service")
+    store.relate("auth-service", "depends_on", "ldap", scope="project:x")
+    store.relate("ldap", "hosted_on", "box-1", scope="project:x")
+    store.relate("web", "calls", "api", scope="project:x")
+    one = store.neighbors("API", depth=1, relations=(), as_of=None, limit=10)
+    assert {(n.entity, n.direction, n.relation) for n in one.neighbors} == {
+        ("auth-service", "out", "depends_on"),
+        ("web", "in", "calls"),
+    }
+    assert next(n for n in one.neighbors if n.entity == "auth-service").type == "service"
+    three = store.neighbors("api", depth=3, relations=("depends_on", "hosted_on"), as_of=None, limit=10)
+    assert [(n.entity, n.depth, n.via) for n in three.neighbors] == [
+        ("auth-service", 1, "api"),
+        ("ldap", 2, "auth-service"),
+        ("box-1", 3, "ldap"),
+    ]
+    capped = store.neighbors("api", depth=3, relations=(), as_of=None, limit=2)
+    assert len(capped.neighbors) == 2 and capped.left_out == 2
+    assert store.neighbors("api", depth=1, relations=(), as_of=T0, limit=10).neighbors == []
+
+
+def test_forget_cascades_and_is_audited(notes: list[NewMemory], store: MemoryStore, tmp_path: Path) -> None:
+    store.remember(notes, max_chars=MAX)
+    store.set_fact("deploys", "happen_on", "Tuesday", scope="project:strata", memory_id="mem_2")
+    store.relate("Alice", "owns", "billing", scope="user")
+    preview = store.forget(["mem_2"], None, MemoryFilter(), dry_run=True, reason=None)
+    assert (preview.memories, preview.facts, preview.dry_run) == (1, 1, True)
+    assert store.stats().memories == 4
+    done = store.forget(["mem_2"], None, MemoryFilter(), dry_run=False, reason="user asked")
+    assert done.ids == ["mem_2", "fact_1"]
+    assert "mem_2" not in ids(store, "deploy pipeline Tuesday")
+    assert store.get_facts("deploys", None, as_of=None, history=True, scopes=(), limit=5).facts == []
+    by_filter = store.forget([], None, MemoryFilter(scopes=("project:billing",)), dry_run=False, reason=None)
+    assert by_filter.memories == 1
+    by_entity = store.forget([], "alice", MemoryFilter(), dry_run=False, reason=None)
+    assert (by_entity.entities, by_entity.facts) == (1, 1)
+    stats = store.stats()
+    assert (stats.memories, stats.vector_points, stats.facts_current) == (2, 2, 0)
+    with pytest.raises(InvalidRequestError, match="never forgets everything"):
+        store.forget([], None, MemoryFilter(), dry_run=False, reason=None)
+    with pytest.raises(UnknownIdError, match="no memory 'mem_2'"):
+        store.forget(["mem_2"], None, MemoryFilter(), dry_run=False, reason=None)
+    audit = sqlite3.connect(store.store_dir / "memory.db").execute("SELECT detail FROM audit WHERE action = 'forget'")
+    details = [json.loads(row[0]) for row in audit]
+    assert details[0]["reason"] == "user asked" and details[0]["ids"] == ["mem_2", "fact_1"]
+    assert all("Tuesday" not in json.dumps(d) for d in details)  # ids and counts, never the forgotten text
+
+
+def test_timeline_orders_memories_and_fact_changes(store: MemoryStore) -> None:
+    store.remember(
+        [NewMemory("kickoff meeting", occurred_at=T0), NewMemory("first release", occurred_at=T0 + timedelta(days=30))],
+        max_chars=MAX,
+    )
+    store.set_fact("project", "status", "planning", scope="user", valid_from=T0 + timedelta(days=1))
+    store.set_fact("project", "status", "shipping", scope="user", valid_from=T0 + timedelta(days=20))
+    events = store.timeline(MemoryFilter(until=T0 + timedelta(days=60)), None, newest_first=False, limit=10).events
+    assert [(e.event, e.summary) for e in events] == [
+        ("memory", "kickoff meeting"),
+        ("fact_started", "project status planning"),
+        ("fact_ended", "project status planning"),
+        ("fact_started", "project status shipping"),
+        ("memory", "first release"),
+    ]
+    newest = store.timeline(MemoryFilter(), "project", newest_first=True, limit=1)
+    assert newest.events[0].summary == "project status shipping" and newest.left_out == 2
+
+
+def test_store_persists_across_reopen(notes: list[NewMemory], tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    path = tmp_path / "store"
+    first = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim))
+    first.remember(notes, max_chars=MAX)
+    first.set_fact("Alice", "role", "maintainer", scope="user")
+    first.close()
+    again = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim))
+    try:
+        assert again.recall("how do users sign in?", 1, MemoryFilter(), 1000).hits[0].id == "mem_1"
+        assert (
+            again.get_facts("alice", "role", as_of=None, history=False, scopes=(), limit=5).facts[0].object
+            == "maintainer"
+        )
+    finally:
+        again.close()
+
+
+class _FailingVectors(EdgeVectors):
+    def upsert(self, points: object) -> None:  # type: ignore[override]
+        raise OSError("disk full")
+
+
+def test_a_failed_vector_write_is_replayed_from_the_outbox(
+    notes: list[NewMemory], tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    path = tmp_path / "store"
+    broken = MemoryStore(path, embedder, _FailingVectors(path / "vectors", embedder.dim))
+    result = broken.remember(notes[:2], max_chars=MAX)
+    assert [r.indexed for r in result] == [False, False]
+    assert (broken.stats().memories, broken.stats().vector_points, broken.stats().pending_index) == (2, 0, 2)
+    broken.close()
+    healed = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim))
+    try:
+        assert (healed.stats().vector_points, healed.stats().pending_index) == (2, 0)
+        assert healed.recall("how do users sign in?", 1, MemoryFilter(), 1000).hits[0].id == "mem_1"
+    finally:
+        healed.close()
+
+
+def test_a_store_refuses_another_embedder(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    path = tmp_path / "store"
+    MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim)).close()
+
+    class Other(MiniLMEmbedder):
+        name = "another-model"
+
+    with pytest.raises(EmbedderMismatchError, match="holds vectors from 'minilm-l6-v2-int8'"):
+        MemoryStore(path, Other(), EdgeVectors(path / "vectors2", embedder.dim))
+
+
+def test_context_helps_find_a_memory_but_is_not_returned(store: MemoryStore) -> None:
+    store.remember(
+        [
+            NewMemory("Yes, Thursday at three works.", context="Can we move the budget review meeting?"),
+            NewMemory("lunch was good"),
+        ],
+        max_chars=MAX,
+    )
+    hit = store.recall("budget review meeting", 1, MemoryFilter(), 1000).hits[0]
+    assert hit.id == "mem_1" and hit.text == "Yes, Thursday at three works." and hit.keyword_rank == 1
