@@ -109,3 +109,28 @@ def test_inspector_calls_the_llm_models_tool(inspector: Path, tmp_path: Path) ->
     assert called.returncode == 0, called.stderr
     result = json.loads(called.stdout[called.stdout.index("{") :])
     assert result["structuredContent"]["result"][0]["name"] == "smollm2-135m-instruct"
+
+
+@pytest.mark.slow
+def test_inspector_remembers_and_recalls_through_strata_memory(inspector: Path, tmp_path: Path) -> None:
+    server = [str(BIN / "strata-memory"), "serve", "--store", str(tmp_path / "store")]
+    listed = run(inspector, tmp_path, *server, "--method", "tools/list")
+    assert listed.returncode == 0, listed.stderr
+    assert {t["name"] for t in json.loads(listed.stdout)["tools"]} >= {"remember", "recall", "set_fact", "forget"}
+    stored = run(
+        inspector, tmp_path, *server, "--method", "tools/call", "--tool-name", "remember",
+        "--tool-arg", "text=The release train leaves every second Wednesday",
+    )  # fmt: skip
+    assert stored.returncode == 0, stored.stderr
+    recalled = run(
+        inspector, tmp_path, *server, "--method", "tools/call", "--tool-name", "recall",
+        "--tool-arg", "query=when do we ship releases?",
+    )  # fmt: skip
+    assert recalled.returncode == 0, recalled.stderr
+    hits = json.loads(recalled.stdout[recalled.stdout.index("{") :])["structuredContent"]["hits"]
+    assert hits[0]["text"] == "The release train leaves every second Wednesday"
+    refused = run(
+        inspector, tmp_path, *server, "--method", "tools/call", "--tool-name", "forget",
+        "--tool-arg", "ids=[\"mem_99\"]",
+    )  # fmt: skip
+    assert refused.returncode == 5 and "unknown_id" in refused.stdout

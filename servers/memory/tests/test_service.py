@@ -120,3 +120,33 @@ def test_kill_9_during_a_burst_loses_no_returned_memory(tmp_path: Path) -> None:
         finally:
             memory.close()
     assert len(acknowledged) > 20
+
+
+def test_every_operation_is_forwarded_with_its_types_and_errors(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from strata.memory.errors import UnknownIdError
+
+    owner = Memory(MemorySettings(store_dir=tmp_path / "store"))
+    # flock belongs to an open file, so a second Memory in this process is refused the lock like a
+    # second process would be, and forwards.
+    forwarder = Memory(MemorySettings(store_dir=tmp_path / "store"))
+    try:
+        assert owner.owner and not forwarder.owner
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        forwarder.set_fact("Alice", "works_at", "Acme", scope="user", object_is_entity=True, valid_from=start)
+        assert forwarder.set_fact("Alice", "works_at", "Initech", scope="user").superseded == ["fact_1"]
+        then = forwarder.get_facts(
+            "alice", None, as_of=datetime(2024, 6, 1, tzinfo=UTC), history=False, scopes=[], limit=5
+        )
+        assert [f.object for f in then.facts] == ["Acme"] and then.facts[0].valid_from == start
+        forwarder.relate("Alice", "knows", "Bob", scope="user")
+        assert forwarder.neighbors("bob", depth=1, relations=[], as_of=None, limit=5).neighbors[0].entity == "Alice"
+        assert len(forwarder.timeline(MemoryFilter(), None, newest_first=True, limit=10).events) == 4
+        assert forwarder.forget([], "bob", MemoryFilter(), dry_run=True, reason=None).facts == 1
+        with pytest.raises(UnknownIdError, match="no entity named 'nobody'"):
+            forwarder.get_facts("nobody", None, as_of=None, history=False, scopes=[], limit=5)
+        assert owner.stats().facts_current == 2
+    finally:
+        forwarder.close()
+        owner.close()
