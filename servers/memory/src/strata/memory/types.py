@@ -47,7 +47,7 @@ Tag = Annotated[str, Field(pattern=TAG_PATTERN)]
 SymbolId = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^\S+$", description="codegraph symbol id")]
 
 
-class MemoryRecord(BaseModel):
+class _MemoryFields(BaseModel):
     id: str
     text: str
     kind: str
@@ -56,6 +56,9 @@ class MemoryRecord(BaseModel):
     about: list[str] = Field(default_factory=list)
     source: str | None = None
     occurred_at: datetime
+
+
+class MemoryRecord(_MemoryFields):
     created_at: datetime
 
 
@@ -65,15 +68,7 @@ class RememberResult(BaseModel):
     indexed: bool = Field(default=True, description="false: stored, but searchable only once the vector engine is back")
 
 
-class RecallHit(BaseModel):
-    id: str
-    text: str
-    kind: str
-    scope: str
-    tags: list[str] = Field(default_factory=list)
-    about: list[str] = Field(default_factory=list)
-    source: str | None = None
-    occurred_at: datetime
+class RecallHit(_MemoryFields):
     score: float = Field(description="reciprocal-rank fusion of the two channels")
     dense_rank: int | None = Field(default=None, description="rank by meaning (embedding), if found there")
     keyword_rank: int | None = Field(default=None, description="rank by BM25 keywords, if found there")
