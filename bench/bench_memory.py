@@ -3,10 +3,10 @@
 1. LoCoMo (`../shared/data/locomo/locomo10.json`, CC BY-NC 4.0): every turn of each of the 10
    conversations becomes a memory (scope = the conversation, source = its dia_id, occurred_at = the
    session's date, the previous turn as `context`); every question of categories 1-4 is asked with
-   `recall(k=10)` in that conversation's scope. Reported: recall@5 and @10 of the evidence turns (the
+   `recall(k=10)` in that conversation's scope (default fusion: DBSF). Reported: recall@5 and @10 of the evidence turns (the
    share of a question's evidence turns among the first k hits, averaged), overall and per category.
    Side by side, on the same turns and questions:
-   - strata-memory without `context` (ablation);
+   - strata-memory without `context`, and with RRF instead of DBSF (ablations);
    - plain BM25 (`rank_bm25.BM25Okapi`, lower-cased word tokens) over the same turn texts;
    - the MCP reference memory server (`npx @modelcontextprotocol/server-memory`), one entity per turn,
      asked through its `search_nodes` tool (case-insensitive substring): with the whole question, and
@@ -185,14 +185,16 @@ class Scores:
 # ----------------------------------------------------------------------------- LoCoMo runners
 
 
-def run_strata(conversations: list[dict[str, Any]], *, with_context: bool) -> tuple[Scores, dict[str, float]]:
+def run_strata(
+    conversations: list[dict[str, Any]], *, with_context: bool, fusion: str = "dbsf"
+) -> tuple[Scores, dict[str, float]]:
     from strata.memory.service import Memory
     from strata.memory.settings import MemorySettings
     from strata.memory.store import MemoryFilter, NewMemory
 
     scores = Scores()
     store = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    memory = Memory(MemorySettings(store_dir=store, embed_threads=THREADS))
+    memory = Memory(MemorySettings(store_dir=store, embed_threads=THREADS, fusion=fusion))
     started = time.perf_counter()
     for conv in conversations:
         scope = f"project:{conv['id']}"
@@ -405,10 +407,16 @@ def main() -> None:
     strata, extra = run_strata(conversations, with_context=True)
     print("strata-memory (no context)...", file=sys.stderr)
     plain, _ = run_strata(conversations, with_context=False)
+    print("strata-memory (RRF)...", file=sys.stderr)
+    rrf, _ = run_strata(conversations, with_context=True, fusion="rrf")
     print("BM25...", file=sys.stderr)
     bm25 = run_bm25(conversations)
-    rows = [("strata-memory (dense + BM25, RRF; previous turn as context)", strata),
-            ("strata-memory, no context", plain), ("BM25 (rank_bm25 BM25Okapi)", bm25)]  # fmt: skip
+    rows = [
+        ("strata-memory (dense + BM25, DBSF fusion; previous turn as context)", strata),
+        ("strata-memory, RRF fusion instead of DBSF", rrf),
+        ("strata-memory, no context", plain),
+        ("BM25 (rank_bm25 BM25Okapi)", bm25),
+    ]
     npx = shutil.which("npx")
     if npx is None:
         notes.append("The MCP reference memory server was not run: `npx` is not on PATH.")

@@ -279,3 +279,18 @@ def test_context_helps_find_a_memory_but_is_not_returned(store: MemoryStore) -> 
     )
     hit = store.recall("budget review meeting", 1, MemoryFilter(), 1000).hits[0]
     assert hit.id == "mem_1" and hit.text == "Yes, Thursday at three works." and hit.keyword_rank == 1
+
+
+def test_both_fusions_rank_a_hit_found_by_both_channels_first(
+    notes: list[NewMemory], tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    for fusion in ("dbsf", "rrf"):
+        path = tmp_path / fusion
+        store = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim), fusion)  # type: ignore[arg-type]
+        try:
+            store.remember(notes, max_chars=MAX)
+            hits = store.recall("the PDF renderer times out", 4, MemoryFilter(), 4000).hits
+            assert hits[0].id == "mem_4" and (hits[0].dense_rank, hits[0].keyword_rank) == (1, 1)
+            assert hits[0].score > hits[1].score
+        finally:
+            store.close()

@@ -27,6 +27,7 @@ class MemorySettings(ServerSettings):
     embed_model: str = "text-embedding-3-small"
     embed_api_key: str | None = None
     embed_threads: int = Field(default=1, ge=1, le=64)
+    fusion: Literal["dbsf", "rrf"] = Field(default="dbsf", description="how recall fuses meaning and keywords")
     max_text_chars: int = Field(default=8000, ge=100, le=100_000)
     default_scope: str = "user"
 

@@ -44,7 +44,7 @@ from strata.memory.types import (
     Timeline,
     TimelineEvent,
 )
-from strata.memory.vectors import VectorFilter, VectorIndex, VectorPoint, keyword_terms
+from strata.memory.vectors import Fusion, VectorFilter, VectorIndex, VectorPoint, keyword_terms
 from strata.shared.errors import InvalidRequestError
 from strata.shared.log import get_logger
 
@@ -53,7 +53,7 @@ __all__ = ["MemoryFilter", "MemoryStore", "NewMemory", "estimate_tokens"]
 log = get_logger("strata.memory")
 
 SCHEMA_VERSION = 1
-# Candidates each channel contributes before fusion: deeper than k so RRF can promote a hit that one
+# Candidates each channel contributes before fusion: deeper than k so fusion can promote a hit that one
 # channel ranks low and the other high.
 CANDIDATES_PER_K = 4
 MIN_CANDIDATES = 40
@@ -220,8 +220,9 @@ class _Pending:
 class MemoryStore:
     """Memories, facts and entities of one store directory; every method is safe to call from threads."""
 
-    def __init__(self, store_dir: Path, embedder: Embedder, vectors: VectorIndex) -> None:
+    def __init__(self, store_dir: Path, embedder: Embedder, vectors: VectorIndex, fusion: Fusion = "dbsf") -> None:
         self.store_dir = store_dir
+        self.fusion: Fusion = fusion
         self.embedder = embedder
         self.vectors = vectors
         self._lock = threading.RLock()
@@ -439,7 +440,9 @@ class MemoryStore:
         dense = self.embedder.embed([query])[0]
         terms = keyword_terms(query, query=True)
         with self._lock:
-            found = self.vectors.search(dense, terms, flt.vector_filter(), max(k * CANDIDATES_PER_K, MIN_CANDIDATES))
+            found = self.vectors.search(
+                dense, terms, flt.vector_filter(), max(k * CANDIDATES_PER_K, MIN_CANDIDATES), self.fusion
+            )
             records = self._memories_by_id([h.id for h in found])
         hits: list[RecallHit] = []
         tokens = 0

@@ -69,7 +69,7 @@ class RememberResult(BaseModel):
 
 
 class RecallHit(_MemoryFields):
-    score: float = Field(description="reciprocal-rank fusion of the two channels")
+    score: float = Field(description="fused score of the meaning and keyword channels")
     dense_rank: int | None = Field(default=None, description="rank by meaning (embedding), if found there")
     keyword_rank: int | None = Field(default=None, description="rank by BM25 keywords, if found there")
 
