@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +17,9 @@ from strata.shared.errors import InvalidRequestError
 from strata.shared.log import configure_logging
 from strata.shared.runner import Metrics, serve, serve_options_from
 
+if TYPE_CHECKING:
+    from strata.memory.service import Memory
+
 __all__ = ["main"]
 
 IMPORT_BATCH = 256
@@ -26,7 +29,7 @@ store_option = click.option(
 )
 
 
-def _memory(store: Path | None) -> Any:
+def _memory(store: Path | None) -> Memory:
     from strata.memory.service import Memory
 
     settings = MemorySettings() if store is None else MemorySettings(store_dir=store)

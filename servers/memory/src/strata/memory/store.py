@@ -58,6 +58,7 @@ SCHEMA_VERSION = 1
 CANDIDATES_PER_K = 4
 MIN_CANDIDATES = 40
 MAX_FORGET_IDS = 200
+MAX_TIMELINE_FACTS = 10_000  # facts read to place their start/end events in a timeline
 CHARS_PER_TOKEN = 4  # the usual English estimate; no tokenizer call per hit
 HIT_OVERHEAD_TOKENS = 24  # id, scope, kind, time and scores around each hit's text
 
@@ -814,6 +815,7 @@ class MemoryStore:
         """Memories and fact changes in time order (memories by when they happened, facts by valid time)."""
         flt.check()
         events: list[TimelineEvent] = []
+        total = 0
         with self._lock:
             if entity is None:
                 where, params = flt.sql()
@@ -821,7 +823,7 @@ class MemoryStore:
                 rows = self._db.execute(
                     f"SELECT m.id, m.scope, m.text, m.occurred_at FROM memories m WHERE {where} "
                     f"ORDER BY m.occurred_at {order}, m.id {order} LIMIT ?",
-                    [*params, limit + 1],
+                    [*params, limit],
                 ).fetchall()
                 events.extend(
                     TimelineEvent(
@@ -833,14 +835,15 @@ class MemoryStore:
                     )
                     for r in rows
                 )
-            if not (flt.kinds or flt.tags or flt.about):
-                events.extend(self._fact_events(flt, entity, limit + 1))
+                total += self._db.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
+            if not (flt.kinds or flt.tags or flt.about):  # facts have no kind, tags or code links
+                fact_events = [e for e in self._fact_events(flt, entity) if _within(e.at, flt)]
+                events.extend(fact_events)
+                total += len(fact_events)
         events.sort(key=lambda e: (e.at, e.id), reverse=newest_first)
-        in_range = [e for e in events if _within(e.at, flt)]
-        total = self._count_events(flt, entity) if len(in_range) > limit else len(in_range)
-        return Timeline(events=in_range[:limit], left_out=max(total - limit, 0))
+        return Timeline(events=events[:limit], left_out=max(total - limit, 0))
 
-    def _fact_events(self, flt: MemoryFilter, entity: str | None, limit: int) -> list[TimelineEvent]:
+    def _fact_events(self, flt: MemoryFilter, entity: str | None) -> list[TimelineEvent]:
         clauses = ["(f.valid_to IS NULL OR f.valid_to > f.valid_from)"]
         params: list[Any] = []
         if entity is not None:
@@ -853,7 +856,7 @@ class MemoryStore:
         if flt.scopes:
             clauses.append(f"f.scope IN ({','.join('?' * len(flt.scopes))})")
             params.extend(flt.scopes)
-        facts, _ = self._facts(self._db, " AND ".join(clauses), params, 10_000)
+        facts, _ = self._facts(self._db, " AND ".join(clauses), params, MAX_TIMELINE_FACTS)
         events: list[TimelineEvent] = []
         for fact in facts:
             text = f"{fact.subject} {fact.predicate} {fact.object}"
@@ -865,15 +868,6 @@ class MemoryStore:
                     TimelineEvent(at=fact.valid_to, event="fact_ended", id=fact.id, scope=fact.scope, summary=text)
                 )
         return events
-
-    def _count_events(self, flt: MemoryFilter, entity: str | None) -> int:
-        count = 0
-        if entity is None:
-            where, params = flt.sql()
-            count += self._db.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
-        if not (flt.kinds or flt.tags or flt.about):
-            count += sum(1 for e in self._fact_events(flt, entity, 0) if _within(e.at, flt))
-        return int(count)
 
     def stats(self) -> Stats:
         with self._lock:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -82,8 +83,6 @@ class SearchHit:
     score: float
     dense_rank: int | None = None
     keyword_rank: int | None = None
-    dense_score: float | None = None
-    keyword_score: float | None = None
 
 
 @dataclass
@@ -113,25 +112,24 @@ class _Fusion:
             else:
                 hit.score += min(max((score - low) / spread, 0.0), 1.0)
             if channel == DENSE:
-                hit.dense_rank, hit.dense_score = rank, score
+                hit.dense_rank = rank
             else:
-                hit.keyword_rank, hit.keyword_score = rank, score
+                hit.keyword_rank = rank
 
     def top(self, limit: int) -> list[SearchHit]:
         return sorted(self.hits.values(), key=lambda h: (-h.score, h.id))[:limit]
 
 
-_bm25: Any = None
+@cache
+def _bm25() -> Any:
+    from qdrant_edge import Bm25, Bm25Config
+
+    return Bm25(Bm25Config(language="english"))
 
 
 def keyword_terms(text: str, *, query: bool = False) -> SparseTerms:
     """BM25 term weights of ``text`` (a document's, or a query's)."""
-    global _bm25
-    if _bm25 is None:
-        from qdrant_edge import Bm25, Bm25Config
-
-        _bm25 = Bm25(Bm25Config(language="english"))
-    vector = _bm25.embed_query(text) if query else _bm25.embed_document(text)
+    vector = _bm25().embed_query(text) if query else _bm25().embed_document(text)
     return SparseTerms(list(vector.indices), [float(v) for v in vector.values])
 
 
