@@ -84,6 +84,8 @@ class ServeOptions:
     token: str | None = None
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
+    # Path prefixes that authenticate their own requests; the bearer token does not guard them.
+    self_authenticated: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Refuse unsafe combinations before anything binds a port."""
@@ -186,14 +188,22 @@ def create_mcp(
 
 
 class _BearerAuth:
-    """Requires ``Authorization: Bearer <token>`` on every HTTP path but the health probe."""
+    """Requires ``Authorization: Bearer <token>`` on every HTTP path but the health probe.
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    Paths under ``self_authenticated`` prefixes check their own credentials (the router's /v1 API keys).
+    """
+
+    def __init__(self, app: ASGIApp, token: str, self_authenticated: tuple[str, ...] = ()) -> None:
         self.app = app
         self.expected = f"Bearer {token}".encode()
+        self.self_authenticated = self_authenticated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNAUTHENTICATED_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in UNAUTHENTICATED_PATHS
+            or (self.self_authenticated and scope["path"].startswith(self.self_authenticated))
+        ):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -240,7 +250,9 @@ def build_http_app(server: FastMCP, options: ServeOptions, metrics: Metrics) -> 
     options.check()
     middleware = [AsgiMiddleware(_HttpMetrics, metrics=metrics)]
     if options.token:
-        middleware.append(AsgiMiddleware(_BearerAuth, token=options.token))
+        middleware.append(
+            AsgiMiddleware(_BearerAuth, token=options.token, self_authenticated=options.self_authenticated)
+        )
     # Loopback: validate Host and Origin strictly. Elsewhere the bearer token is the defence (a
     # rebinding page cannot attach it), and Host names vary behind proxies and compose networks.
     protection: bool | Literal["auto"] = True if is_loopback(options.host) else "auto"

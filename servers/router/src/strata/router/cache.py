@@ -1,0 +1,213 @@
+"""Response caching: exact (normalised request hash) and semantic (local embeddings of the last user turn).
+
+Both are namespaced per route and requested model. A semantic hit also needs everything but the last
+user message to be identical (system prompt, earlier turns, tools, sampling settings), because a
+similar question in a different conversation is a different question. Requests that offer tools or
+sample (``temperature > 0``) bypass the cache unless the config says otherwise. Entries expire after
+``ttl_s``; at most ``max_entries`` are kept (least recently used go first). Kept in memory for speed
+and in the router's database so a restart keeps them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from strata.router.db import Database
+from strata.router.settings import CacheConfig
+from strata.router.types import ChatRequest
+from strata.shared.log import get_logger
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from strata.shared.embedding import Embedder
+
+__all__ = ["CacheEntry", "ResponseCache", "request_key"]
+
+log = get_logger("strata.router.cache")
+
+# Fields that change how a response is delivered or billed, not what it says.
+NOT_CONTENT = frozenset({"stream", "stream_options", "user", "metadata", "store", "service_tier", "safety_identifier"})
+
+
+@dataclass
+class CacheEntry:
+    key: str
+    namespace: str
+    expires: float
+    model: str
+    cost_usd: float
+    response: dict[str, Any]
+    vector: Any = None  # float32 row for semantic entries
+
+
+def _normalised(request: ChatRequest, drop_last_user: bool = False) -> dict[str, Any]:
+    body = request.model_dump(exclude_none=True)
+    for name in NOT_CONTENT:
+        body.pop(name, None)
+    body.pop("model", None)
+    messages = []
+    for message in request.messages:
+        item = message.model_dump(exclude_none=True)
+        text_only = isinstance(message.content, list) and all(p.get("type") == "text" for p in message.content)
+        if isinstance(message.content, str) or text_only:
+            item["content"] = message.text().strip()
+        messages.append(item)
+    if drop_last_user and messages and messages[-1].get("role") == "user":
+        messages[-1] = {"role": "user", "content": "<semantic>"}
+    body["messages"] = messages
+    if body.get("max_completion_tokens") and not body.get("max_tokens"):
+        body["max_tokens"] = body.pop("max_completion_tokens")
+    return body
+
+
+def request_key(request: ChatRequest, namespace: str, drop_last_user: bool = False) -> str:
+    """The hash two requests share exactly when they ask the same thing of the same namespace."""
+    canonical = json.dumps([namespace, _normalised(request, drop_last_user)], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ResponseCache:
+    """Exact and (optionally) semantic response cache for one router."""
+
+    def __init__(self, db: Database, config: CacheConfig, embedder: Embedder | None = None) -> None:
+        self.db = db
+        self.config = config
+        self.embedder = embedder
+        self._exact: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._semantic: dict[str, list[CacheEntry]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        now = time.time()
+        self.db.write("DELETE FROM cache WHERE expires < ?", (now,))
+        self.db.flush()
+        rows = self.db.query(
+            "SELECT key, namespace, expires, model, cost_usd, response, embedding FROM cache "
+            "WHERE expires >= ? ORDER BY created DESC LIMIT ?",
+            (now, self.config.max_entries),
+        )
+        for key, namespace, expires, model, cost, response, embedding in reversed(rows):
+            entry = CacheEntry(key, namespace, expires, model, cost, json.loads(response))
+            if embedding is None:
+                self._exact[key] = entry
+            elif self.embedder is not None:
+                import numpy as np
+
+                entry.vector = np.frombuffer(embedding, dtype=np.float32)
+                self._semantic.setdefault(namespace, []).append(entry)
+
+    def eligible(self, request: ChatRequest) -> bool:
+        if request.tools and not self.config.cache_tools:
+            return False
+        sampled = request.temperature is None or request.temperature > 0  # OpenAI's default is 1
+        return not (sampled and not self.config.cache_sampled)
+
+    def size(self) -> int:
+        return len(self._exact) + sum(len(v) for v in self._semantic.values())
+
+    # --- exact ----------------------------------------------------------------------------------
+
+    def get_exact(self, request: ChatRequest, namespace: str) -> CacheEntry | None:
+        if not self.config.exact:
+            return None
+        key = request_key(request, namespace)
+        entry = self._exact.get(key)
+        if entry is None:
+            return None
+        if entry.expires < time.time():
+            self._drop(key)
+            return None
+        self._exact.move_to_end(key)
+        return entry
+
+    def put_exact(
+        self, request: ChatRequest, namespace: str, model: str, cost: float, response: dict[str, Any]
+    ) -> None:
+        if not self.config.exact:
+            return
+        key = request_key(request, namespace)
+        entry = CacheEntry(key, namespace, time.time() + self.config.ttl_s, model, cost, response)
+        self._exact[key] = entry
+        self._persist(entry, None, None)
+        while self.size() > self.config.max_entries and self._exact:
+            oldest, _ = self._exact.popitem(last=False)
+            self.db.write("DELETE FROM cache WHERE key = ?", (oldest,))
+
+    def _drop(self, key: str) -> None:
+        self._exact.pop(key, None)
+        self.db.write("DELETE FROM cache WHERE key = ?", (key,))
+
+    def _persist(self, entry: CacheEntry, prompt: str | None, vector: bytes | None) -> None:
+        self.db.write(
+            "INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.key, entry.namespace, time.time(), entry.expires, entry.model, entry.cost_usd,
+                json.dumps(entry.response), prompt, vector,
+            ),
+        )  # fmt: skip
+
+    # --- semantic -------------------------------------------------------------------------------
+
+    @property
+    def semantic(self) -> bool:
+        return self.config.semantic and self.embedder is not None
+
+    @staticmethod
+    def semantic_text(request: ChatRequest) -> str | None:
+        last = request.messages[-1]
+        return last.text() if last.role == "user" and last.text().strip() else None
+
+    def embed(self, text: str) -> npt.NDArray[np.float32]:
+        assert self.embedder is not None
+        row: npt.NDArray[np.float32] = self.embedder.embed([text])[0]
+        return row
+
+    def get_semantic(
+        self, request: ChatRequest, namespace: str, vector: npt.NDArray[np.float32]
+    ) -> tuple[CacheEntry, float] | None:
+        """The most similar cached answer in the same conversation context, if similar enough."""
+        import numpy as np
+
+        ns = request_key(request, namespace, drop_last_user=True)
+        entries = [e for e in self._semantic.get(ns, []) if e.expires >= time.time()]
+        self._semantic[ns] = entries
+        if not entries:
+            return None
+        scores = np.stack([e.vector for e in entries]) @ vector
+        best = int(np.argmax(scores))
+        if float(scores[best]) < self.config.similarity:
+            return None
+        return entries[best], float(scores[best])
+
+    def put_semantic(
+        self,
+        request: ChatRequest,
+        namespace: str,
+        vector: npt.NDArray[np.float32],
+        model: str,
+        cost: float,
+        response: dict[str, Any],
+    ) -> None:
+        ns = request_key(request, namespace, drop_last_user=True)
+        key = "s:" + request_key(request, namespace)
+        entry = CacheEntry(key, ns, time.time() + self.config.ttl_s, model, cost, response, vector)
+        bucket = [e for e in self._semantic.setdefault(ns, []) if e.key != key]
+        bucket.append(entry)
+        self._semantic[ns] = bucket
+        self._persist(entry, self.semantic_text(request), vector.tobytes())
+        while self.size() > self.config.max_entries:
+            victim: Literal["exact", "semantic"] = "exact" if self._exact else "semantic"
+            if victim == "exact":
+                oldest, _ = self._exact.popitem(last=False)
+                self.db.write("DELETE FROM cache WHERE key = ?", (oldest,))
+                continue
+            largest = max(self._semantic, key=lambda k: len(self._semantic[k]))
+            dropped = self._semantic[largest].pop(0)
+            self.db.write("DELETE FROM cache WHERE key = ?", (dropped.key,))

@@ -1,0 +1,125 @@
+"""The router's one SQLite file: a write-behind writer thread and a read connection.
+
+Writes are queued and committed in groups by one thread (WAL, ``synchronous=FULL``), so recording a
+request never delays its response; ``flush()`` waits until everything queued is on disk. A crash can
+lose only what was queued and not yet committed - in practice the last few milliseconds. Budgets do
+not depend on the queue: the ledger keeps its counters in memory as it records.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from strata.shared.log import get_logger
+
+__all__ = ["Database"]
+
+log = get_logger("strata.router.db")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY, ts REAL NOT NULL, day TEXT NOT NULL, key TEXT NOT NULL, session TEXT,
+    route TEXT NOT NULL, model TEXT NOT NULL, tags TEXT NOT NULL, cost_usd REAL NOT NULL,
+    baseline_usd REAL NOT NULL, cache TEXT, escalations INTEGER NOT NULL, reasons TEXT NOT NULL,
+    outcome TEXT NOT NULL, latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_day ON requests(day);
+CREATE TABLE IF NOT EXISTS calls (
+    request_id TEXT NOT NULL, seq INTEGER NOT NULL, model TEXT NOT NULL, outcome TEXT NOT NULL,
+    reason TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL, saved_usd REAL NOT NULL, latency_ms REAL NOT NULL,
+    PRIMARY KEY (request_id, seq)
+);
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY, namespace TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
+    model TEXT NOT NULL, cost_usd REAL NOT NULL, response TEXT NOT NULL, prompt TEXT, embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS cache_expires ON cache(expires);
+CREATE TABLE IF NOT EXISTS raw_outputs (
+    id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, raw TEXT NOT NULL, compact TEXT NOT NULL
+);
+"""
+MAX_BATCH = 512
+_STOP = object()
+
+
+class Database:
+    """``router.db`` in the data directory."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._read = self._connect()
+        self._read.executescript(SCHEMA)
+        self._read_lock = threading.Lock()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="strata-router-db", daemon=True)
+        self._writer.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Queue one statement; it commits with its group."""
+        self._queue.put((sql, params))
+
+    def flush(self) -> None:
+        """Wait until every queued statement is committed."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._read_lock:
+            return self._read.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._writer.join(timeout=30)
+        with self._read_lock:
+            self._read.close()
+
+    def _write_loop(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                items = [self._queue.get()]
+                while len(items) < MAX_BATCH:
+                    try:
+                        items.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                statements = [i for i in items if isinstance(i, tuple)]
+                if statements:
+                    self._commit(conn, statements)
+                for item in items:
+                    if isinstance(item, threading.Event):
+                        item.set()
+                if any(item is _STOP for item in items):
+                    return
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        try:
+            conn.execute("BEGIN")
+            for sql, params in statements:
+                conn.execute(sql, params)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            # One bad statement must not take the batch with it: retry them one by one.
+            log.error("ledger_batch_failed", error=str(exc), statements=len(statements))
+            for sql, params in statements:
+                try:
+                    conn.execute(sql, params)
+                except sqlite3.Error as one:
+                    log.error("ledger_write_failed", error=str(one), sql=sql.split("(")[0][:60])

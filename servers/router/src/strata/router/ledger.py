@@ -1,0 +1,291 @@
+"""The spend ledger and the budgets it enforces.
+
+Every request leaves one ``requests`` row and one ``calls`` row per upstream call (or cache hit, or
+refusal). Budget counters live in memory, seeded from the ledger the first time a cap is consulted and
+bumped as requests are recorded, so a cap holds exactly within this process. In-flight calls reserve
+their estimate, so concurrent requests cannot all slip under the same cap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from strata.router.db import Database
+from strata.router.errors import InvalidRequestError
+from strata.router.settings import BudgetConfig
+
+__all__ = ["BudgetLine", "CallRecord", "Ledger", "RequestRecord", "UsageRow"]
+
+GroupBy = Literal["model", "route", "key", "day", "session"]
+GROUP_COLUMNS: dict[str, str] = {
+    "model": "c.model",
+    "route": "r.route",
+    "key": "r.key",
+    "day": "r.day",
+    "session": "COALESCE(r.session, '')",
+}
+Counter = tuple[str, str, str]  # (scope, name, period key: a UTC day or "total")
+
+
+def utc_day(ts: float | None = None) -> str:
+    return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).strftime("%Y-%m-%d")
+
+
+@dataclass
+class CallRecord:
+    model: str
+    outcome: str
+    reason: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    saved_usd: float = 0.0
+    latency_ms: float = 0.0
+
+
+@dataclass
+class RequestRecord:
+    key: str
+    session: str | None
+    route: str
+    model: str
+    tags: tuple[str, ...]
+    cost_usd: float
+    baseline_usd: float
+    cache: str | None
+    escalations: list[str]
+    outcome: str
+    latency_ms: float
+    calls: list[CallRecord] = field(default_factory=list)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    ts: float = field(default_factory=time.time)
+
+
+class BudgetLine(BaseModel):
+    scope: str
+    name: str
+    period: str
+    limit_usd: float
+    spent_usd: float
+    reserved_usd: float = Field(description="Estimates of calls in flight")
+    remaining_usd: float
+    resets_at: str | None = Field(description="UTC time the period ends; null for 'total'")
+
+
+class UsageRow(BaseModel):
+    group: dict[str, str]
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    cache_hits: int
+    escalations: int
+    refused: int
+    saved_by_cache_usd: float
+    baseline_usd: float = Field(
+        description="What the answered requests would have cost on their route's strongest model"
+    )
+
+
+class Ledger:
+    """Spend records, hard caps and usage reports over the router's database."""
+
+    def __init__(self, db: Database, budgets: list[BudgetConfig]) -> None:
+        self.db = db
+        self.budgets = budgets
+        self._spent: dict[Counter, float] = {}
+        self._reserved: dict[Counter, float] = {}
+        self._lock = threading.Lock()
+
+    # --- budgets --------------------------------------------------------------------------------
+
+    def _counters(self, key: str, route: str, session: str | None, now: float) -> list[tuple[BudgetConfig, Counter]]:
+        names: dict[str, str | None] = {"global": "*", "key": key, "route": route, "session": session}
+        out: list[tuple[BudgetConfig, Counter]] = []
+        for budget in self.budgets:
+            name = names[budget.scope]
+            if name is None or (budget.name != "*" and budget.name != name):
+                continue
+            out.append((budget, (budget.scope, name, utc_day(now) if budget.period == "day" else "total")))
+        return out
+
+    def _spent_on(self, counter: Counter) -> float:
+        if counter not in self._spent:
+            self.db.flush()
+            scope, name, period = counter
+            where, params = [], []
+            if scope != "global":
+                where.append({"key": "key", "route": "route", "session": "session"}[scope] + " = ?")
+                params.append(name)
+            if period != "total":
+                where.append("day = ?")
+                params.append(period)
+            sql = "SELECT COALESCE(SUM(cost_usd), 0) FROM requests" + (" WHERE " + " AND ".join(where) if where else "")
+            self._spent[counter] = float(self.db.query(sql, params)[0][0])
+        return self._spent[counter]
+
+    def over_budget(self, key: str, route: str, session: str | None, estimate: float) -> str | None:
+        """The cap ``estimate`` more would pass, described, or None when it fits every cap."""
+        if estimate <= 0:
+            return None
+        with self._lock:
+            for budget, counter in self._counters(key, route, session, time.time()):
+                used = self._spent_on(counter) + self._reserved.get(counter, 0.0)
+                if used + estimate > budget.limit_usd:
+                    period = "today" if budget.period == "day" else "in total"
+                    who = "all requests" if budget.scope == "global" else f"{budget.scope} '{counter[1]}'"
+                    return (
+                        f"the {budget.scope} budget of ${budget.limit_usd:.4f} {period} for {who} has ${max(budget.limit_usd - used, 0):.6f} "
+                        f"left and this call is estimated at ${estimate:.6f}"
+                    )
+        return None
+
+    @contextmanager
+    def reserve(self, key: str, route: str, session: str | None, estimate: float) -> Iterator[None]:
+        """Hold ``estimate`` against every applicable cap while a call is in flight."""
+        with self._lock:
+            counters = [c for _, c in self._counters(key, route, session, time.time())]
+            for counter in counters:
+                self._reserved[counter] = self._reserved.get(counter, 0.0) + estimate
+        try:
+            yield
+        finally:
+            with self._lock:
+                for counter in counters:
+                    left = self._reserved.get(counter, 0.0) - estimate
+                    if left > 1e-12:
+                        self._reserved[counter] = left
+                    else:
+                        self._reserved.pop(counter, None)
+
+    def status(self, key: str | None = None, session: str | None = None) -> list[BudgetLine]:
+        """Every cap that applies to ``key`` / ``session`` (all routes), with what is left."""
+        now = time.time()
+        lines = []
+        with self._lock:
+            for budget in self.budgets:
+                if budget.scope == "key" and key is None and budget.name == "*":
+                    continue
+                if budget.scope == "session" and session is None and budget.name == "*":
+                    continue
+                names = {
+                    "global": "*",
+                    "key": key if budget.name == "*" else budget.name,
+                    "session": session if budget.name == "*" else budget.name,
+                    "route": budget.name,
+                }
+                name = names[budget.scope] or budget.name
+                if budget.scope == "route" and name == "*":
+                    continue  # per-route caps without a route named are reported per route by usage_report
+                period = utc_day(now) if budget.period == "day" else "total"
+                counter = (budget.scope, name, period)
+                spent = self._spent_on(counter)
+                reserved = self._reserved.get(counter, 0.0)
+                resets = None
+                if budget.period == "day":
+                    midnight = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+                    resets = (midnight + timedelta(days=1)).isoformat()
+                lines.append(
+                    BudgetLine(
+                        scope=budget.scope,
+                        name=name,
+                        period=budget.period,
+                        limit_usd=budget.limit_usd,
+                        spent_usd=round(spent, 8),
+                        reserved_usd=round(reserved, 8),
+                        remaining_usd=round(max(budget.limit_usd - spent - reserved, 0.0), 8),
+                        resets_at=resets,
+                    )
+                )
+        return lines
+
+    # --- recording ------------------------------------------------------------------------------
+
+    def record(self, rec: RequestRecord) -> None:
+        """Count the request against every cap now; persist it with the next group commit."""
+        with self._lock:
+            for _, counter in self._counters(rec.key, rec.route, rec.session, rec.ts):
+                if counter in self._spent:
+                    self._spent[counter] += rec.cost_usd
+        self.db.write(
+            "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.id, rec.ts, utc_day(rec.ts), rec.key, rec.session, rec.route, rec.model, ",".join(rec.tags),
+                rec.cost_usd, rec.baseline_usd, rec.cache, len(rec.escalations), "; ".join(rec.escalations),
+                rec.outcome, rec.latency_ms,
+            ),
+        )  # fmt: skip
+        for seq, call in enumerate(rec.calls):
+            self.db.write(
+                "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rec.id, seq, call.model, call.outcome, call.reason[:500], call.prompt_tokens,
+                    call.completion_tokens, call.cost_usd, call.saved_usd, call.latency_ms,
+                ),
+            )  # fmt: skip
+
+    # --- reports --------------------------------------------------------------------------------
+
+    def usage(
+        self, group_by: list[GroupBy], since: str | None = None, until: str | None = None, limit: int = 100
+    ) -> tuple[list[UsageRow], int]:
+        """Usage grouped by the given columns (UTC days ``since``..``until`` inclusive); rows and how many were left out."""
+        unknown = [g for g in group_by if g not in GROUP_COLUMNS]
+        if unknown:
+            raise InvalidRequestError(f"cannot group by {unknown}; choose from {sorted(GROUP_COLUMNS)}")
+        self.db.flush()
+        columns = [GROUP_COLUMNS[g] for g in group_by]
+        where, params = [], []
+        if since:
+            where.append("r.day >= ?")
+            params.append(since)
+        if until:
+            where.append("r.day <= ?")
+            params.append(until)
+        select = ", ".join([*columns, ""]) if columns else ""
+        # Per-request figures (baseline) are summed over a per-request subquery so calls do not repeat them.
+        sql = (
+            f"SELECT {select} COUNT(DISTINCT r.id), SUM(c.prompt_tokens), SUM(c.completion_tokens), SUM(c.cost_usd), "
+            "COUNT(DISTINCT CASE WHEN r.cache IS NOT NULL THEN r.id END), "
+            "COUNT(DISTINCT CASE WHEN r.escalations > 0 THEN r.id END), "
+            "COUNT(DISTINCT CASE WHEN r.outcome != 'ok' THEN r.id END), SUM(c.saved_usd), "
+            "SUM(CASE WHEN c.seq = 0 THEN r.baseline_usd ELSE 0 END) "
+            "FROM requests r JOIN calls c ON c.request_id = r.id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + (
+                " GROUP BY " + ", ".join(columns) + " ORDER BY SUM(c.cost_usd) DESC, COUNT(DISTINCT r.id) DESC"
+                if columns
+                else ""
+            )
+        )
+        rows = self.db.query(sql, params)
+        out = []
+        for row in rows:
+            group: dict[str, str] = {str(g): str(v) for g, v in zip(group_by, row[: len(columns)], strict=True)}
+            n = row[len(columns) :]
+            if not n[0]:
+                continue
+            out.append(
+                UsageRow(
+                    group=group,
+                    requests=n[0],
+                    prompt_tokens=n[1] or 0,
+                    completion_tokens=n[2] or 0,
+                    cost_usd=round(n[3] or 0.0, 8),
+                    cache_hits=n[4],
+                    escalations=n[5],
+                    refused=n[6],
+                    saved_by_cache_usd=round(n[7] or 0.0, 8),
+                    baseline_usd=round(n[8] or 0.0, 8),
+                )
+            )
+        return out[:limit], max(len(out) - limit, 0)

@@ -1,0 +1,243 @@
+"""Providers: the upstreams the router calls. The router core never names one.
+
+A provider takes an OpenAI chat-completions body (``model`` already set to the upstream's id) and
+returns an OpenAI chat completion, or streams OpenAI chunks. Built-ins: ``openai`` (any
+OpenAI-compatible endpoint: strata-llm, vLLM, Ollama, llama-server, hosted APIs) and ``anthropic``.
+Third-party providers register a factory under the ``strata.providers`` entry-point group, exactly as
+the built-ins do (see pyproject.toml); ``kind`` in strata.toml names the entry point.
+
+Every upstream failure becomes a ProviderFailure whose ``kind`` decides whether the next model of a
+fallback chain is tried.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from importlib.metadata import entry_points
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from strata.router.anthropic_format import AnthropicStreamReader, from_anthropic_response, to_anthropic_request
+from strata.router.errors import ConfigError
+from strata.router.settings import ProviderConfig
+
+__all__ = [
+    "AnthropicProvider",
+    "OpenAIProvider",
+    "Provider",
+    "ProviderFactory",
+    "ProviderFailure",
+    "load_provider",
+]
+
+FailureKind = Literal["connect", "timeout", "rate_limited", "server", "context_overflow", "client", "bad_response"]
+# What a fallback chain moves on from. A plain 4xx is the client's fault: every model would refuse it.
+RETRYABLE: frozenset[str] = frozenset(
+    {"connect", "timeout", "rate_limited", "server", "context_overflow", "bad_response"}
+)
+CONTEXT_MARKERS = (
+    "context_length",
+    "context length",
+    "context window",
+    "context_overflow",
+    "maximum context",
+    "too many tokens",
+    "prompt is too long",
+)
+ENTRY_POINT_GROUP = "strata.providers"
+
+
+class ProviderFailure(Exception):
+    """An upstream call failed; ``kind`` classifies it, ``status`` is the HTTP status if there was one."""
+
+    def __init__(self, kind: FailureKind, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+        self.status = status
+        self.message = message
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+class Provider(Protocol):
+    """One upstream endpoint."""
+
+    name: str
+
+    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One OpenAI chat completion for ``body``."""
+        ...
+
+    def stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """OpenAI ``chat.completion.chunk`` objects for ``body`` (usage in the last one when known)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+ProviderFactory = Callable[[str, ProviderConfig], Provider]
+
+
+def load_provider(name: str, config: ProviderConfig) -> Provider:
+    """Build the provider ``config.kind`` names, from the ``strata.providers`` entry points."""
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if config.kind not in found:
+        known = ", ".join(sorted(found)) or "none installed"
+        raise ConfigError(f"provider '{name}' has kind '{config.kind}', which no installed package provides ({known})")
+    factory: ProviderFactory = found[config.kind].load()
+    return factory(name, config)
+
+
+def _api_key(name: str, config: ProviderConfig) -> str | None:
+    if not config.api_key_env:
+        return None
+    key = os.environ.get(config.api_key_env)
+    if not key:
+        raise ConfigError(f"provider '{name}' reads its API key from ${config.api_key_env}, which is not set")
+    return key
+
+
+def _classify(response: httpx.Response) -> ProviderFailure:
+    try:
+        body = response.json()
+        error = body.get("error") if isinstance(body, dict) else None
+        message = (
+            str((error or {}).get("message") or response.text[:300]) if isinstance(error, dict) else response.text[:300]
+        )
+        code = str((error or {}).get("code") or (error or {}).get("type") or "") if isinstance(error, dict) else ""
+    except ValueError:
+        message, code = response.text[:300], ""
+    status = response.status_code
+    text = f"{code} {message}".lower()
+    if status in (400, 413) and any(marker in text for marker in CONTEXT_MARKERS):
+        return ProviderFailure("context_overflow", message, status)
+    if status == 429:
+        return ProviderFailure("rate_limited", message, status)
+    if status >= 500 or status == 408:
+        return ProviderFailure("server", message, status)
+    return ProviderFailure("client", message, status)
+
+
+def _transport_failure(exc: httpx.HTTPError) -> ProviderFailure:
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderFailure("timeout", f"timed out ({type(exc).__name__})")
+    if isinstance(exc, httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return ProviderFailure("connect", f"{type(exc).__name__}: {exc}")
+    return ProviderFailure("connect", f"{type(exc).__name__}: {exc}")
+
+
+class _HttpProvider:
+    """Pooled async HTTP, error classification and SSE reading shared by the built-in providers."""
+
+    path = ""
+
+    def __init__(self, name: str, config: ProviderConfig) -> None:
+        self.name = name
+        self.config = config
+        timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
+        limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections)
+        self._client = httpx.AsyncClient(
+            base_url=config.base_url.rstrip("/") + "/",
+            headers=self.headers(_api_key(name, config)),
+            timeout=timeout,
+            limits=limits,
+        )
+
+    def headers(self, key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._client.post(
+                self.path, content=json.dumps(body), headers={"content-type": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            raise _transport_failure(exc) from exc
+        if response.status_code >= 400:
+            raise _classify(response)
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise ProviderFailure("bad_response", "answered with non-JSON", response.status_code) from exc
+        if not isinstance(data, dict):
+            raise ProviderFailure("bad_response", "answered with a JSON value that is not an object")
+        return data
+
+    async def _events(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async with self._client.stream(
+                "POST", self.path, content=json.dumps(body), headers={"content-type": "application/json"}
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise _classify(response)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        return
+                    try:
+                        event = json.loads(payload)
+                    except ValueError as exc:
+                        raise ProviderFailure("bad_response", "sent an unreadable stream event") from exc
+                    if (isinstance(event, dict) and event.get("type") == "error") or (
+                        isinstance(event, dict) and "error" in event and "choices" not in event
+                    ):
+                        error = event.get("error") or {}
+                        raise ProviderFailure("server", str(error.get("message") or error)[:300])
+                    yield event
+        except httpx.HTTPError as exc:
+            raise _transport_failure(exc) from exc
+
+
+class OpenAIProvider(_HttpProvider):
+    """Any OpenAI-compatible ``/chat/completions`` endpoint."""
+
+    path = "chat/completions"
+
+    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = await self._post(body)
+        if not data.get("choices"):
+            raise ProviderFailure("bad_response", "answered without choices")
+        return data
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        async for event in self._events(body):
+            yield event
+
+
+class AnthropicProvider(_HttpProvider):
+    """Anthropic's Messages API (or anything that speaks it), translated to and from OpenAI's form."""
+
+    path = "v1/messages"
+    version = "2023-06-01"
+
+    def headers(self, key: str | None) -> dict[str, str]:
+        headers = {"anthropic-version": self.version}
+        if key:
+            headers["x-api-key"] = key
+        return headers
+
+    def _body(self, body: dict[str, Any]) -> dict[str, Any]:
+        return to_anthropic_request(body, default_max_tokens=4096)
+
+    async def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        data = await self._post(self._body(body))
+        if data.get("type") != "message":
+            raise ProviderFailure("bad_response", f"answered with type '{data.get('type')}', not a message")
+        return from_anthropic_response(data)
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        reader = AnthropicStreamReader()
+        async for event in self._events(self._body(body)):
+            for chunk in reader.feed(event):
+                yield chunk
