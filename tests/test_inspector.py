@@ -134,3 +134,24 @@ def test_inspector_remembers_and_recalls_through_strata_memory(inspector: Path, 
         "--tool-arg", "ids=[\"mem_99\"]",
     )  # fmt: skip
     assert refused.returncode == 5 and "unknown_id" in refused.stdout
+
+
+def test_inspector_compresses_through_strata_router(inspector: Path, tmp_path: Path) -> None:
+    server = [str(BIN / "strata-router"), "serve"]
+    listed = run(inspector, tmp_path, *server, "--method", "tools/list")
+    assert listed.returncode == 0, listed.stderr
+    assert {t["name"] for t in json.loads(listed.stdout)["tools"]} == {
+        "complete", "estimate_cost", "budget_status", "usage_report", "compress", "raw_output",
+    }  # fmt: skip
+    noisy = "\n".join([f"progress {i}" for i in range(300)] + ["fatal error: out of memory"])
+    packed = run(
+        inspector, tmp_path, *server, "--method", "tools/call", "--tool-name", "compress", "--tool-arg", f"text={noisy}"
+    )
+    assert packed.returncode == 0, packed.stderr
+    result = json.loads(packed.stdout[packed.stdout.index("{") :])["structuredContent"]
+    assert "fatal error: out of memory" in result["text"] and result["tokens_after"] < result["tokens_before"]
+    missing = run(
+        inspector, tmp_path, *server, "--method", "tools/call", "--tool-name", "raw_output",
+        "--tool-arg", "id=out_0123456789abcdef",
+    )  # fmt: skip
+    assert missing.returncode == 5 and "not_found" in missing.stdout

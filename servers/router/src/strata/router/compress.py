@@ -10,7 +10,8 @@ Kinds and what their filter drops:
     git_diff    index lines and unchanged context lines (hunk headers keep the positions)
     git_status  hint lines; files grouped by state on one line each
     compiler    source excerpts and caret lines under diagnostics; repeated diagnostics counted
-    json        long arrays and strings shortened (shape, first items, counts)
+    json        long arrays and strings shortened (shape, first items, counts); values that mention
+                an error, and the array items holding them, are kept whole
     traceback   library frames (site-packages, the standard library) and repeated recursion frames
     log         repeated and near-identical lines counted, blank runs, the middle of very long output
 """
@@ -207,15 +208,26 @@ def _compiler(lines: list[str]) -> list[str]:
     return out
 
 
-def _shorten(value: Any, depth: int = 0) -> Any:
+def _mentions_error(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_error(value)
     if isinstance(value, list):
-        items = [_shorten(v, depth + 1) for v in value[:JSON_ITEMS]]
-        if len(value) > JSON_ITEMS:
-            items.append(f"... {len(value) - JSON_ITEMS} more items")
+        return any(_mentions_error(v) for v in value)
+    if isinstance(value, dict):
+        return any(is_error(str(k)) or _mentions_error(v) for k, v in value.items())
+    return False
+
+
+def _shorten(value: Any) -> Any:
+    """The first items of long arrays (and every item that mentions an error), strings cut short (unless errors)."""
+    if isinstance(value, list):
+        items = [_shorten(v) for i, v in enumerate(value) if i < JSON_ITEMS or _mentions_error(v)]
+        if len(value) > len(items):
+            items.append(f"... {len(value) - len(items)} more items")
         return items
     if isinstance(value, dict):
-        return {k: _shorten(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, str) and len(value) > JSON_STRING:
+        return {k: _shorten(v) for k, v in value.items()}
+    if isinstance(value, str) and len(value) > JSON_STRING and not is_error(value):
         return value[:JSON_STRING] + f"... (+{len(value) - JSON_STRING} chars)"
     return value
 
@@ -225,7 +237,7 @@ def _json(lines: list[str]) -> list[str]:
         value = json.loads("\n".join(lines))
     except ValueError:
         return _log(lines)
-    return json.dumps(_shorten(value), indent=1, ensure_ascii=False).split("\n")
+    return [json.dumps(_shorten(value), ensure_ascii=False, separators=(",", ":"))]
 
 
 LIBRARY_FRAME = re.compile(r'^\s*File "[^"]*(site-packages|dist-packages|/lib/python\d|<frozen )')
@@ -340,7 +352,8 @@ def compress(text: str, kind: Kind | Literal["auto"] = "auto", max_lines: int = 
     chosen: Kind = detect(text) if kind == "auto" else kind
     lines = clean(text)
     kept = _cap(FILTERS[chosen](lines), max_lines)
-    missing = _missing_errors(lines, kept)
+    # JSON keeps its error-bearing values (and the items holding them) inside the structure instead.
+    missing = [] if chosen == "json" else _missing_errors(lines, kept)
     if missing:
         kept = [*kept, "[kept error lines]", *missing]
     errors = len({ln for ln in lines if is_error(ln)})
