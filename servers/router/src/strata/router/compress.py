@@ -149,6 +149,19 @@ def _pytest(lines: list[str]) -> list[str]:
 def _git_diff(lines: list[str]) -> list[str]:
     out = []
     context = 0
+    # Every file touched, first: if the view is capped, the agent still sees what changed where.
+    files: dict[str, list[int]] = {}
+    current = ""
+    for line in lines:
+        if line.startswith("diff --git "):
+            current = line.split(" b/", 1)[-1]
+            files[current] = [0, 0]
+        elif current and line.startswith("+") and not line.startswith("+++ "):
+            files[current][0] += 1
+        elif current and line.startswith("-") and not line.startswith("--- "):
+            files[current][1] += 1
+    if len(files) > 1:
+        out.append(f"[{len(files)} files: " + ", ".join(f"{f} (+{a} -{d})" for f, (a, d) in files.items()) + "]")
     for line in lines:
         if line.startswith(" ") or line == "":
             context += 1
