@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from strata.shared.testing import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LITELLM_VENV = ROOT / ".bench-cache" / "litellm-venv"
@@ -118,14 +120,6 @@ def load(port: int, path: str, key: str | None, concurrency: int, total: int) ->
 
 
 # ----------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(port: int, path: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:

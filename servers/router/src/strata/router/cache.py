@@ -15,7 +15,7 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from strata.router.db import Database
 from strata.router.settings import CacheConfig
@@ -33,6 +33,7 @@ __all__ = ["CacheEntry", "ResponseCache", "request_key"]
 log = get_logger("strata.router.cache")
 
 # Fields that change how a response is delivered or billed, not what it says.
+RECENT_VECTORS = 64
 NOT_CONTENT = frozenset({"stream", "stream_options", "user", "metadata", "store", "service_tier", "safety_identifier"})
 
 
@@ -82,6 +83,7 @@ class ResponseCache:
         self.embedder = embedder
         self._exact: OrderedDict[str, CacheEntry] = OrderedDict()
         self._semantic: dict[str, list[CacheEntry]] = {}
+        self._recent: dict[str, npt.NDArray[np.float32]] = {}
         self._load()
 
     def _load(self) -> None:
@@ -136,9 +138,7 @@ class ResponseCache:
         entry = CacheEntry(key, namespace, time.time() + self.config.ttl_s, model, cost, response)
         self._exact[key] = entry
         self._persist(entry, None, None)
-        while self.size() > self.config.max_entries and self._exact:
-            oldest, _ = self._exact.popitem(last=False)
-            self.db.write("DELETE FROM cache WHERE key = ?", (oldest,))
+        self._evict()
 
     def _drop(self, key: str) -> None:
         self._exact.pop(key, None)
@@ -165,8 +165,14 @@ class ResponseCache:
         return last.text() if last.role == "user" and last.text().strip() else None
 
     def embed(self, text: str) -> npt.NDArray[np.float32]:
+        """The text's vector; a miss looks it up and then stores it, so the last few are memoised."""
         assert self.embedder is not None
-        row: npt.NDArray[np.float32] = self.embedder.embed([text])[0]
+        row = self._recent.get(text)
+        if row is None:
+            row = self.embedder.embed([text])[0]
+            self._recent[text] = row
+            if len(self._recent) > RECENT_VECTORS:
+                self._recent.pop(next(iter(self._recent)))
         return row
 
     def get_semantic(
@@ -202,12 +208,14 @@ class ResponseCache:
         bucket.append(entry)
         self._semantic[ns] = bucket
         self._persist(entry, self.semantic_text(request), vector.tobytes())
+        self._evict()
+
+    def _evict(self) -> None:
+        """Over ``max_entries``: exact entries go first (least recently used), then the oldest semantic ones."""
         while self.size() > self.config.max_entries:
-            victim: Literal["exact", "semantic"] = "exact" if self._exact else "semantic"
-            if victim == "exact":
-                oldest, _ = self._exact.popitem(last=False)
-                self.db.write("DELETE FROM cache WHERE key = ?", (oldest,))
-                continue
-            largest = max(self._semantic, key=lambda k: len(self._semantic[k]))
-            dropped = self._semantic[largest].pop(0)
-            self.db.write("DELETE FROM cache WHERE key = ?", (dropped.key,))
+            if self._exact:
+                key, _ = self._exact.popitem(last=False)
+            else:
+                largest = max(self._semantic, key=lambda k: len(self._semantic[k]))
+                key = self._semantic[largest].pop(0).key
+            self.db.write("DELETE FROM cache WHERE key = ?", (key,))

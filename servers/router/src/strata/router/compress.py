@@ -256,6 +256,15 @@ def _json(lines: list[str]) -> list[str]:
 LIBRARY_FRAME = re.compile(r'^\s*File "[^"]*(site-packages|dist-packages|/lib/python\d|<frozen )')
 
 
+def _skipped(out: list[str], library: int, repeats: int) -> tuple[int, int]:
+    """Say what the traceback filter skipped since the last kept line; the counters start again."""
+    if library:
+        out.append(f"  [... {library} library frames omitted ...]")
+    if repeats:
+        out.append(f"  [previous frame repeated {repeats} more times]")
+    return 0, 0
+
+
 def _traceback(lines: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
@@ -280,24 +289,14 @@ def _traceback(lines: list[str]) -> list[str]:
                 repeats += 1
                 i += step
                 continue
-            if library:
-                out.append(f"  [... {library} library frames omitted ...]")
-                library = 0
-            if repeats:
-                out.append(f"  [previous frame repeated {repeats} more times]")
-                repeats = 0
+            library, repeats = _skipped(out, library, repeats)
             last_frame = line
             out.append(line)
             if code is not None:
                 out.append(code)
             i += step
             continue
-        if library:
-            out.append(f"  [... {library} library frames omitted ...]")
-            library = 0
-        if repeats:
-            out.append(f"  [previous frame repeated {repeats} more times]")
-            repeats = 0
+        library, repeats = _skipped(out, library, repeats)
         out.append(line)
         i += 1
     return _log(out)

@@ -414,7 +414,7 @@ class Router:
         plan = self.resolve(request, ctx)
         hit = await self._cached(plan, request, ctx, started)
         if hit is not None:
-            return hit[0]
+            return hit
         spend = _Spend()
         try:
             answered = await self._tiers(plan, request, ctx, spend, len(plan.tiers) - 1)
@@ -433,12 +433,10 @@ class Router:
             completion, plan.route, model, spend.cost, None, spend.attempts, spend.checks, spend.escalations
         )
         self._record(plan, request, ctx, routed, spend, started)
-        await self._remember(plan, request, ctx, routed, hit[1] if hit else None)
+        await self._remember(plan, request, ctx, routed)
         return routed
 
-    async def _cached(
-        self, plan: Plan, request: ChatRequest, ctx: RequestContext, started: float
-    ) -> tuple[Routed, Any] | None:
+    async def _cached(self, plan: Plan, request: ChatRequest, ctx: RequestContext, started: float) -> Routed | None:
         if not (plan.cache and ctx.cache == "use" and self.cache.eligible(request)):
             return None
         namespace = f"{plan.route}:{request.model}"
@@ -457,12 +455,12 @@ class Router:
         completion = Completion.from_openai(entry.response)
         routed = Routed(
             completion, plan.route, entry.model, 0.0, kind, [Attempt(entry.model, "ok", f"{kind} cache hit")]
-        )  # type: ignore[arg-type]
+        )
         spend = _Spend(calls=[CallRecord(entry.model, "cache", kind, saved_usd=entry.cost_usd)])
         self._record(plan, request, ctx, routed, spend, started, baseline=entry.cost_usd)
-        return routed, None
+        return routed
 
-    async def _remember(self, plan: Plan, request: ChatRequest, ctx: RequestContext, routed: Routed, _: Any) -> None:
+    async def _remember(self, plan: Plan, request: ChatRequest, ctx: RequestContext, routed: Routed) -> None:
         if not (plan.cache and ctx.cache == "use" and self.cache.eligible(request)):
             return
         if any(not c.passed for c in routed.checks) or routed.completion.finish_reason == "length":
@@ -526,7 +524,7 @@ class Router:
         plan = self.resolve(request, ctx)
         hit = await self._cached(plan, request, ctx, started)
         if hit is not None:
-            return StreamHandle.replay(hit[0])
+            return StreamHandle.replay(hit)
         spend = _Spend()
         try:
             answered = await self._tiers(plan, request, ctx, spend, len(plan.tiers) - 1)
@@ -542,7 +540,7 @@ class Router:
                     spend.escalations,
                 )
                 self._record(plan, request, ctx, routed, spend, started)
-                await self._remember(plan, request, ctx, routed, None)
+                await self._remember(plan, request, ctx, routed)
                 return StreamHandle.replay(routed)
             return await self._open_live(plan, request, ctx, spend, started)
         except BudgetExceededError as exc:
@@ -702,6 +700,6 @@ async def _live(
             )
             router._record(plan, request, ctx, routed, spend, started)
             with anyio.CancelScope(shield=True):
-                await router._remember(plan, request, ctx, routed, None)
+                await router._remember(plan, request, ctx, routed)
         else:
             router._record_failure(plan, ctx, spend, UpstreamError("stream ended early"), started, "stream_failed")
