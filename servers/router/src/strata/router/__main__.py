@@ -18,7 +18,7 @@ from strata.shared.runner import Metrics, serve, serve_options_from
 
 __all__ = ["main"]
 
-DEFAULT_PORT = 8102
+DEFAULT_PORT = 8104
 
 
 def _keys(settings: RouterSettings) -> dict[str, str]:
@@ -42,7 +42,7 @@ def cli(ctx: click.Context) -> None:
     \b
     Example usage:
 
-        strata-router serve --transport http --port 8102
+        strata-router serve --transport http --port 8104
         pytest 2>&1 | strata-router compress
         strata-router usage --group-by model --group-by day
     """
@@ -65,9 +65,9 @@ def serve_cmd(
     \b
     Example usage:
 
-        strata-router serve --transport http --port 8102
-        OPENAI_BASE_URL=http://127.0.0.1:8102/v1 my-openai-app
-        ANTHROPIC_BASE_URL=http://127.0.0.1:8102 claude
+        strata-router serve --transport http --port 8104
+        OPENAI_BASE_URL=http://127.0.0.1:8104/v1 my-openai-app
+        ANTHROPIC_BASE_URL=http://127.0.0.1:8104 claude
     """
     from strata.router.core import Router
     from strata.router.http_api import KeyRing
