@@ -38,7 +38,7 @@ test: install
 lint: install
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy shared/src servers/llm/src servers/codegraph/src servers/memory/src servers/router/src orchestrator/src
+	$(UV) run --no-sync mypy shared/src servers/llm/src servers/codegraph/src servers/memory/src servers/router/src servers/voice/src orchestrator/src
 
 bench: install
 	$(UV) run --no-sync python bench/bench_llm.py --write docs/benchmarks.md
