@@ -46,6 +46,7 @@ bench: install
 	$(UV) run --no-sync python bench/bench_codegraph_speed.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_memory.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_router.py --write docs/benchmarks.md
+	$(UV) run --no-sync python bench/bench_voice.py --write docs/benchmarks.md
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .bench-cache

@@ -155,3 +155,22 @@ def test_inspector_compresses_through_strata_router(inspector: Path, tmp_path: P
         "--tool-arg", "id=out_0123456789abcdef",
     )  # fmt: skip
     assert missing.returncode == 5 and "not_found" in missing.stdout
+
+
+def test_inspector_speaks_through_strata_voice(inspector: Path, tmp_path: Path) -> None:
+    server = [str(BIN / "strata-voice"), "serve"]
+    listed = run(inspector, tmp_path, *server, "--method", "tools/list")
+    assert listed.returncode == 0, listed.stderr
+    assert {t["name"] for t in json.loads(listed.stdout)["tools"]} == {"speak", "transcribe", "list_voices", "status"}
+    spoken = run(
+        inspector, tmp_path, *server, "--method", "tools/call", "--tool-name", "speak",
+        "--tool-arg", "text=Refactor complete.", "--tool-arg", "format=ogg",
+    )  # fmt: skip
+    assert spoken.returncode == 0, spoken.stderr
+    speech = json.loads(spoken.stdout[spoken.stdout.index("{") :])["structuredContent"]
+    assert Path(speech["path"]).read_bytes()[:4] == b"OggS" and speech["duration_s"] > 0.3
+    unknown = run(
+        inspector, tmp_path, *server, "--method", "tools/call", "--tool-name", "speak",
+        "--tool-arg", "text=hi", "--tool-arg", "voice=nobody",
+    )  # fmt: skip
+    assert unknown.returncode == 5 and "unknown_voice" in unknown.stdout

@@ -121,7 +121,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}
     return env | {
         "STRATA_HOME": str(tmp_path),
-        "STRATA_VOICE__TTS_THREADS": "1",
+        "STRATA_VOICE_TTS_THREADS": "1",
         "STRATA_VOICE_AUDIO_ROOTS": json.dumps([str(tmp_path)]),
     }
 
