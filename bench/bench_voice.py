@@ -28,8 +28,8 @@ import jiwer
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_llm import write_section  # noqa: E402
-from bench_router import machine  # noqa: E402
+from bench_llm import write_section
+from bench_router import machine
 
 REPEATS = 5
 THREADS = 2
@@ -215,7 +215,7 @@ def report(results: dict[str, Any]) -> str:
         "",
         f"Machine: {machine()}. Command: `python bench/bench_voice.py --write docs/benchmarks.md`.",
         f"{THREADS} threads for every engine, raw and served; the server is a `strata-voice` stdio subprocess",
-        f"called through a real MCP session (its time includes the tool call, WAV encoding and the file write).",
+        "called through a real MCP session (its time includes the tool call, WAV encoding and the file write).",
         f"Medians of {REPEATS} alternating runs after a warm-up. RTF = wall time / audio duration.",
         "",
         "| TTS engine | audio s | raw RTF | server RTF | overhead | raw first audio s | server first audio s |",
