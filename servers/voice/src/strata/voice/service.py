@@ -13,7 +13,8 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,6 +117,22 @@ class _Lane:
         if self.busy and self.waiting >= self.max_queue:
             raise BusyError(f"{what} is busy with {self.waiting} requests waiting; retry shortly")
 
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for the engine, hold it for the body; a body that finishes counts as served."""
+        self.waiting += 1
+        try:
+            await self.limiter.acquire()
+        finally:
+            self.waiting -= 1
+        self.busy += 1
+        try:
+            yield
+            self.served += 1
+        finally:
+            self.busy -= 1
+            self.limiter.release()
+
 
 class VoiceService:
     def __init__(
@@ -157,14 +174,8 @@ class VoiceService:
         options = RenderOptions(speed=request.speed, deterministic=request.deterministic, language=request.language)
         lane = self._tts_lanes[engine.name]
         lane.admit(f"TTS engine '{engine.name}'")
-        lane.waiting += 1
         started = time.perf_counter()
-        try:
-            await lane.limiter.acquire()
-        finally:
-            lane.waiting -= 1
-        lane.busy += 1
-        try:
+        async with lane.slot():
             await anyio.to_thread.run_sync(engine.load, info.name)
             units = await anyio.to_thread.run_sync(engine.split, text, info.name, options)
             if not units:
@@ -184,10 +195,6 @@ class VoiceService:
                     await on_progress(index + 1, len(units), f"sentence {index + 1} of {len(units)}")
             audio = Audio(np.concatenate(pieces), rate)
             data = await anyio.to_thread.run_sync(encode, audio, request.format)
-            lane.served += 1
-        finally:
-            lane.busy -= 1
-            lane.limiter.release()
         elapsed = time.perf_counter() - started
         path = self._store(data, request.format, f"{info.id}\n{request.speed}\n{text}")
         speech = Speech(
@@ -264,14 +271,8 @@ class VoiceService:
         audio = await anyio.to_thread.run_sync(
             lambda: decode(source, max_seconds=self.settings.max_audio_seconds, max_bytes=self.settings.max_audio_bytes)
         )
-        lane.waiting += 1
-        try:
-            await lane.limiter.acquire()
-        finally:
-            lane.waiting -= 1
-        lane.busy += 1
         segments: list[Segment] = []
-        try:
+        async with lane.slot():
             iterator, info = await anyio.to_thread.run_sync(self.whisper.transcribe, audio, options)
             while (segment := await anyio.to_thread.run_sync(_next, iterator)) is not None:
                 segments.append(segment)
@@ -279,10 +280,6 @@ class VoiceService:
                     await on_progress(
                         min(segment.end, info.duration), info.duration, f"{segment.end:.1f} s of {info.duration:.1f} s"
                     )
-            lane.served += 1
-        finally:
-            lane.busy -= 1
-            lane.limiter.release()
         elapsed = time.perf_counter() - started
         return Transcript(
             text=" ".join(s.text for s in segments if s.text),
