@@ -418,7 +418,8 @@ def report(over: dict[str, Any], comp: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['output']} | {r['kind']} | {r['lines']} | {r['before']:,} | {r['after']:,} | {saved:.0%} | {r['errors_kept']}/{r['errors']} |"
         )
-    lines.append(f"| **all** | | | {total_before:,} | {total_after:,} | {1 - total_after / total_before:.0%} | |")
+    if total_before:
+        lines.append(f"| **all** | | | {total_before:,} | {total_after:,} | {1 - total_after / total_before:.0%} | |")
     return "\n".join(lines) + "\n"
 
 

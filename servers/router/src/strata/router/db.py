@@ -9,6 +9,7 @@ not depend on the queue: the ledger keeps its counters in memory as it records.
 from __future__ import annotations
 
 import queue
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -45,6 +46,9 @@ CREATE TABLE IF NOT EXISTS raw_outputs (
 );
 """
 MAX_BATCH = 512
+# SQLite's default limit on bound parameters per statement is 32,766.
+MAX_PARAMETERS = 32_000
+SINGLE_ROW_INSERT = re.compile(r"^(INSERT (?:OR \w+ )?INTO (\w+)(?: \([\w, ]+\))? VALUES )(\(\?(?:, \?)*\))$")
 _STOP = object()
 
 
@@ -111,7 +115,7 @@ class Database:
     def _commit(self, conn: sqlite3.Connection, statements: list[tuple[str, Sequence[Any]]]) -> None:
         try:
             conn.execute("BEGIN")
-            for sql, params in statements:
+            for sql, params in _coalesce(statements):
                 conn.execute(sql, params)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -123,3 +127,46 @@ class Database:
                     conn.execute(sql, params)
                 except sqlite3.Error as one:
                     log.error("ledger_write_failed", error=str(one), sql=sql.split("(")[0][:60])
+
+
+def _coalesce(statements: list[tuple[str, Sequence[Any]]]) -> list[tuple[str, Sequence[Any]]]:
+    """Fold the one-row INSERTs of a batch into one multi-row INSERT per statement text.
+
+    Why: the event loop holds the GIL almost all the time under load, and every ``execute`` gives the
+    GIL up around ``sqlite3_step`` and then waits up to the switch interval (5 ms) to get it back. One
+    row per statement drained a few hundred rows/s behind a busy loop, so at 2,000 requests/s the queue
+    (and the process's memory) grew without bound; a few statements per batch keep up.
+
+    Order is kept where it can matter: any other statement is a barrier, rows of one statement stay in
+    order, and two different INSERTs into the same table are never reordered against each other.
+    """
+    out: list[tuple[str, Sequence[Any]]] = []
+    groups: dict[str, tuple[str, str, list[Any], int]] = {}
+    table_sql: dict[str, str] = {}
+
+    def emit(sql: str) -> None:
+        head, row, params, rows = groups.pop(sql)
+        out.append((head + ", ".join([row] * rows), params))
+
+    def flush() -> None:
+        for sql in list(groups):
+            emit(sql)
+        table_sql.clear()
+
+    for sql, values in statements:
+        match = SINGLE_ROW_INSERT.match(sql)
+        if match is None:
+            flush()
+            out.append((sql, values))
+            continue
+        table = match.group(2)
+        if table_sql.get(table, sql) != sql:
+            flush()
+        table_sql[table] = sql
+        if sql in groups and len(groups[sql][2]) + len(values) > MAX_PARAMETERS:
+            emit(sql)
+        head, row, params, rows = groups.get(sql, (match.group(1), match.group(3), [], 0))
+        params.extend(values)
+        groups[sql] = (head, row, params, rows + 1)
+    flush()
+    return out
