@@ -1,0 +1,84 @@
+"""Which servers the orchestrator talks to: ``[servers.<name>]`` tables in strata.toml.
+
+    [servers.codegraph]                 # stdio: the orchestrator starts the process
+    command = "strata-codegraph"
+    args = ["serve"]
+    env = { STRATA_CODEGRAPH_REPO = "." }
+
+    [servers.memory]                    # HTTP: a server someone else runs
+    url = "http://127.0.0.1:8103/mcp"
+    token_env = "STRATA_TOKEN"          # the bearer token is read from this variable
+
+Without any table the five Strata servers are used over stdio, each from the same environment as
+``strata`` itself. A table for one of the five replaces its default; ``enabled = false`` drops it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from strata.shared.settings import load_config_section
+
+__all__ = ["DEFAULT_SERVERS", "OrchestratorSettings", "ServerSpec"]
+
+DEFAULT_SERVERS = ("codegraph", "memory", "router", "llm", "voice")
+
+
+class ServerSpec(BaseModel):
+    """How to reach one server: ``command`` (+ ``args``, ``env``, ``cwd``) for stdio, or ``url`` for HTTP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: Path | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    token_env: str | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ServerSpec:
+        if self.enabled and (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command (stdio) or url (HTTP)")
+        return self
+
+    @property
+    def transport(self) -> Literal["stdio", "http"]:
+        return "stdio" if self.command is not None else "http"
+
+    @property
+    def target(self) -> str:
+        return self.url if self.url is not None else " ".join([self.command or "", *self.args]).strip()
+
+
+def default_spec(name: str) -> ServerSpec:
+    """``strata-<name>`` next to this Python (a venv's bin), else on PATH, else the bare name."""
+    script = f"strata-{name}"
+    beside = Path(sys.executable).parent / script
+    command = str(beside) if beside.exists() else (shutil.which(script) or script)
+    return ServerSpec(command=command, args=["serve"])
+
+
+class OrchestratorSettings(BaseModel):
+    """The ``[servers]`` section of strata.toml: every key is a server name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    servers: dict[str, ServerSpec] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> OrchestratorSettings:
+        """Read ``[servers]`` from the user and project strata.toml (project wins)."""
+        return cls(servers=load_config_section("servers"))
+
+    def resolved(self) -> dict[str, ServerSpec]:
+        """The defaults overlaid with the configured servers, disabled ones dropped, in a stable order."""
+        specs = {name: default_spec(name) for name in DEFAULT_SERVERS}
+        specs.update(self.servers)
+        return {name: spec for name, spec in specs.items() if spec.enabled}
