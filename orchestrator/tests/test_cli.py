@@ -6,17 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
 from strata.orchestrator.cli import cli, installed_servers
 from strata.orchestrator.settings import DEFAULT_SERVERS, OrchestratorSettings
-from strata.shared.testing import free_port
+from strata.shared.testing import free_port, wait_healthy
 
 BIN = Path(sys.executable).parent
 TOKEN = "orchestrator-test-token"
@@ -48,13 +46,7 @@ def http_voice(tmp_path: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        assert wait_healthy(url), (tmp_path / "voice-http.log").read_text()
         yield f"{url}/mcp"
     finally:
         process.terminate()

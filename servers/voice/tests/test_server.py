@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 
 from strata.shared.runner import Metrics
-from strata.shared.testing import free_port
+from strata.shared.testing import free_port, wait_healthy
 from strata.voice.server import create_server
 from strata.voice.service import VoiceService
 
@@ -150,14 +149,7 @@ def http_server(tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
+        if not wait_healthy(url):
             raise AssertionError((tmp_path / "http.log").read_text())
         yield url
     finally:

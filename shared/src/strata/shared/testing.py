@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 
-__all__ = ["free_port", "serving"]
+__all__ = ["free_port", "serving", "wait_healthy"]
 
 
 def free_port() -> int:
@@ -35,3 +36,18 @@ async def serving(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
             yield f"http://{host}:{port}"
         finally:
             server.should_exit = True
+
+
+def wait_healthy(url: str, timeout: float = 120.0) -> bool:
+    """Poll ``<url>/healthz`` until it answers 200; False if it never does within ``timeout`` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    return False
