@@ -268,11 +268,14 @@ class VoiceService:
         lane = self._asr_lane
         lane.admit("speech recognition")
         started = time.perf_counter()
-        audio = await anyio.to_thread.run_sync(
-            lambda: decode(source, max_seconds=self.settings.max_audio_seconds, max_bytes=self.settings.max_audio_bytes)
-        )
         segments: list[Segment] = []
+        # Decoded inside the slot: a 3-hour recording is ~0.7 GB of float32, so at most one is held at a time.
         async with lane.slot():
+            audio = await anyio.to_thread.run_sync(
+                lambda: decode(
+                    source, max_seconds=self.settings.max_audio_seconds, max_bytes=self.settings.max_audio_bytes
+                )
+            )
             iterator, info = await anyio.to_thread.run_sync(self.whisper.transcribe, audio, options)
             while (segment := await anyio.to_thread.run_sync(_next, iterator)) is not None:
                 segments.append(segment)

