@@ -12,7 +12,7 @@ A minimal strata.toml that runs the local model first and escalates to a hosted 
 
     [router.models.local]
     provider = "local"
-    model = "smollm2"
+    model = "smollm2-135m-instruct"
     local = true
 
     [router.models.sonnet]
@@ -178,7 +178,7 @@ class RouterSettings(ServerSettings):
         default_factory=lambda: {"local": ProviderConfig(base_url="http://127.0.0.1:8101/v1")}
     )
     models: dict[Name, ModelConfig] = Field(
-        default_factory=lambda: {"local": ModelConfig(provider="local", model="smollm2", local=True)}
+        default_factory=lambda: {"local": ModelConfig(provider="local", model="smollm2-135m-instruct", local=True)}
     )
     routes: dict[Name, RouteConfig] = Field(
         default_factory=lambda: {"default": RouteConfig(policy="fixed", model="local")}
