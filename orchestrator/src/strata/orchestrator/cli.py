@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib.metadata import distributions
 from pathlib import Path
+from typing import Any
 
 import anyio
 import click
@@ -33,7 +34,8 @@ def cli() -> None:
     \b
     Example usage:
         strata servers
-        strata servers --only voice,memory --json
+        strata ask "move every LDAP login to the SSO module" --repo . --voice
+        strata up --only codegraph,memory
     """
 
 
@@ -118,6 +120,269 @@ def installed_list() -> None:
         raise click.ClickException("no Strata server is installed - `pip install ./servers/llm`, for example")
     for script, version in servers.items():
         click.echo(f"{script}\t{version}")
+
+
+REQUEST_MAX_CHARS = 2000
+
+
+def _console() -> Any:
+    import os
+    import sys
+
+    from rich.console import Console
+
+    # Piped output (make run, CI logs) gets a usable width instead of rich's 80 columns.
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
+    return Console(highlight=False, width=width)
+
+
+def _settings() -> Any:
+    from pydantic import ValidationError
+
+    from strata.orchestrator.settings import AskSettings
+    from strata.shared.cli import config_error
+
+    try:
+        return AskSettings()
+    except ValidationError as exc:
+        raise config_error(exc) from exc
+
+
+def _drive(thread: Any, *, interactive: bool) -> Any:
+    """Run ``thread`` to its end or its pause, printing each step; return the thread."""
+    from strata.orchestrator.connect import connections
+    from strata.orchestrator.render import StepPrinter, print_outcome
+    from strata.orchestrator.toolbox import Toolbox
+    from strata.orchestrator.trace import Trace, servers_needed
+
+    settings = _settings()
+    console = _console()
+    repo = Path(thread.repo)
+    log_dir = user_dir() / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    async def approver(current: Any) -> bool | None:
+        if not interactive:
+            return None
+        answer = await anyio.to_thread.run_sync(
+            lambda: click.prompt(
+                "Apply these changes? (y)es / (n)o / (l)ater", type=click.Choice(["y", "n", "l"]), default="l"
+            )
+        )
+        return {"y": True, "n": False}.get(answer)
+
+    console.print(f"[bold]strata ask[/] {thread.request}\n[dim]thread {thread.id} · repo {repo}[/]")
+    needed = servers_needed(thread)
+    with connections(repo, voice=thread.options.voice, log_dir=log_dir) as conn:
+        for note in conn.notes:
+            console.print(f"[dim]{note}[/]")
+        specs = {name: spec for name, spec in conn.specs.items() if name in needed}
+
+        async def go() -> None:
+            async with Toolbox(
+                thread, specs, tokens=conn.tokens, log_dir=log_dir, max_retries=settings.max_retries,
+                connect_timeout_s=settings.connect_timeout_s, tool_timeout_s=settings.tool_timeout_s,
+            ) as tools:  # fmt: skip
+                for name, error in tools.down.items():
+                    console.print(f"[red]{name} unavailable:[/] {error}")
+                await Trace(thread, tools, settings, on_step=StepPrinter(console), approver=approver).run()
+
+        anyio.run(go)
+    print_outcome(console, thread)
+    return thread
+
+
+def _exit_for(thread: Any) -> None:
+    outcome = thread.trace()["outcome"]
+    if outcome is not None and (outcome["status"] == "failed" or (outcome["test_failures"] or 0) > 0):
+        raise SystemExit(1)
+
+
+@cli.command(name="ask")
+@click.argument("request")
+@click.option(
+    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+@click.option("--yes", is_flag=True, help="Approve the edits without asking")
+@click.option("--voice", is_flag=True, help="Announce the outcome as audio through the voice server")
+@click.option("--test-command", default=None, help="The repo's test command (default: detected)")
+@report_errors
+def ask(request: str, repo: Path, yes: bool, voice: bool, test_command: str | None) -> None:
+    """Run the request trace: memory -> codegraph -> router/plan -> edit agents -> approval -> tests -> voice -> memory.
+
+    Each step is printed as it ends; the thread (the only state) and a JSON trace are written to
+    <repo>/.strata/threads/. Without --yes the run asks before applying (in a terminal) or pauses;
+    `strata resume THREAD_ID --yes` continues it, in any later process.
+
+    \b
+    Example usage:
+        strata ask "find all places that authenticate against the legacy LDAP server and refactor them to use the new SSO module" --repo examples/acme-portal --yes --voice
+    """
+    import shlex
+    import sys
+
+    from strata.orchestrator.thread import Thread, ThreadOptions
+
+    if not request.strip() or len(request) > REQUEST_MAX_CHARS:
+        raise click.BadParameter(f"give a request of 1 to {REQUEST_MAX_CHARS} characters", param_hint="REQUEST")
+    options = ThreadOptions(yes=yes, voice=voice, test_command=shlex.split(test_command) if test_command else None)
+    thread = Thread.start(request.strip(), repo.resolve(), options)
+    _exit_for(_drive(thread, interactive=sys.stdin.isatty() and not yes))
+
+
+@cli.command(name="resume")
+@click.argument("thread_id")
+@click.option(
+    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+@click.option("--yes", is_flag=True, help="Approve the pending edits")
+@click.option("--reject", is_flag=True, help="Reject the pending edits (the thread still finishes)")
+@report_errors
+def resume(thread_id: str, repo: Path, yes: bool, reject: bool) -> None:
+    """Continue a thread that paused for approval, or that stopped part-way.
+
+    \b
+    Example usage:
+        strata resume t-20261124-101500-a1b2c3 --repo examples/acme-portal --yes
+    """
+    import sys
+
+    from strata.orchestrator.render import print_outcome
+    from strata.orchestrator.thread import load_thread
+
+    if yes and reject:
+        raise click.UsageError("give --yes or --reject, not both")
+    try:
+        thread = load_thread(repo.resolve(), thread_id)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if thread.finished:
+        print_outcome(_console(), thread)
+        _exit_for(thread)
+        return
+    if thread.awaiting_approval and (yes or reject):
+        thread.add(
+            "approval", "approval", {"approved": yes, "by": "strata resume --yes" if yes else "strata resume --reject"}
+        )
+    _exit_for(_drive(thread, interactive=sys.stdin.isatty() and not (yes or reject)))
+
+
+@cli.command(name="up")
+@click.option("--only", default=None, help="Comma-separated servers to start (default: all five)")
+@click.option(
+    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True,
+    help="The repository codegraph serves",
+)  # fmt: skip
+@click.option("--base-port", type=click.IntRange(1024, 65530), default=None,
+              help="Ports base..base+4 for llm, codegraph, memory, router, voice [default: 8101..8105]")  # fmt: skip
+@report_errors
+def up(only: str | None, repo: Path, base_port: int | None) -> None:
+    """Start the servers on streamable HTTP on loopback, supervised, until Ctrl-C.
+
+    One generated bearer token protects them all; their URLs and the token go to the state file
+    (<STRATA_HOME>/up.json, mode 0600) that `strata ask`, `strata status` and `strata down` read.
+    A server that exits is restarted with a back-off (1 s doubling to 30 s).
+
+    \b
+    Example usage:
+        strata up
+        strata up --only codegraph,memory --repo ~/src/app
+    """
+    from strata.orchestrator.settings import DEFAULT_SERVERS
+    from strata.orchestrator.up import Supervisor, read_state, state_file
+
+    running = read_state()
+    if running is not None:
+        raise click.ClickException(f"strata up is already running (pid {running.pid}) - `strata down` first")
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else list(DEFAULT_SERVERS)
+    try:
+        supervisor = Supervisor(names, repo, base_port=base_port)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--only") from exc
+    console = _console()
+    try:
+        supervisor.start(lambda name, url: console.print(f"[green]✓[/] {name:<9} {url}/mcp"))
+    except KeyboardInterrupt:
+        supervisor.stop()
+        raise SystemExit(130) from None
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"state and token: {state_file()} · logs: {supervisor.log_dir} · Ctrl-C or `strata down` stops them")
+    supervisor.run(lambda name, what: console.print(f"[yellow]{name}[/] {what}"))
+    console.print("stopped")
+
+
+@cli.command(name="down")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 600), default=60.0, show_default=True)
+def down(timeout_s: float) -> None:
+    """Stop the servers that `strata up` runs.
+
+    \b
+    Example usage:
+        strata down
+    """
+    import os
+    import signal
+    import time
+
+    from strata.orchestrator.up import pid_alive, read_state
+
+    state = read_state()
+    if state is None:
+        click.echo("nothing is running")
+        return
+    os.kill(state.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while pid_alive(state.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if pid_alive(state.pid):
+        for server in state.servers.values():
+            if pid_alive(server.pid):
+                os.kill(server.pid, signal.SIGKILL)
+        os.kill(state.pid, signal.SIGKILL)
+        raise click.ClickException(f"strata up (pid {state.pid}) did not stop within {timeout_s:g} s; killed it")
+    click.echo(f"stopped {', '.join(state.servers)}")
+
+
+@cli.command(name="status")
+@click.option("--json", "as_json", is_flag=True)
+def status(as_json: bool) -> None:
+    """Show what `strata up` runs: URL, pid, health and restarts per server; exit 1 if not all healthy.
+
+    \b
+    Example usage:
+        strata status
+    """
+    from strata.orchestrator.up import healthy, pid_alive, read_state
+
+    state = read_state()
+    if state is None:
+        if as_json:
+            click.echo(json.dumps({"running": False}))
+        else:
+            click.echo("nothing is running - `strata up` starts the servers")
+        raise SystemExit(1)
+    rows = [
+        {"server": name, "url": s.url, "pid": s.pid, "alive": pid_alive(s.pid),
+         "healthy": healthy(s.url.rsplit("/mcp", 1)[0]), "restarts": s.restarts}
+        for name, s in state.servers.items()
+    ]  # fmt: skip
+    if as_json:
+        click.echo(json.dumps({"running": True, "pid": state.pid, "repo": state.repo, "servers": rows}))
+    else:
+        from rich.table import Table
+
+        table = Table()
+        for column in ("server", "url", "pid", "health", "restarts"):
+            table.add_column(column)
+        for row in rows:
+            health = "[green]ok[/]" if row["healthy"] else "[red]down[/]"
+            table.add_row(str(row["server"]), str(row["url"]), str(row["pid"]), health, str(row["restarts"]))
+        console = _console()
+        console.print(f"strata up (pid {state.pid}) serving {state.repo}")
+        console.print(table)
+    if not all(row["healthy"] for row in rows):
+        raise SystemExit(1)
 
 
 def main() -> None:

@@ -36,14 +36,17 @@ class ServerReport(BaseModel):
     error: str = ""
 
 
-def client_for(name: str, spec: ServerSpec, log_dir: Path | None = None) -> Any:
-    """A fastmcp Client for ``spec``; stdio servers inherit this process's environment plus ``spec.env``."""
+def client_for(name: str, spec: ServerSpec, log_dir: Path | None = None, token: str | None = None) -> Any:
+    """A fastmcp Client for ``spec``; stdio servers inherit this process's environment plus ``spec.env``.
+
+    An HTTP server's bearer token is ``token`` if given, else the value of ``spec.token_env``.
+    """
     from fastmcp import Client
     from fastmcp.client.auth import BearerAuth
     from fastmcp.client.transports import StdioTransport
 
     if spec.url is not None:
-        token = os.environ.get(spec.token_env) if spec.token_env else None
+        token = token or (os.environ.get(spec.token_env) if spec.token_env else None)
         return Client(spec.url, auth=BearerAuth(token) if token else None, timeout=DEFAULT_TIMEOUT_S)
     log_file = (log_dir / f"{name}.log") if log_dir is not None else None
     transport = StdioTransport(

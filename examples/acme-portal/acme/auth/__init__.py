@@ -1,0 +1,1 @@
+"""Authentication: the legacy LDAP helper (being retired) and the new SSO module."""
