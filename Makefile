@@ -28,9 +28,12 @@ $(CURDIR)/.tools/bin/uv:
 install: $(UV)
 	$(UV) sync --locked --all-packages
 
+DEMO_REQUEST := find all places that authenticate against the legacy LDAP server and refactor them to use the new SSO module
+
+# The demo edits a fresh copy of the sample repository, never examples/ itself.
 run: install
-	$(UV) run --no-sync strata-llm chat --temperature 0 --max-tokens 64 \
-		"In one sentence: why run a language model locally?"
+	rm -rf .demo && mkdir -p .demo && cp -R examples/acme-portal .demo/acme-portal
+	$(UV) run --no-sync strata ask "$(DEMO_REQUEST)" --repo .demo/acme-portal --yes --voice
 
 test: install
 	$(UV) run --no-sync pytest
@@ -49,4 +52,4 @@ bench: install
 	$(UV) run --no-sync python bench/bench_voice.py --write docs/benchmarks.md
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .bench-cache
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache .bench-cache .demo

@@ -216,7 +216,7 @@ def ask(request: str, repo: Path, yes: bool, voice: bool, test_command: str | No
 
     \b
     Example usage:
-        strata ask "find all places that authenticate against the legacy LDAP server and refactor them to use the new SSO module" --repo examples/acme-portal --yes --voice
+        strata ask "find all places that authenticate against the legacy LDAP server and refactor them to use the new SSO module" --repo .demo/acme-portal --yes --voice
     """
     import shlex
     import sys
@@ -243,7 +243,7 @@ def resume(thread_id: str, repo: Path, yes: bool, reject: bool) -> None:
 
     \b
     Example usage:
-        strata resume t-20261124-101500-a1b2c3 --repo examples/acme-portal --yes
+        strata resume t-20261124-101500-a1b2c3 --repo .demo/acme-portal --yes
     """
     import sys
 
@@ -325,7 +325,7 @@ def down(timeout_s: float) -> None:
     import signal
     import time
 
-    from strata.orchestrator.up import pid_alive, read_state
+    from strata.orchestrator.up import pid_alive, read_state, state_file
 
     state = read_state()
     if state is None:
@@ -333,9 +333,13 @@ def down(timeout_s: float) -> None:
         return
     os.kill(state.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while pid_alive(state.pid) and time.monotonic() < deadline:
+
+    def running() -> bool:  # the supervisor removes the state file once every server has stopped
+        return pid_alive(state.pid) and state_file().exists()
+
+    while running() and time.monotonic() < deadline:
         time.sleep(0.2)
-    if pid_alive(state.pid):
+    if running():
         for server in state.servers.values():
             if pid_alive(server.pid):
                 os.kill(server.pid, signal.SIGKILL)

@@ -24,6 +24,7 @@ THREAD_ID_PATTERN = r"^t-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$"
 
 EventType = Literal[
     "request",  # the user's request and options: always first
+    "connected",  # a server answered when the run (or resume) started: transport and target
     "server_unavailable",  # a server could not be reached when the run (or resume) started
     "tool_call",  # one MCP tool call: server, tool, latency, tokens, model, cost, cache, outcome
     "llm_rejected",  # an LLM answer failed a check; the compacted error goes back into the context
@@ -103,16 +104,6 @@ class Thread(BaseModel):
 
     def tool_calls(self, step: str | None = None) -> list[Event]:
         return [e for e in self.events if e.type == "tool_call" and (step is None or e.step == step)]
-
-    def unavailable(self) -> set[str]:
-        """Servers reported unreachable since the last (re)start of the run."""
-        down: set[str] = set()
-        for event in self.events:
-            if event.type == "request" or event.data.get("resumed"):
-                down.clear()
-            if event.type == "server_unavailable":
-                down.add(str(event.data["server"]))
-        return down
 
     # --- persistence ---------------------------------------------------------------------------
     def save(self, directory: Path) -> Path:

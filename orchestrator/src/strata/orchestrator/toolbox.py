@@ -87,9 +87,12 @@ class Toolbox:
     async def __aenter__(self) -> Toolbox:
         for name in self.specs:
             error = await self._connect(name)
+            spec = self.specs[name]
             if error:
                 self.down[name] = error
                 self.thread.add("server_unavailable", data={"server": name, "error": error})
+            else:
+                self.thread.add("connected", data={"server": name, "transport": spec.transport, "target": spec.target})
         return self
 
     async def __aexit__(self, *exc: object) -> None:

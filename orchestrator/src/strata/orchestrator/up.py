@@ -142,13 +142,11 @@ class Supervisor:
         unknown = [n for n in names if n not in DEFAULT_SERVERS]
         if unknown:
             raise ValueError(f"unknown server {', '.join(unknown)}; known: {', '.join(DEFAULT_SERVERS)}")
-        self.names = [n for n in DEFAULT_SERVERS if n in names]
+        self.names = [n for n in DEFAULT_PORTS if n in names]  # port order: llm first, the router needs it
         self.repo = repo.resolve()
         self.token = secrets.token_urlsafe(32)
-        offsets = {name: i for i, name in enumerate(DEFAULT_SERVERS)}
-        self.ports = {
-            n: (base_port + offsets[n]) if base_port is not None else DEFAULT_PORTS[n] for n in DEFAULT_SERVERS
-        }
+        first = min(DEFAULT_PORTS.values())
+        self.ports = {n: p - first + (base_port if base_port is not None else first) for n, p in DEFAULT_PORTS.items()}
         self.log_dir = log_dir or user_dir() / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.children = [self._child(n) for n in self.names]
