@@ -16,7 +16,6 @@ by the upstream model id, so a route's config decides which behaviour a tier get
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from typing import Any
 
 import anyio
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -36,7 +34,7 @@ from strata.router.http_api import KeyRing
 from strata.router.server import create_server
 from strata.router.settings import RouterSettings
 from strata.shared.runner import Metrics, ServeOptions, build_http_app
-from strata.shared.testing import free_port
+from strata.shared.testing import ThreadServer
 
 ANTHROPIC_KEY = "sk-ant-test-key"
 
@@ -210,30 +208,6 @@ def anthropic_app(calls: list[dict[str, Any]]) -> Starlette:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     return Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
-
-
-class ThreadServer:
-    """uvicorn serving ``app`` on a free loopback port, in a thread with its own event loop."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="on", log_config=None)
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")

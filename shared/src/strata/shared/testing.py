@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from typing import Any
 
 import anyio
 
-__all__ = ["free_port", "serving", "wait_healthy"]
+__all__ = ["ThreadServer", "free_port", "serving", "wait_healthy"]
 
 
 def free_port() -> int:
@@ -51,3 +52,32 @@ def wait_healthy(url: str, timeout: float = 120.0) -> bool:
             pass
         time.sleep(0.2)
     return False
+
+
+class ThreadServer:
+    """uvicorn serving ``app`` on a free loopback port, in a thread with its own event loop.
+
+    For fakes of what cannot run here (a paid cloud API), reached by server *processes* under test.
+    """
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, lifespan="on", log_config=None)
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
