@@ -123,6 +123,9 @@ def installed_list() -> None:
 
 
 REQUEST_MAX_CHARS = 2000
+REPO_OPTION = click.option(
+    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
 
 
 def _console() -> Any:
@@ -200,9 +203,7 @@ def _exit_for(thread: Any) -> None:
 
 @cli.command(name="ask")
 @click.argument("request")
-@click.option(
-    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@REPO_OPTION
 @click.option("--yes", is_flag=True, help="Approve the edits without asking")
 @click.option("--voice", is_flag=True, help="Announce the outcome as audio through the voice server")
 @click.option("--test-command", default=None, help="The repo's test command (default: detected)")
@@ -232,9 +233,7 @@ def ask(request: str, repo: Path, yes: bool, voice: bool, test_command: str | No
 
 @cli.command(name="resume")
 @click.argument("thread_id")
-@click.option(
-    "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@REPO_OPTION
 @click.option("--yes", is_flag=True, help="Approve the pending edits")
 @click.option("--reject", is_flag=True, help="Reject the pending edits (the thread still finishes)")
 @report_errors

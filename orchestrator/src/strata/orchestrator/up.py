@@ -22,6 +22,7 @@ import structlog
 from pydantic import BaseModel
 
 from strata.orchestrator.settings import DEFAULT_SERVERS
+from strata.shared.process import pid_alive
 from strata.shared.settings import load_config_section, user_dir
 
 __all__ = [
@@ -60,16 +61,6 @@ class UpState(BaseModel):
 
 def state_file() -> Path:
     return user_dir() / "up.json"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_state() -> UpState | None:

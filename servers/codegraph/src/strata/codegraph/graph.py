@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from strata.shared.process import pid_alive
+
 __all__ = ["CallEdge", "CodeGraphStore", "GraphDelta", "StoredSymbol"]
 
 DB_FILE = "codegraph.kuzu"
@@ -653,19 +655,9 @@ def _remove_abandoned_builds(directory: Path) -> None:
     """Delete half-built stores left by index runs that were killed (their process is gone)."""
     for leftover in directory.glob(f".{DB_FILE}.building-*"):
         pid_text = leftover.name.rsplit("-", 1)[-1].removesuffix(".wal")
-        if not pid_text.isdigit() or _alive(int(pid_text)):
+        if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
         _remove(directory / leftover.name.removesuffix(".wal"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove(path: Path) -> None:
