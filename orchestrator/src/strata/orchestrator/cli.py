@@ -388,5 +388,158 @@ def status(as_json: bool) -> None:
         raise SystemExit(1)
 
 
+CLIENT_CHOICE = click.Choice(["claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop"])
+SCOPE_OPTION = click.option(
+    "--scope", type=click.Choice(["project", "user", "local"]), default=None,
+    help="project (in --repo), user (your home), local (claude-code: this project, in ~/.claude.json) "
+    "[default: project; codex and claude-desktop: user]",
+)  # fmt: skip
+LAYOUT_OPTION = click.option(
+    "--layout", type=click.Choice(["v1", "v2"]), default=None,
+    help="opencode: mcp.<name> (v1) or mcp.servers.<name> (v2) [default: from the file or `opencode --version`]",
+)  # fmt: skip
+
+
+def _print_change(change: Any, dry_run: bool) -> None:
+    from rich.syntax import Syntax
+
+    console = _console()
+    if dry_run:
+        if change.diff:
+            console.print(Syntax(change.diff, "diff", theme="ansi_dark", background_color="default"))
+        else:
+            console.print(f"no change to {change.location.path}")
+    elif change.written:
+        backup = f" (backup: {change.backup})" if change.backup else ""
+        console.print(f"wrote {change.location.path}{backup}")
+    for name in change.added:
+        console.print(f"[green]+[/] {name}")
+    for name in change.removed:
+        console.print(f"[red]-[/] {name}")
+    for note in change.skipped:
+        console.print(f"[yellow]·[/] {note}")
+
+
+@cli.command(name="register")
+@click.argument("client", type=CLIENT_CHOICE)
+@click.argument("servers", nargs=-1)
+@SCOPE_OPTION
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True,
+              help="stdio: the client starts the server; http: it connects to `strata up`")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Show the diff, write nothing")
+@click.option("--force", is_flag=True, help="Replace a same-named entry strata did not write (or that was edited)")
+@LAYOUT_OPTION
+@REPO_OPTION
+@report_errors
+def register_cmd(
+    client: str, servers: tuple[str, ...], scope: str | None, transport: str, dry_run: bool, force: bool,
+    layout: str | None, repo: Path,
+) -> None:  # fmt: skip
+    """Add Strata servers (default: all five) to a coding agent's MCP config, changing nothing else.
+
+    Entries are named strata-<server> and start this environment's absolute strata-<server> (stdio),
+    or point at `strata up` with the bearer token as a $STRATA_TOKEN reference (http). Other entries,
+    comments and formatting stay as they are; the old file is backed up under <STRATA_HOME>/backups.
+
+    \b
+    Example usage:
+        strata register claude-code codegraph memory --dry-run
+        strata register codex --transport http
+        strata register opencode --scope user --layout v2
+    """
+    from strata.orchestrator.clients import DEFAULT_SCOPES
+    from strata.orchestrator.register import RegistrationError, register
+
+    try:
+        change = register(
+            client, list(servers), scope=scope or DEFAULT_SCOPES[client], transport=transport, repo=repo,
+            dry_run=dry_run, force=force, layout=layout,
+        )  # fmt: skip
+    except (RegistrationError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_change(change, dry_run)
+    if transport == "http" and change.added:
+        click.echo("the client sends $STRATA_TOKEN: export it, and start the servers with the same value: strata up")
+
+
+@cli.command(name="unregister")
+@click.argument("client", type=CLIENT_CHOICE)
+@click.argument("servers", nargs=-1)
+@SCOPE_OPTION
+@click.option("--dry-run", is_flag=True, help="Show the diff, write nothing")
+@click.option("--force", is_flag=True, help="Also remove strata entries edited by hand since")
+@LAYOUT_OPTION
+@REPO_OPTION
+@report_errors
+def unregister_cmd(
+    client: str, servers: tuple[str, ...], scope: str | None, dry_run: bool, force: bool, layout: str | None,
+    repo: Path,
+) -> None:  # fmt: skip
+    """Remove exactly the entries `strata register` added (default: all of them) from a client's config.
+
+    \b
+    Example usage:
+        strata unregister claude-code
+        strata unregister cursor voice --scope user
+    """
+    from strata.orchestrator.clients import DEFAULT_SCOPES
+    from strata.orchestrator.register import RegistrationError, unregister
+
+    try:
+        change = unregister(
+            client, list(servers), scope=scope or DEFAULT_SCOPES[client], repo=repo, dry_run=dry_run, force=force,
+            layout=layout,
+        )  # fmt: skip
+    except (RegistrationError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_change(change, dry_run)
+
+
+@cli.command(name="doctor")
+@click.argument("client", type=CLIENT_CHOICE, required=False)
+@click.option("--timeout", "timeout_s", type=click.FloatRange(1, 600), default=60.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry")
+@REPO_OPTION
+@report_errors
+def doctor_cmd(client: str | None, timeout_s: float, as_json: bool, repo: Path) -> None:
+    """Start each registered strata-* server the way its client would and check MCP initialize + tools/list.
+
+    stdio entries run with their own argv, env and cwd and PATH trimmed to /usr/bin:/bin (as GUI clients
+    often start them); http entries are reached with their headers, variables expanded. Exit 1 if any fails.
+
+    \b
+    Example usage:
+        strata doctor
+        strata doctor cursor --json
+    """
+    from strata.orchestrator.clients import CLIENTS
+    from strata.orchestrator.register import doctor
+
+    log_dir = user_dir() / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    clients: list[str] = [client] if client else [str(c) for c in CLIENTS]
+    root = repo.resolve()
+    rows = anyio.run(lambda: doctor(clients, root, timeout_s=timeout_s, log_dir=log_dir))
+    if not rows:
+        click.echo(f"no strata-* server is registered in {', '.join(clients)} (project {root} or user scope)")
+        raise SystemExit(1)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+    else:
+        from rich.table import Table
+
+        table = Table()
+        for column in ("client", "scope", "server", "transport", "health", "tools", "problem"):
+            table.add_column(column)
+        for row in rows:
+            health = f"[green]{row['health']}[/]" if row["health"] == "ok" else f"[red]{row['health']}[/]"
+            table.add_row(row["client"], row["scope"], row["server"], row["transport"], health, str(row["tools"]),
+                          row["error"])  # fmt: skip
+        _console().print(table)
+    if any(row["health"] != "ok" for row in rows):
+        raise SystemExit(1)
+
+
 def main() -> None:
     cli()

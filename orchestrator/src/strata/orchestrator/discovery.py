@@ -61,14 +61,19 @@ def client_for(name: str, spec: ServerSpec, log_dir: Path | None = None, token: 
 
 
 async def probe(
-    name: str, spec: ServerSpec, *, timeout_s: float = DEFAULT_TIMEOUT_S, log_dir: Path | None = None
+    name: str,
+    spec: ServerSpec,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    log_dir: Path | None = None,
+    token: str | None = None,
 ) -> ServerReport:
     """Connect, list tools and ping once; every failure becomes a report, never an exception."""
     report = ServerReport(name=name, transport=spec.transport, target=spec.target, health="ok")
     started = time.perf_counter()
     try:
         with anyio.fail_after(timeout_s):
-            async with client_for(name, spec, log_dir) as client:
+            async with client_for(name, spec, log_dir, token=token) as client:
                 report.connect_ms = round((time.perf_counter() - started) * 1000, 1)
                 report.tools = sorted(f"{name}.{tool.name}" for tool in await client.list_tools())
                 # The ping is a second tools/list: protocol 2026-07-28 (sessionless) has no ping method.

@@ -135,7 +135,8 @@ class Supervisor:
             raise ValueError(f"unknown server {', '.join(unknown)}; known: {', '.join(DEFAULT_SERVERS)}")
         self.names = [n for n in DEFAULT_PORTS if n in names]  # port order: llm first, the router needs it
         self.repo = repo.resolve()
-        self.token = secrets.token_urlsafe(32)
+        # $STRATA_TOKEN when set, so clients registered with `strata register --transport http` keep working.
+        self.token = os.environ.get("STRATA_TOKEN") or secrets.token_urlsafe(32)
         first = min(DEFAULT_PORTS.values())
         self.ports = {n: p - first + (base_port if base_port is not None else first) for n, p in DEFAULT_PORTS.items()}
         self.log_dir = log_dir or user_dir() / "logs"
