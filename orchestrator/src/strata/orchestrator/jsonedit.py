@@ -150,6 +150,14 @@ def get(text: str, path: list[str]) -> Any:
     return None if node is None else node.value
 
 
+def _end_of_line(text: str, pos: int) -> int:
+    """``pos``, or the end of its line when only spaces and a // comment follow on that line."""
+    eol = text.find("\n", pos)
+    eol = len(text) if eol == -1 else eol
+    rest = text[pos:eol].strip()
+    return eol if not rest or rest.startswith("//") else pos
+
+
 def _line_indent(text: str, pos: int) -> str:
     line_start = text.rfind("\n", 0, pos) + 1
     return re.match(r"[ \t]*", text[line_start:]).group()  # type: ignore[union-attr]
@@ -200,9 +208,11 @@ def set_member(text: str, path: list[str], key: str, value: Any) -> str:
         last = node.members[-1]
         indent = _line_indent(text, last.start)
         member = f"{json.dumps(insert_key)}: {_render(new_value, indent, unit)}"
-        if last.comma_end is not None:  # JSONC trailing comma: add after it, keep it style
-            return text[: last.comma_end] + f"\n{indent}{member}," + text[last.comma_end :]
-        return text[: last.value.end] + f",\n{indent}{member}" + text[last.value.end :]
+        after = last.comma_end if last.comma_end is not None else last.value.end
+        eol = _end_of_line(text, after)  # a comment after the last member stays on its line
+        if last.comma_end is not None:  # JSONC trailing comma: keep that style
+            return text[:eol] + f"\n{indent}{member}," + text[eol:]
+        return text[:after] + "," + text[after:eol] + f"\n{indent}{member}" + text[eol:]
     outer = _line_indent(text, node.start)
     indent = outer + unit
     member = f"{json.dumps(insert_key)}: {_render(new_value, indent, unit)}"

@@ -132,6 +132,7 @@ def _set(location: Location, text: str, name: str, value: dict[str, Any]) -> str
         table = tomlkit.table()
         for key, item in value.items():
             table[key] = item
+        table.add(tomlkit.nl())  # a blank line before whatever table follows
         parent[name] = table
         return tomlkit.dumps(doc)
     return set_member(text, list(location.container), name, value)
@@ -286,8 +287,10 @@ def unregister(
         if created == "file":
             remove_file = _document(location, change.after) == _skeleton(location)
         elif not location.is_toml:
-            inside = get(change.after, list(created))
-            if inside == {}:
+            empty: Any = {}
+            for part in reversed(location.container[len(created) :]):
+                empty = {part: empty}
+            if get(change.after, list(created)) == empty:
                 change.after = delete_member(change.after, list(created[:-1]), created[-1])
     if remove_file and not dry_run:
         change.backup = _write(location, before, change.after)

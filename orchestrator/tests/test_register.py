@@ -1,0 +1,201 @@
+"""`strata register` / `unregister` against golden files for every client format, and `strata doctor`
+against the real servers started the way each client would start them.
+
+Golden files hold ``<BIN>`` for this environment's bin directory and ``<REPO>`` for the project, so
+they compare on any machine. ``STRATA_UPDATE_GOLDEN=1 pytest orchestrator/tests/test_register.py``
+rewrites them (then read the diff).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from strata.orchestrator.cli import cli
+from strata.orchestrator.jsonedit import loads
+from strata.orchestrator.register import RegistrationError, register, unregister
+
+GOLDEN = Path(__file__).parent / "golden"
+BIN = str(Path(sys.executable).parent)
+FILES = {  # client -> file for the project scope (user scope for codex and claude-desktop), under HOME or REPO
+    "claude-code": ("repo", ".mcp.json"),
+    "cursor": ("repo", ".cursor/mcp.json"),
+    "opencode": ("repo", "opencode.json"),
+    "codex": ("home", ".codex/config.toml"),
+    "gemini": ("repo", ".gemini/settings.json"),
+    "claude-desktop": ("home", ".config/Claude/claude_desktop_config.json"),
+}
+FOREIGN = {  # hand-written files with other servers (and comments where the format has them)
+    "claude-code": '{\n  "mcpServers": {\n    "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"],\n               "env": {"GITHUB_TOKEN": "${GITHUB_TOKEN}"}}\n  },\n  "note": "keep me"\n}\n',
+    "cursor": '{\n\t"mcpServers": {\n\t\t"linear": {"url": "https://mcp.linear.app/sse"}\n\t}\n}\n',
+    "opencode": '{\n  // my OpenCode setup\n  "$schema": "https://opencode.ai/config.json",\n  "theme": "tokyonight",\n  "mcp": {\n    "sentry": {"type": "remote", "url": "https://mcp.sentry.dev/mcp", "enabled": true}, // work\n  },\n}\n',
+    "codex": '# Codex settings, by hand\nmodel = "gpt-5-codex"  # the default\n\n[mcp_servers.docs]\ncommand = "docs-mcp"  # keep\nargs = ["--stdio"]\n\n[profiles.fast]\nmodel = "gpt-5-mini"\n',
+    "gemini": '{\n    "theme": "Dracula",\n    "mcpServers": {\n        "pal": {"command": "pal-mcp", "timeout": 30000}\n    },\n    "mcp": {"allowed": ["pal"]}\n}\n',
+    "claude-desktop": '{\n  "globalShortcut": "Ctrl+Space",\n  "mcpServers": {\n    "filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]}\n  }\n}\n',
+}
+
+
+@pytest.fixture
+def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    home, repo = tmp_path / "home", tmp_path / "repo"
+    home.mkdir()
+    repo.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr("shutil.which", lambda *_a, **_k: None)  # no opencode binary: layout from the file
+    return {"home": home, "repo": repo}
+
+
+def config_file(client: str, places: dict[str, Path]) -> Path:
+    where, relative = FILES[client]
+    return places[where] / relative
+
+
+def normalise(text: str, places: dict[str, Path]) -> str:
+    return text.replace(BIN, "<BIN>").replace(str(places["repo"].resolve()), "<REPO>")
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("STRATA_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.exists(), f"no golden file {path} - run with STRATA_UPDATE_GOLDEN=1"
+    assert text == path.read_text(), f"{name} differs from its golden file"
+
+
+def scope_of(client: str) -> str:
+    return "user" if client in ("codex", "claude-desktop") else "project"
+
+
+def suffix(client: str) -> str:
+    return ".toml" if client == "codex" else ".json"
+
+
+@pytest.mark.parametrize("client", list(FILES))
+def test_fresh_file_rerun_and_unregister(client: str, places: dict[str, Path]) -> None:
+    repo, scope = places["repo"], scope_of(client)
+    change = register(client, [], scope=scope, transport="stdio", repo=repo)
+    path = config_file(client, places)
+    assert change.written and change.location.path == path and change.backup is None
+    check_golden(f"{client}-fresh{suffix(client)}", normalise(path.read_text(), places))
+    again = register(client, [], scope=scope, transport="stdio", repo=repo)
+    assert not again.written and len(again.skipped) == 5  # idempotent: nothing rewritten
+    gone = unregister(client, [], scope=scope, repo=repo)
+    assert sorted(gone.removed) == sorted(change.added) and not path.exists()  # it created the file: it goes
+
+
+@pytest.mark.parametrize("client", list(FILES))
+def test_foreign_entries_and_comments_survive_byte_for_byte(client: str, places: dict[str, Path]) -> None:
+    repo, scope, path = places["repo"], scope_of(client), config_file(client, places)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(FOREIGN[client])
+    preview = register(client, ["codegraph", "voice"], scope=scope, transport="stdio", repo=repo, dry_run=True)
+    assert path.read_text() == FOREIGN[client] and preview.diff.count("\n+") > 4  # dry run: a diff, no write
+    change = register(client, ["codegraph", "voice"], scope=scope, transport="stdio", repo=repo)
+    assert change.backup is not None and change.backup.read_text() == FOREIGN[client]
+    written = path.read_text()
+    check_golden(f"{client}-foreign{suffix(client)}", normalise(written, places))
+    assert not register(client, ["codegraph", "voice"], scope=scope, transport="stdio", repo=repo).written
+    unregister(client, ["codegraph", "voice"], scope=scope, repo=repo)
+    assert path.read_text() == FOREIGN[client]  # the round trip restores every byte
+
+
+@pytest.mark.parametrize("client", [c for c in FILES if c != "claude-desktop"])
+def test_http_entries_reference_the_token_variable_only(
+    client: str, places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRATA_TOKEN", "s3cret-value")
+    register(client, ["memory", "router"], scope=scope_of(client), transport="http", repo=places["repo"])
+    text = config_file(client, places).read_text()
+    assert "s3cret-value" not in text and "STRATA_TOKEN" in text and "http://127.0.0.1:8103/mcp" in text
+    check_golden(f"{client}-http{suffix(client)}", normalise(text, places))
+
+
+def test_claude_desktop_refuses_http(places: dict[str, Path]) -> None:
+    with pytest.raises(ValueError, match="stdio servers only"):
+        register("claude-desktop", ["memory"], scope="user", transport="http", repo=places["repo"])
+
+
+def test_opencode_v2_is_detected_from_the_file_and_written_under_mcp_servers(places: dict[str, Path]) -> None:
+    path = config_file("opencode", places)
+    v2 = '{\n  "$schema": "https://opencode.ai/config.json",\n  "mcp": {\n    "servers": {\n      "sentry": {"type": "remote", "url": "https://mcp.sentry.dev/mcp"}\n    }\n  }\n}\n'
+    path.write_text(v2)
+    change = register("opencode", ["llm"], scope="project", transport="stdio", repo=places["repo"])
+    assert change.location.layout == "v2"
+    check_golden("opencode-v2.json", normalise(path.read_text(), places))
+    value = loads(path.read_text())["mcp"]["servers"]["strata-llm"]
+    assert "enabled" not in value and value["command"][0].endswith("strata-llm")
+    unregister("opencode", [], scope="project", repo=places["repo"])
+    assert path.read_text() == v2
+
+
+def test_claude_code_local_scope_lives_in_the_project_entry_of_claude_json(places: dict[str, Path]) -> None:
+    claude_json = places["home"] / ".claude.json"
+    original = '{\n  "numStartups": 12,\n  "projects": {\n    "/elsewhere": {"mcpServers": {}}\n  }\n}\n'
+    claude_json.write_text(original)
+    register("claude-code", ["memory"], scope="local", transport="stdio", repo=places["repo"])
+    data = loads(claude_json.read_text())
+    assert data["projects"][str(places["repo"].resolve())]["mcpServers"]["strata-memory"]["args"] == ["serve"]
+    assert data["numStartups"] == 12 and data["projects"]["/elsewhere"] == {"mcpServers": {}}
+    unregister("claude-code", [], scope="local", repo=places["repo"])
+    assert claude_json.read_text() == original  # the project table it created goes too
+
+
+def test_never_clobbers_a_foreign_or_hand_edited_entry(places: dict[str, Path]) -> None:
+    path = config_file("cursor", places)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"mcpServers": {"strata-memory": {"command": "my-own-memory"}}}\n')
+    change = register("cursor", ["memory"], scope="project", transport="stdio", repo=places["repo"])
+    assert not change.written and "not written by strata" in change.skipped[0]
+    assert loads(path.read_text())["mcpServers"]["strata-memory"] == {"command": "my-own-memory"}
+    forced = register("cursor", ["memory"], scope="project", transport="stdio", repo=places["repo"], force=True)
+    assert forced.written and loads(path.read_text())["mcpServers"]["strata-memory"]["args"] == ["serve"]
+
+    edited = path.read_text().replace('"serve"', '"serve", "--log-level", "debug"')
+    path.write_text(edited)
+    kept = unregister("cursor", [], scope="project", repo=places["repo"])
+    assert "edited by hand" in kept.skipped[0] and path.read_text() == edited
+
+
+def test_broken_files_and_unknown_names_are_refused_untouched(places: dict[str, Path]) -> None:
+    path = config_file("gemini", places)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"mcpServers": {')
+    with pytest.raises(RegistrationError, match="not valid JSON"):
+        register("gemini", ["memory"], scope="project", transport="stdio", repo=places["repo"])
+    assert path.read_text() == '{"mcpServers": {'
+    with pytest.raises(RegistrationError, match="unknown server nope"):
+        register("gemini", ["nope"], scope="project", transport="stdio", repo=places["repo"])
+    with pytest.raises(ValueError, match="no local scope"):
+        register("cursor", ["memory"], scope="local", transport="stdio", repo=places["repo"])
+
+
+@pytest.mark.slow
+def test_doctor_starts_registered_servers_like_the_client(places: dict[str, Path]) -> None:
+    runner = CliRunner()
+    repo = str(places["repo"])
+    assert runner.invoke(cli, ["register", "cursor", "memory", "router", "--repo", repo]).exit_code == 0
+    assert runner.invoke(cli, ["register", "opencode", "voice", "--repo", repo]).exit_code == 0
+    path = config_file("claude-code", places)  # a hand-made entry that relies on PATH: what doctor must catch
+    path.write_text('{"mcpServers": {"strata-llm": {"command": "strata-llm", "args": ["serve"]}}}\n')
+    result = runner.invoke(cli, ["doctor", "--repo", repo, "--json"])
+    rows = {(r["client"], r["server"]): r for r in map(json.loads, result.output.splitlines())}
+    assert result.exit_code == 1, result.output
+    assert {k: r["health"] for k, r in rows.items()} == {
+        ("claude-code", "strata-llm"): "error",
+        ("cursor", "strata-memory"): "ok",
+        ("cursor", "strata-router"): "ok",
+        ("opencode", "strata-voice"): "ok",
+    }
+    assert "not an absolute path" in rows[("claude-code", "strata-llm")]["error"]
+    assert rows[("cursor", "strata-memory")]["tools"] == 9 and rows[("opencode", "strata-voice")]["tools"] == 4
+    path.unlink()
+    only = runner.invoke(cli, ["doctor", "opencode", "--repo", repo])
+    assert only.exit_code == 0 and "strata-voice" in only.output
