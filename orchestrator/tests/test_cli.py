@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +11,10 @@ from click.testing import CliRunner
 
 from strata.orchestrator.cli import cli, installed_servers
 from strata.orchestrator.settings import DEFAULT_SERVERS, OrchestratorSettings
-from strata.shared.testing import free_port, wait_healthy
+
+from .conftest import TOKEN  # type: ignore[import-not-found]
 
 BIN = Path(sys.executable).parent
-TOKEN = "orchestrator-test-token"
 
 
 def test_installed_servers_finds_every_server() -> None:
@@ -33,25 +30,6 @@ def test_without_config_the_five_servers_run_from_this_environment() -> None:
     assert all(
         spec.transport == "stdio" and spec.command == str(BIN / f"strata-{name}") for name, spec in specs.items()
     )
-
-
-@pytest.fixture
-def http_voice(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")} | {"STRATA_HOME": str(tmp_path)}
-    log = (tmp_path / "voice-http.log").open("wb")
-    process = subprocess.Popen(
-        [str(BIN / "strata-voice"), "serve", "--transport", "http", "--port", str(port), "--token", TOKEN],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert wait_healthy(url), (tmp_path / "voice-http.log").read_text()
-        yield f"{url}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_servers_reports_each_server_and_degrades_one_by_one(

@@ -20,6 +20,8 @@ from strata.orchestrator.cli import cli
 from strata.orchestrator.jsonedit import loads
 from strata.orchestrator.register import RegistrationError, register, unregister
 
+from .conftest import TOKEN  # type: ignore[import-not-found]
+
 GOLDEN = Path(__file__).parent / "golden"
 BIN = str(Path(sys.executable).parent)
 FILES = {  # client -> file for the project scope (user scope for codex and claude-desktop), under HOME or REPO
@@ -199,3 +201,24 @@ def test_doctor_starts_registered_servers_like_the_client(places: dict[str, Path
     path.unlink()
     only = runner.invoke(cli, ["doctor", "opencode", "--repo", repo])
     assert only.exit_code == 0 and "strata-voice" in only.output
+
+
+@pytest.mark.slow
+def test_doctor_reaches_http_entries_with_their_expanded_headers(
+    places: dict[str, Path], http_voice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config_file("cursor", places)
+    path.parent.mkdir(parents=True)
+    entry = {"url": http_voice, "headers": {"Authorization": "Bearer ${env:STRATA_TOKEN}"}}
+    path.write_text(json.dumps({"mcpServers": {"strata-voice": entry}}))
+    runner, repo = CliRunner(), str(places["repo"])
+    monkeypatch.delenv("STRATA_TOKEN", raising=False)
+    unset = json.loads(runner.invoke(cli, ["doctor", "cursor", "--repo", repo, "--json"]).output)
+    assert unset["health"] == "error" and "set STRATA_TOKEN" in unset["error"]
+    monkeypatch.setenv("STRATA_TOKEN", "a-wrong-token")
+    wrong = json.loads(runner.invoke(cli, ["doctor", "cursor", "--repo", repo, "--json"]).output)
+    assert wrong["health"] != "ok" and wrong["error"] == "HTTP 401: the server refused this bearer token"
+    monkeypatch.setenv("STRATA_TOKEN", TOKEN)
+    result = runner.invoke(cli, ["doctor", "cursor", "--repo", repo, "--json"])
+    row = json.loads(result.output)
+    assert result.exit_code == 0 and row["health"] == "ok" and row["transport"] == "http" and row["tools"] == 4

@@ -87,21 +87,23 @@ async def probe(
     except Exception as exc:  # any client or server failure is this server's problem only
         report.health, report.error = _classify(exc)
         if spec.url is not None:
-            report.error = await _http_hint(spec) or report.error
+            report.error = await _http_hint(spec, token) or report.error
     return report
 
 
-async def _http_hint(spec: ServerSpec) -> str:
+async def _http_hint(spec: ServerSpec, given: str | None = None) -> str:
     """MCP clients report a refused HTTP request vaguely; say which status came back and what to fix."""
     import httpx
 
-    token = os.environ.get(spec.token_env) if spec.token_env else None
+    token = given or (os.environ.get(spec.token_env) if spec.token_env else None)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             status = (await client.post(spec.url or "", json={}, headers=headers)).status_code
     except httpx.HTTPError:
         return ""
+    if status in (401, 403) and given:
+        return f"HTTP {status}: the server refused this bearer token"
     if status in (401, 403):
         where = f"${spec.token_env}" if spec.token_env else "token_env (not set in [servers])"
         return f"HTTP {status}: the server wants a bearer token - check {where}"
