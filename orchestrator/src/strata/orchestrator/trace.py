@@ -159,6 +159,8 @@ def _signature(source: str) -> str:
     """The ``def``/``class`` line(s) of a source excerpt."""
     lines: list[str] = []
     for line in source.splitlines():
+        if not lines and line.lstrip().startswith("@"):  # decorators are not part of the signature
+            continue
         lines.append(line.strip())
         if line.rstrip().endswith(":"):
             break
