@@ -250,3 +250,46 @@ def test_bad_requests_get_clear_errors(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "not both" in both.output
     assert runner.invoke(cli, ["up", "--only", "nope"]).exit_code == 2
     assert runner.invoke(cli, ["down"]).output.strip() == "nothing is running"
+
+
+def test_in_a_terminal_the_run_asks_before_applying(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    repo = sample(tmp_path)
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [str(BIN / "strata"), "ask", REQUEST, "--repo", str(repo)], stdin=slave, stdout=slave, stderr=slave,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if not answered and b"Apply these changes?" in seen:
+                    assert all("ldap_authenticate" in (repo / p).read_text() for p in EDITED)  # asked first
+                    os.write(master, b"y\n")
+                    answered = True
+            elif process.poll() is not None:
+                break
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    assert answered, seen.decode(errors="replace")[-2000:]
+    assert process.returncode == 0, seen.decode(errors="replace")[-2000:]
+    thread = the_thread(repo)
+    assert [e.type for e in thread.events if e.step == "approval"] == ["awaiting_approval", "approval", "step_done"]
+    assert thread.result("approval") == {"summary": "approved by human", "approved": True}
+    assert thread.trace()["outcome"]["status"] == "completed"
