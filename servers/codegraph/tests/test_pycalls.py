@@ -154,3 +154,37 @@ def test_updating_modules_gives_what_a_fresh_analysis_gives(tmp_path: Path) -> N
     assert final["shop.pay.Card.debit"] == ["shop.pay.refund"]
     assert "shop.cart.checkout" not in project.scopes
     assert final["shop.report.daily"] == ["shop.cart.checkout"]  # now an unknown external name, as fresh
+
+
+def test_straight_line_rebinding_and_item_stores_see_the_latest_value(tmp_path: Path) -> None:
+    code = (
+        "def f1(): pass\n"
+        "def f2(): pass\n"
+        "def f3(): pass\n"
+        "a = f1\n"
+        "a()\n"  # f1 here: the second binding comes later
+        "a = f2\n"
+        "a()\n"
+        "d = {'k': f1}\n"
+        "d['k'] = f2\n"
+        "d['k']()\n"
+        "ls = [f1, f2, f3]\n"
+        "ls[1:3][0]()\n"  # a slice shifts positions
+        "def later():\n"
+        "    a()\n"  # other scopes see the last binding
+    )
+    result = graph(tmp_path, {"m.py": code})
+    assert sorted(result["m"]) == ["m.f1", "m.f2"]
+    assert result["m.later"] == ["m.f2"]
+    assert graph(tmp_path / "slice", {"m.py": code.replace("ls[1:3][0]()", "ls[2:][0]()")})["m"].count("m.f3") == 1
+
+
+def test_rebinding_that_may_not_run_in_order_keeps_every_value(tmp_path: Path) -> None:
+    branch = "def f1(): pass\ndef f2(): pass\na = f1\nif input():\n    a = f2\na()\n"
+    assert sorted(graph(tmp_path / "if", {"m.py": branch})["m"]) == ["<builtin>.input", "m.f1", "m.f2"]
+    declared = "def f1(): pass\ndef f2(): pass\na = f1\na = f2\ndef reset():\n    global a\n    a = f1\nreset()\na()\n"
+    assert sorted(graph(tmp_path / "global", {"m.py": declared})["m"]) == ["m.f1", "m.f2", "m.reset"]
+    mutated = "def f1(): pass\ndef f2(): pass\ndef put(x): x['k'] = f2\nd = {}\nd['k'] = f1\nput(d)\nd['k']()\n"
+    assert sorted(graph(tmp_path / "call", {"m.py": mutated})["m"]) == ["m.f1", "m.f2", "m.put"]
+    aliased = "def f1(): pass\ndef f2(): pass\nd = {'k': f1}\ne = d\ne['k'] = f2\nd['k']()\n"
+    assert graph(tmp_path / "alias", {"m.py": aliased})["m"] == ["m.f2"]

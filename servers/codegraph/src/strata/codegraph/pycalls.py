@@ -47,6 +47,7 @@ MAX_EXTERNAL_SEGMENTS = 6
 # A points-to set that reaches this size is frozen ("saturated"): the variable is too polymorphic to
 # resolve calls through usefully, and letting it grow made whole-stdlib analysis explode (158M entries).
 MAX_POINTS_TO = 64
+MAX_SLICE_ITEMS = 32  # positions a constant slice carries over to the new container
 # Builtins that call the functions passed to them (PyCG records those calls at the call site).
 CALLS_ITS_ARGUMENTS = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
 RETURN, YIELD, ITEMS = "<RETURN>", "<YIELD>", "<ITEMS>"
@@ -76,6 +77,17 @@ class Scope:
     lambda_count: int = 0
     lineno: int = 0
     end_lineno: int = 0
+    # Straight-line rebinding (module and function bodies): statement index -> name -> the key that
+    # statement binds. A name assigned only by plain `name = ...` statements directly in the body gets a
+    # key per assignment, and reads in the body see the latest one; the last assignment binds the
+    # ordinary key, which other scopes read. `a = f; a = g; a()` calls g only.
+    rebind_at: dict[int, dict[str, str]] = field(default_factory=dict)
+    nested_nonlocals: set[str] = field(default_factory=set)
+    # Straight-line item stores `x[K] = v` (constant K) directly in the body: later reads of that one
+    # container's K in the body see v only, until a statement with a call (which may mutate it) or
+    # another store to the container. Statement indices of such stores, and of statements with calls.
+    slot_stores: frozenset[int] = frozenset()
+    calls_at: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -147,12 +159,22 @@ class PyProject:
         self.readers: defaultdict[str, set[str]] = defaultdict(set)
         self._dirty: set[str] = set()
         self._current: str | None = None
+        # while a scope with straight-line rebinding runs: the keys its names read now, and bind next
+        self._flow_scope: Scope | None = None
+        self._now: dict[str, str] = {}
+        self._pending: dict[str, str] = {}
+        self._slots: dict[tuple[str, str], set[str]] = {}  # (container, constant key) -> its value now
+        self._direct_targets: set[int] = set()  # ids of the targets of the straight-line store running
         for name, tree in self.trees.items():
             self._collect_module(name, tree)
 
     def _collect_module(self, name: str, tree: ast.Module) -> None:
         self._run = {}
-        self._collect(tree, name, None, name, "module")
+        module = self._collect(tree, name, None, name, "module")
+        if module.rebind_at:  # a function that declares a name global may rebind it at any time
+            declared = {n for fqn in self.module_scopes[name] for n in self.scopes[fqn].global_names}
+            if declared:
+                module.rebind_at = _without(module.rebind_at, declared)
         self._finish_run(f"<collect>{name}")
 
     # -- pass 1: scopes and their bound names ---------------------------------------------------
@@ -172,15 +194,19 @@ class PyProject:
             every += [a for a in (args.vararg, args.kwarg) if a is not None]
             scope.locals.update(a.arg for a in every)
         body: Iterable[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else getattr(node, "body", [])
+        stores: defaultdict[str, int] = defaultdict(int)  # Name stores and deletes, per name
+        other_binders: set[str] = set()  # names also bound by def, class, import or except
         for child in _walk_scope(body):
             child_type = type(child)
             if child_type is ast.Name:  # most nodes: test the common case first
                 if type(child.ctx) is not ast.Load:  # type: ignore[attr-defined]
                     scope.locals.add(child.id)  # type: ignore[attr-defined]
+                    stores[child.id] += 1  # type: ignore[attr-defined]
                 continue
             if child_type not in _BINDING_OR_SCOPE:
                 continue
             self._note_binding(scope, child)
+            other_binders.update(_bound_by(child))
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 child_fqn = f"{fqn}.{child.name}"
                 if isinstance(child, ast.ClassDef):
@@ -188,6 +214,7 @@ class PyProject:
                     self._collect(child, child_fqn, scope, module, "class")
                 else:
                     inner = self._collect(child, child_fqn, scope, module, "function")
+                    scope.nested_nonlocals |= inner.nonlocal_names | inner.nested_nonlocals
                     if kind == "class":
                         inner.class_fqn = fqn
                         inner.method_kind = _method_kind(child)
@@ -203,6 +230,16 @@ class PyProject:
                 self._add(lam, (lam,))
             elif isinstance(child, ast.Yield | ast.YieldFrom):
                 scope.is_generator = True
+        if kind in ("module", "function") and stores:
+            fixed = other_binders | set(scope.params) | scope.global_names | scope.nonlocal_names
+            scope.rebind_at = _straight_line_rebinds(
+                getattr(node, "body", []), stores, fixed | scope.nested_nonlocals, fqn
+            )
+        if kind in ("module", "function") and not isinstance(node, ast.Lambda):
+            statements = getattr(node, "body", [])
+            scope.slot_stores = frozenset(i for i, stmt in enumerate(statements) if _is_item_store(stmt))
+            if scope.slot_stores:
+                scope.calls_at = frozenset(i for i, stmt in enumerate(statements) if _has_call(stmt))
         return scope
 
     @staticmethod
@@ -238,6 +275,8 @@ class PyProject:
         return None
 
     def lookup(self, scope: Scope, name: str) -> AbstractSet[str]:
+        if scope is self._flow_scope and name in self._now:
+            return self._read(self._now[name])
         key = self._key_for(scope, name)
         if key is not None:
             return self._read(key)
@@ -384,8 +423,25 @@ class PyProject:
             body = node.body
         else:
             body = getattr(node, "body", [])
-        for stmt in body:
-            self._stmt(stmt, scope)
+        if not scope.rebind_at and not scope.slot_stores:
+            for stmt in body:
+                self._stmt(stmt, scope)
+            return
+        self._flow_scope, self._now, self._slots = scope, {}, {}
+        try:
+            for index, stmt in enumerate(body):
+                binds = scope.rebind_at.get(index)
+                self._pending = binds or {}
+                if index in scope.slot_stores:
+                    self._direct_targets = {id(t) for t in stmt.targets}  # type: ignore[attr-defined]
+                self._stmt(stmt, scope)
+                self._direct_targets = set()
+                if binds:
+                    self._now.update(binds)
+                if index in scope.calls_at:  # a call may have changed any container
+                    self._slots = {}
+        finally:
+            self._flow_scope, self._now, self._pending, self._slots = None, {}, {}, {}
 
     def _stmt(self, stmt: ast.stmt, scope: Scope) -> None:
         if isinstance(stmt, ast.Assign):
@@ -516,7 +572,8 @@ class PyProject:
     # -- binding -----------------------------------------------------------------------------------
 
     def _bind_name(self, scope: Scope, name: str, values: AbstractSet[str]) -> None:
-        key = self._key_for(scope, name) or f"{scope.fqn}.{name}"
+        key = self._pending.get(name) if scope is self._flow_scope else None
+        key = key or self._key_for(scope, name) or f"{scope.fqn}.{name}"
         self._add(key, values)
 
     def _bind(self, target: ast.expr, values: set[str], scope: Scope, source: ast.expr | None) -> None:
@@ -528,11 +585,17 @@ class PyProject:
                     self._add(f"{obj}.{target.attr}", values)
         elif isinstance(target, ast.Subscript):
             key = _constant_key(target.slice)
-            for obj in self.eval(target.value, scope):
+            objects = self.eval(target.value, scope)
+            for obj in objects:
                 if self._kind(obj) == "container":
                     self._add(f"{obj}.{ITEMS}", values)
                     if key is not None:
                         self._add(f"{obj}[{key}]", values)
+            if scope is self._flow_scope:
+                if id(target) in self._direct_targets and key is not None and len(objects) == 1:
+                    self._slots[(next(iter(objects)), key)] = set(values)
+                elif self._slots:  # any other store to these containers: their items are unknown again
+                    self._slots = {slot: v for slot, v in self._slots.items() if slot[0] not in objects}
             self.eval(target.slice, scope)
         elif isinstance(target, ast.Tuple | ast.List):
             if isinstance(source, ast.Tuple | ast.List) and len(source.elts) == len(target.elts):
@@ -606,11 +669,16 @@ class PyProject:
             else:
                 self._add(f"{cid}.{ITEMS}", self.eval(node.elt, scope))
             return {cid}
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            return self._slice(node, node.slice, scope)
         if isinstance(node, ast.Subscript):
             subscript = _constant_key(node.slice)
             self.eval(node.slice, scope)
             out = set()
             for obj in self.eval(node.value, scope):
+                if subscript is not None and (obj, subscript) in self._slots and scope is self._flow_scope:
+                    out |= self._slots[(obj, subscript)]
+                    continue
                 if self._kind(obj) == "container":
                     specific = (self._read(f"{obj}[{subscript}]") or None) if subscript is not None else None
                     out |= specific if specific else self._read(f"{obj}.{ITEMS}")
@@ -689,6 +757,36 @@ class PyProject:
         out: set[str] = set()
         for cls in classes:
             out |= {m for m in self.lookup_attribute(cls, name) if self._kind(m) == "function"}
+        return out
+
+    def _slice(self, node: ast.Subscript, part: ast.Slice, scope: Scope) -> set[str]:
+        """``x[a:b]``: a new container holding x's items (with positions when a and b are constants);
+        a slice of a string, a typed value or an external object keeps that value."""
+        for bound in (part.lower, part.upper, part.step):
+            if bound is not None:
+                self.eval(bound, scope)
+        lower = _int_constant(part.lower, 0)
+        upper = _int_constant(part.upper, None) if part.upper is not None else None
+        exact = part.step is None and lower is not None and lower >= 0 and (part.upper is None or upper is not None)
+        out: set[str] = set()
+        for obj in self.eval(node.value, scope):
+            kind = self._kind(obj)
+            if kind == "class":
+                out |= self._call_method({obj}, "__getitem__", scope)
+                continue
+            if kind != "container":
+                out.add(obj)
+                continue
+            cid = self._container(node, scope, "list")
+            self._add(f"{cid}.{ITEMS}", self._read(f"{obj}.{ITEMS}"))
+            if exact and lower is not None:
+                stop = lower + MAX_SLICE_ITEMS if upper is None else min(upper, lower + MAX_SLICE_ITEMS)
+                for index in range(lower, stop):
+                    item = self._read(f"{obj}[{index}]")
+                    if not item:
+                        break
+                    self._add(f"{cid}[{index - lower}]", item)
+            out.add(cid)
         return out
 
     def _container(self, node: ast.AST, scope: Scope, kind: str) -> str:
@@ -1054,6 +1152,53 @@ _BINDING_OR_SCOPE = frozenset(
 _INERT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
 
 
+def _bound_by(node: ast.AST) -> list[str]:
+    """Names a def, class, import or except clause binds."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        return [node.name]
+    return []
+
+
+def _straight_line_rebinds(
+    body: list[ast.stmt], stores: Mapping[str, int], fixed: AbstractSet[str], fqn: str
+) -> dict[int, dict[str, str]]:
+    """Names bound two or more times, and only by plain `name = ...` statements directly in ``body``:
+    statement index -> name -> the key it binds (``fqn.name@k``, the last one ``fqn.name``)."""
+    where: defaultdict[str, list[int]] = defaultdict(list)
+    for index, stmt in enumerate(body):
+        if type(stmt) is ast.Assign:
+            for target in stmt.targets:
+                if type(target) is ast.Name:
+                    where[target.id].append(index)
+    out: defaultdict[int, dict[str, str]] = defaultdict(dict)
+    for name, indices in where.items():
+        if len(indices) < 2 or stores[name] != len(indices) or name in fixed or len(set(indices)) != len(indices):
+            continue
+        for k, index in enumerate(indices):
+            out[index][name] = f"{fqn}.{name}" if k == len(indices) - 1 else f"{fqn}.{name}@{k}"
+    return dict(out)
+
+
+def _is_item_store(stmt: ast.stmt) -> bool:
+    """``x[K] = v`` with a constant K (x may itself be an item: ``d["a"]["b"] = v``)."""
+    return type(stmt) is ast.Assign and any(
+        type(t) is ast.Subscript and _constant_key(t.slice) is not None for t in stmt.targets
+    )
+
+
+def _has_call(stmt: ast.stmt) -> bool:
+    return any(type(node) is ast.Call for node in ast.walk(stmt))
+
+
+def _without(rebind_at: dict[int, dict[str, str]], names: AbstractSet[str]) -> dict[int, dict[str, str]]:
+    kept = {i: {n: k for n, k in binds.items() if n not in names} for i, binds in rebind_at.items()}
+    return {i: binds for i, binds in kept.items() if binds}
+
+
 def _prefixes(module_names: Iterable[str]) -> set[str]:
     """Every dotted prefix of a module: each is importable as a (namespace) package."""
     return {".".join(m.split(".")[:i]) for m in module_names for i in range(1, m.count(".") + 1)}
@@ -1115,6 +1260,18 @@ def _custom_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassD
         if name not in TRANSPARENT_DECORATORS:
             out.append(decorator)
     return out
+
+
+def _int_constant(node: ast.expr | None, default: int | None) -> int | None:
+    """The value of an int literal (``-1`` too); ``default`` for None; None for anything else."""
+    if node is None:
+        return default
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int_constant(node.operand, None)
+        return -inner if inner is not None else None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
 
 
 def _constant_key(node: ast.expr) -> str | None:
