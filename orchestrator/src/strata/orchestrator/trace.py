@@ -182,6 +182,15 @@ def _required_params(signature: str) -> list[str] | None:
     return [p for p in required if p not in ("self", "cls")]
 
 
+def _replaceable(symbol: dict[str, Any]) -> bool:
+    """A module-level function with a readable signature: what a call site can be pointed at."""
+    return (
+        symbol["kind"] == "function"
+        and symbol["id"] == f"{module_of(symbol['file'])}.{symbol['name']}"
+        and _required_params(symbol.get("signature", "")) is not None
+    )
+
+
 class Trace:
     """Runs a thread to its end, or to a pause for approval."""
 
@@ -323,13 +332,24 @@ class Trace:
         for symbol in [*in_use, *candidates]:
             detail = await self.tools.call(step, "codegraph", "get_symbol", {"symbol": symbol["id"], "max_lines": 12})
             symbol["signature"] = _signature((detail.data or {}).get("source", ""))
+        # Offer the model only what the plan checks can accept (12-Factor appendix: pre-fetch and filter in
+        # code): module-level functions taking as many arguments as a function in use.
+        arities = {len(p) for s in in_use if (p := _required_params(s["signature"])) is not None}
+        considered = len(candidates)
+        candidates = [
+            s for s in candidates if _replaceable(s) and len(_required_params(s["signature"]) or ()) in arities
+        ]
         if not candidates:
-            self.failed(step, f"nothing in the code graph could replace {in_use[0]['id']}")
+            self.failed(
+                step, f"nothing in the code graph could replace {in_use[0]['id']} (no module-level function "
+                f"with the same arguments among {considered} match(es))",
+            )  # fmt: skip
             return
         files = len({c["file"] for s in in_use for c in s["callers"]})
         self.done(
             step,
-            f"{len(in_use)} function(s) in use from {files} file(s); {len(candidates)} candidate replacement(s)",
+            f"{len(in_use)} function(s) in use from {files} file(s); {len(candidates)} candidate replacement(s) "
+            f"with the same arguments (of {considered} matches)",
             in_use=in_use,
             candidates=candidates,
         )
