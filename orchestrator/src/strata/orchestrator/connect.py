@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from strata.orchestrator.settings import OrchestratorSettings, ServerSpec, default_spec
+from strata.orchestrator.settings import OrchestratorSettings, ServerSpec, default_spec, server_command
 from strata.orchestrator.up import healthy, read_state, router_env_for_llm
 from strata.shared.settings import load_config_section
 
@@ -101,12 +101,11 @@ def connections(repo: Path, *, voice: bool, log_dir: Path) -> Iterator[Connectio
 
 @contextmanager
 def _helper_llm(log_dir: Path) -> Iterator[tuple[str, str]]:
-    spec = default_spec("llm")
     port, token = _free_port(), secrets.token_urlsafe(24)
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / "llm-helper.log").open("ab") as out:
         process = subprocess.Popen(
-            [spec.command or "strata-llm", "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
+            [server_command("llm"), "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
             env={**os.environ, "STRATA_TOKEN": token}, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -13,8 +13,6 @@ import difflib
 import hashlib
 import json
 import os
-import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 
 from strata.orchestrator.clients import Launch, Location, entry, launch_of, locate
 from strata.orchestrator.jsonedit import JsonEditError, delete_member, get, set_member
-from strata.orchestrator.settings import DEFAULT_SERVERS
+from strata.orchestrator.settings import DEFAULT_SERVERS, server_command
 from strata.orchestrator.up import DEFAULT_PORTS, read_state
 from strata.shared.settings import user_dir
 
@@ -82,11 +80,6 @@ def _key(location: Location) -> str:
     return f"{location.client}|{location.path}|{'.'.join(location.container)}"
 
 
-def _bin(server: str) -> str:
-    beside = Path(sys.executable).parent / f"{PREFIX}{server}"
-    return str(beside) if beside.exists() else (shutil.which(f"{PREFIX}{server}") or str(beside))
-
-
 def launch_for(server: str, transport: str, scope: str, repo: Path) -> Launch:
     """How a client should start ``server``: this environment's absolute ``strata-<server>`` (stdio), or
     the URL ``strata up`` serves it on (HTTP; its state file if running, else the default port)."""
@@ -98,7 +91,7 @@ def launch_for(server: str, transport: str, scope: str, repo: Path) -> Launch:
     args: tuple[str, ...] = ("serve",)
     if server == "codegraph" and scope in ("project", "local"):
         args += ("--repo", str(repo.resolve()))
-    return Launch(command=_bin(server), args=args)
+    return Launch(command=server_command(server), args=args)
 
 
 # --- reading and writing one table in one file ------------------------------------------------

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from strata.shared.settings import ServerSettings, load_config_section
 
-__all__ = ["DEFAULT_SERVERS", "AskSettings", "OrchestratorSettings", "ServerSpec"]
+__all__ = ["DEFAULT_SERVERS", "AskSettings", "OrchestratorSettings", "ServerSpec", "server_command"]
 
 DEFAULT_SERVERS = ("codegraph", "memory", "router", "llm", "voice")
 
@@ -57,12 +57,16 @@ class ServerSpec(BaseModel):
         return self.url if self.url is not None else " ".join([self.command or "", *self.args]).strip()
 
 
-def default_spec(name: str) -> ServerSpec:
+def server_command(name: str) -> str:
     """``strata-<name>`` next to this Python (a venv's bin), else on PATH, else the bare name."""
     script = f"strata-{name}"
     beside = Path(sys.executable).parent / script
-    command = str(beside) if beside.exists() else (shutil.which(script) or script)
-    return ServerSpec(command=command, args=["serve"])
+    return str(beside) if beside.exists() else (shutil.which(script) or script)
+
+
+def default_spec(name: str) -> ServerSpec:
+    """The server over stdio, started from :func:`server_command`."""
+    return ServerSpec(command=server_command(name), args=["serve"])
 
 
 class OrchestratorSettings(BaseModel):

@@ -102,6 +102,7 @@ MAX_CANDIDATES = 8
 MAX_FILE_BYTES = 1_000_000
 MAX_LINE_CHARS = 160
 PLAN_MAX_TOKENS = 160
+EDIT_TOKENS_PER_LINE = 24  # one {"line": n, "action": "rewrite"} decision, with room
 Approver = Callable[[Thread], Awaitable[bool | None]]
 
 
@@ -240,17 +241,16 @@ class Trace:
         self.thread.add("step_failed", step, {"summary": summary})
 
     async def ask_model(
-        self, step: str, system: str, user: str, schema: dict[str, Any], *, tag: str, escalate: bool = False
-    ) -> tuple[dict[str, Any] | None, str]:
+        self, step: str, system: str, user: str, schema: dict[str, Any], *, tag: str, max_tokens: int,
+        escalate: bool = False,
+    ) -> tuple[dict[str, Any] | None, str]:  # fmt: skip
         """One LLM call through the router with a JSON schema; (answer, "") or (None, compacted error)."""
         args: dict[str, Any] = {
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
             "model": self.settings.route,
             "json_schema": schema,
             "temperature": 0,
-            "max_tokens": PLAN_MAX_TOKENS
-            if tag == "plan"
-            else 40 + 24 * len(schema["properties"].get("decisions", {}).get("prefixItems", [])),
+            "max_tokens": max_tokens,
             "session": self.thread.id,
             "tags": ["strata-ask", tag],
         }
@@ -446,7 +446,13 @@ class Trace:
         while True:
             system, user = self.plan_messages(rejected)
             answer, error = await self.ask_model(
-                step, system, user, self.plan_schema(excluded), tag="plan", escalate=escalate
+                step,
+                system,
+                user,
+                self.plan_schema(excluded),
+                tag="plan",
+                max_tokens=PLAN_MAX_TOKENS,
+                escalate=escalate,
             )
             plan, reason, blame_with = (None, error, False) if answer is None else self.check_plan(answer)
             if plan is not None and plan["confidence"] == "low" and self.settings.escalate_to and not escalate:
@@ -553,7 +559,13 @@ class Trace:
             notes = "".join(f"\nRejected before: {r}" for r in rejected)
             user = prompt("edit.user", old=old.id, new=new.id, why=why, path=path, lines=numbered, rejected=notes)
             answer, error = await self.ask_model(
-                step, prompt("edit.system"), user, schema, tag="edit", escalate=escalate
+                step,
+                prompt("edit.system"),
+                user,
+                schema,
+                tag="edit",
+                max_tokens=EDIT_TOKENS_PER_LINE * (len(lines) + 2),
+                escalate=escalate,
             )
             if answer is None:
                 if "unavailable" in error:

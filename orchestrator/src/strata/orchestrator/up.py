@@ -12,7 +12,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +20,7 @@ import httpx
 import structlog
 from pydantic import BaseModel
 
-from strata.orchestrator.settings import DEFAULT_SERVERS
+from strata.orchestrator.settings import DEFAULT_SERVERS, server_command
 from strata.shared.process import pid_alive
 from strata.shared.settings import load_config_section, user_dir
 
@@ -88,11 +87,6 @@ def router_env_for_llm(llm_base_url: str, token: str | None) -> dict[str, str]:
     return env
 
 
-def _bin(name: str) -> str:
-    beside = Path(sys.executable).parent / f"strata-{name}"
-    return str(beside) if beside.exists() else f"strata-{name}"
-
-
 def healthy(url: str, timeout_s: float = 2.0) -> bool:
     try:
         return httpx.get(f"{url}/healthz", timeout=timeout_s).status_code == 200
@@ -146,7 +140,7 @@ class Supervisor:
 
     def _child(self, name: str) -> _Child:
         port = self.ports[name]
-        command = [_bin(name), "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
+        command = [server_command(name), "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
         if name == "codegraph":
             command += ["--repo", str(self.repo)]
         env = {**os.environ, "STRATA_TOKEN": self.token}
