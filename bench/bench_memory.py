@@ -32,6 +32,7 @@ import tempfile
 import time
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCOMO = ROOT.parent / "shared" / "data" / "locomo" / "locomo10.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 KS = (5, 10)
+SESSION_K = 10
+DEEP_K = 50  # turns asked for to rank sessions (recall's largest k)
 WORD = re.compile(r"[a-z0-9']+")
 STOPWORDS = frozenset(
     [
@@ -142,59 +145,108 @@ THREADS = 2  # onnxruntime threads for the embedder: this machine's two cores (t
 
 
 def load_locomo(path: Path) -> list[dict[str, Any]]:
-    """Per conversation: its turns (dia_id, text, context, when) and its questions of categories 1-4."""
+    """Per conversation: its turns (dia_id, text, context, when), its sessions (number and MemPalace's
+    document text) and its questions of categories 1-4."""
     conversations = []
     for sample in json.loads(path.read_text()):
         talk = sample["conversation"]
         turns: list[dict[str, Any]] = []
+        sessions: list[dict[str, Any]] = []
         for key in sorted((k for k in talk if re.fullmatch(r"session_\d+", k)), key=lambda k: int(k.split("_")[1])):
             when = datetime.strptime(talk[f"{key}_date_time"], "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
             previous = None
+            said = []
             for turn in talk[key]:
                 text = f"{turn['speaker']}: {turn['text']}"
                 if turn.get("blip_caption"):
                     text += f" [shares a photo: {turn['blip_caption']}]"
-                turns.append({"dia_id": turn["dia_id"], "text": text, "context": previous, "when": when})
+                said.append(f'{turn["speaker"]} said, "{turn["text"]}"')
+                turns.append(
+                    {"dia_id": turn["dia_id"], "text": text, "said": said[-1], "context": previous, "when": when}
+                )
                 previous = text
+            sessions.append({"number": int(key.split("_")[1]), "said": "\n".join(said)})
         questions = [
-            {"question": q["question"], "evidence": set(q["evidence"]), "category": q["category"]}
+            {
+                "question": q["question"],
+                "evidence": set(q["evidence"]),
+                "sessions": evidence_sessions(q["evidence"]),
+                "category": q["category"],
+            }
             for q in sample["qa"]
             if q["category"] in CATEGORIES and q.get("evidence")
         ]
-        conversations.append({"id": sample["sample_id"], "turns": turns, "questions": questions})
+        conversations.append({"id": sample["sample_id"], "turns": turns, "sessions": sessions, "questions": questions})
     return conversations
 
 
+def evidence_sessions(evidence: list[str]) -> set[int]:
+    """The sessions of the evidence turns ("D3:7" is turn 7 of session 3)."""
+    return {int(m.group(1)) for e in evidence if (m := re.match(r"D(\d+):", e))}
+
+
+def session_of(dia_id: str) -> int:
+    return int(dia_id.split(":")[0][1:])
+
+
 class Scores:
-    """Recall@k of evidence turns, overall and per category."""
+    """Recall@k of evidence turns, and recall@10 of evidence sessions, overall and per category.
+
+    Sessions are MemPalace's unit (its LoCoMo benchmark defaults to one document per session): a system
+    that ranks turns ranks a session by its best-ranked turn, over as many turns as it returned.
+    """
 
     def __init__(self) -> None:
-        self.sums: dict[Any, list[float]] = defaultdict(lambda: [0.0] * len(KS))
-        self.counts: dict[Any, int] = defaultdict(int)
+        self.sums: dict[tuple[str, Any], float] = defaultdict(float)
+        self.counts: dict[tuple[str, Any], int] = defaultdict(int)
 
-    def add(self, category: int, evidence: set[str], ranked: list[str]) -> None:
+    def _add(self, metric: str, category: int, value: float) -> None:
         for key in (category, "all"):
-            self.counts[key] += 1
-            for i, k in enumerate(KS):
-                self.sums[key][i] += len(evidence & set(ranked[:k])) / len(evidence)
+            self.sums[metric, key] += value
+            self.counts[metric, key] += 1
 
-    def row(self, key: Any) -> list[float]:
-        return [s / self.counts[key] for s in self.sums[key]] if self.counts[key] else [0.0] * len(KS)
+    def add(self, q: dict[str, Any], ranked: list[str]) -> None:
+        """Score a ranking of turns (dia_ids): turn recall@5/@10, and session recall@10 from the same list."""
+        for k in KS:
+            self._add(f"R@{k}", q["category"], len(q["evidence"] & set(ranked[:k])) / len(q["evidence"]))
+        self.add_sessions(q, [session_of(d) for d in ranked if re.match(r"D\d+:", d)])
+
+    def add_sessions(self, q: dict[str, Any], ranked: list[int]) -> None:
+        if q["sessions"]:
+            top = list(dict.fromkeys(ranked))[:SESSION_K]
+            self._add("sessions", q["category"], len(q["sessions"] & set(top)) / len(q["sessions"]))
+
+    def value(self, metric: str, key: Any) -> float | None:
+        n = self.counts.get((metric, key), 0)
+        return self.sums[metric, key] / n if n else None
 
 
 # ----------------------------------------------------------------------------- LoCoMo runners
 
 
 def run_strata(
-    conversations: list[dict[str, Any]], *, with_context: bool, fusion: str = "dbsf"
+    conversations: list[dict[str, Any]],
+    *,
+    with_context: bool,
+    fusion: str = "dbsf",
+    keyword_weight: float | None = None,
+    neighbour_weight: float | None = None,
 ) -> tuple[Scores, dict[str, float]]:
+    """strata-memory's own recall; weights left None take the settings' defaults."""
     from strata.memory.service import Memory
     from strata.memory.settings import MemorySettings
-    from strata.memory.store import MemoryFilter, NewMemory
+    from strata.memory.store import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT, MemoryFilter, NewMemory
 
     scores = Scores()
     store = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    memory = Memory(MemorySettings(store_dir=store, embed_threads=THREADS, fusion=fusion))
+    settings = MemorySettings(
+        store_dir=store,
+        embed_threads=THREADS,
+        fusion=fusion,
+        keyword_weight=KEYWORD_WEIGHT if keyword_weight is None else keyword_weight,
+        neighbour_weight=NEIGHBOUR_WEIGHT if neighbour_weight is None else neighbour_weight,
+    )
+    memory = Memory(settings)
     started = time.perf_counter()
     for conv in conversations:
         scope = f"project:{conv['id']}"
@@ -219,7 +271,12 @@ def run_strata(
             t0 = time.perf_counter()
             hits = memory.recall(q["question"], max(KS), flt, 32000).hits
             latencies.append(time.perf_counter() - t0)
-            scores.add(q["category"], q["evidence"], [h.source or "" for h in hits])
+            turns = [h.source or "" for h in hits]
+            for k in KS:
+                scores._add(f"R@{k}", q["category"], len(q["evidence"] & set(turns[:k])) / len(q["evidence"]))
+            # Sessions from a deeper recall, as a user asking for more would get it.
+            deep = memory.recall(q["question"], DEEP_K, flt, 10**6).hits
+            scores.add_sessions(q, [session_of(h.source) for h in deep if h.source])
     memory.close()
     shutil.rmtree(store, ignore_errors=True)
     return scores, {"ingest_s": ingest_s, "recall_p50_ms": statistics.median(latencies) * 1000}
@@ -238,8 +295,200 @@ def run_bm25(conversations: list[dict[str, Any]]) -> Scores:
         index = BM25Okapi([tokens(t["text"]) for t in turns])
         for q in conv["questions"]:
             weights = index.get_scores(tokens(q["question"]))
-            order = sorted(range(len(turns)), key=lambda i: -weights[i])[: max(KS)]
-            scores.add(q["category"], q["evidence"], [turns[i]["dia_id"] for i in order])
+            order = sorted(range(len(turns)), key=lambda i: -weights[i])
+            scores.add(q, [turns[i]["dia_id"] for i in order])
+    return scores
+
+
+# MemPalace's LoCoMo retrieval (benchmarks/locomo_bench.py in MemPalace/mempalace, read at commit 0948696c),
+# re-implemented here with the same embedder as strata-memory (its default, ChromaDB's all-MiniLM-L6-v2 ONNX,
+# is the same model and also cuts inputs at 256 tokens; ChromaDB would download it, which this machine may not).
+# Documents are 'Speaker said, "text"', one per turn ("dialog") or all of a session's turns joined
+# ("session", its default). "raw" ranks by embedding distance; "hybrid" (its v5) takes the 3k nearest and
+# scales each distance down by keyword overlap (x(1 - 0.5 overlap)), quoted phrases (x(1 - 0.6 share)) and
+# capitalised names in the question (x(1 - 0.2 share)).
+MEMPALACE_STOP = frozenset(
+    [
+        "what",
+        "when",
+        "where",
+        "who",
+        "how",
+        "which",
+        "did",
+        "do",
+        "was",
+        "were",
+        "have",
+        "has",
+        "had",
+        "is",
+        "are",
+        "the",
+        "a",
+        "an",
+        "my",
+        "me",
+        "i",
+        "you",
+        "your",
+        "their",
+        "it",
+        "its",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "of",
+        "with",
+        "by",
+        "from",
+        "ago",
+        "last",
+        "that",
+        "this",
+        "there",
+        "about",
+        "get",
+        "got",
+        "give",
+        "gave",
+        "buy",
+        "bought",
+        "made",
+        "make",
+        "said",
+    ]
+)
+MEMPALACE_NOT_NAMES = frozenset(
+    [
+        "What",
+        "When",
+        "Where",
+        "Who",
+        "How",
+        "Which",
+        "Did",
+        "Do",
+        "Was",
+        "Were",
+        "Have",
+        "Has",
+        "Had",
+        "Is",
+        "Are",
+        "The",
+        "My",
+        "Our",
+        "Their",
+        "Can",
+        "Could",
+        "Would",
+        "Should",
+        "Will",
+        "Shall",
+        "May",
+        "Might",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "January",
+        "February",
+        "March",
+        "April",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "In",
+        "On",
+        "At",
+        "For",
+        "To",
+        "Of",
+        "With",
+        "By",
+        "From",
+        "And",
+        "But",
+        "I",
+        "It",
+        "Its",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "Previously",
+        "Recently",
+        "Also",
+        "Just",
+        "Very",
+        "More",
+        "Said",
+        "Speaker",
+        "Person",
+        "Time",
+        "Date",
+        "Year",
+        "Day",
+    ]
+)
+
+
+def mempalace_hybrid(question: str, docs: list[str], distances: list[float]) -> list[int]:
+    """MemPalace hybrid v5: the indexes of ``docs`` (already the nearest), best first."""
+    names = {w for w in re.findall(r"\b[A-Z][a-z]{2,15}\b", question) if w not in MEMPALACE_NOT_NAMES}
+    lowered = {n.lower() for n in names}
+    words = [w for w in re.findall(r"\b[a-z]{3,}\b", question.lower()) if w not in MEMPALACE_STOP | lowered]
+    quoted = [m.strip() for pat in (r"'([^']{3,60})'", r'"([^"]{3,60})"') for m in re.findall(pat, question)]
+    quoted = [m for m in quoted if len(m) >= 3]
+
+    def share(needles: Iterable[str], doc: str) -> float:
+        needles = list(needles)
+        return min(sum(n.lower() in doc for n in needles) / len(needles), 1.0) if needles else 0.0
+
+    def adjusted(i: int) -> float:
+        doc = docs[i].lower()
+        return (
+            distances[i]
+            * (1 - 0.5 * share(words, doc))
+            * (1 - 0.6 * share(quoted, doc))
+            * (1 - 0.2 * share(names, doc))
+        )
+
+    return sorted(range(len(docs)), key=adjusted)
+
+
+def run_mempalace(conversations: list[dict[str, Any]], granularity: str) -> dict[str, Scores]:
+    """MemPalace's raw and hybrid v5 retrieval over documents of one turn ("dialog") or one session."""
+    from strata.memory.embedder import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder(THREADS)
+    scores = {"raw": Scores(), "hybrid v5": Scores()}
+    for conv in conversations:
+        units = conv["turns"] if granularity == "dialog" else conv["sessions"]
+        vectors = embedder.embed([u["said"] for u in units])
+        questions = embedder.embed([q["question"] for q in conv["questions"]])
+        for q, qv in zip(conv["questions"], questions, strict=True):
+            distances = 2 - 2 * (vectors @ qv)  # ChromaDB's default space: squared L2 of unit vectors
+            raw = [int(i) for i in distances.argsort(kind="stable")]
+            near = raw[: max(KS) * 3]
+            hybrid = mempalace_hybrid(
+                q["question"], [units[j]["said"] for j in near], [float(distances[j]) for j in near]
+            )
+            for mode, order in (("raw", raw), ("hybrid v5", [near[i] for i in hybrid])):
+                if granularity == "dialog":
+                    scores[mode].add(q, [units[i]["dia_id"] for i in order])
+                else:
+                    scores[mode].add_sessions(q, [units[i]["number"] for i in order])
     return scores
 
 
@@ -269,7 +518,7 @@ async def run_reference(conversations: list[dict[str, Any]], npx: str) -> tuple[
                     return [e["name"][len(prefix) :] for e in data.get("entities", []) if e["name"].startswith(prefix)]
 
                 for q in conv["questions"]:
-                    whole.add(q["category"], q["evidence"], (await search(q["question"]))[: max(KS)])
+                    whole.add(q, await search(q["question"]))
                     votes: dict[str, int] = defaultdict(int)
                     first_seen: dict[str, int] = {}
                     for word in dict.fromkeys(w for w in tokens(q["question"]) if w not in STOPWORDS and len(w) > 2):
@@ -277,7 +526,7 @@ async def run_reference(conversations: list[dict[str, Any]], npx: str) -> tuple[
                             votes[name] += 1
                             first_seen.setdefault(name, len(first_seen))
                     ranked = sorted(votes, key=lambda n: (-votes[n], first_seen[n]))
-                    per_word.add(q["category"], q["evidence"], ranked[: max(KS)])
+                    per_word.add(q, ranked)
     return whole, per_word
 
 
@@ -353,11 +602,23 @@ def machine() -> str:
 
 
 def table(rows: list[tuple[str, Scores]]) -> list[str]:
-    head = "| system | R@5 | R@10 | " + " | ".join(f"{name} R@10" for name in CATEGORIES.values()) + " |"
-    lines = [head, "|" + "---|" * (3 + len(CATEGORIES))]
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    metrics = [*(f"R@{k}" for k in KS), "sessions"]
+    head = (
+        "| system | R@5 | R@10 | session R@10 | "
+        + " | ".join(f"{name} R@10" for name in CATEGORIES.values())
+        + " | "
+        + " | ".join(f"{name} session R@10" for name in CATEGORIES.values())
+        + " |"
+    )
+    lines = [head, "|" + "---|" * (4 + 2 * len(CATEGORIES))]
     for name, s in rows:
-        cats = " | ".join(f"{s.row(c)[1]:.3f}" for c in CATEGORIES)
-        lines.append(f"| {name} | {s.row('all')[0]:.3f} | {s.row('all')[1]:.3f} | {cats} |")
+        cells = [cell(s.value(m, "all")) for m in metrics]
+        cells += [cell(s.value("R@10", c)) for c in CATEGORIES]
+        cells += [cell(s.value("sessions", c)) for c in CATEGORIES]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -372,6 +633,10 @@ def report(conversations: list[dict[str, Any]], rows: list[tuple[str, Scores]], 
         "",
         f"LoCoMo ({len(conversations)} conversations, {turns} turns stored as memories, {questions} questions of "
         "categories 1-4). R@k: share of a question's evidence turns among the first k results, averaged. "
+        "Session R@10: share of a question's evidence sessions among the first 10 sessions - the unit of "
+        "MemPalace's published LoCoMo R@10 (88.9%, hybrid v5; its benchmark script defaults to one document "
+        f"per session). A system that ranks turns ranks sessions by their best turn (strata-memory: `recall(k={DEEP_K})`). "
+        "The MemPalace rows run its retrieval method on the same data with the same embedder. "
         f"strata-memory ingest {extra['ingest_s']:.1f} s for {turns} turns; recall p50 {extra['recall_p50_ms']:.1f} ms.",
         "",
         *table(rows),
@@ -403,20 +668,29 @@ def main() -> None:
     warnings.simplefilter("ignore")  # qdrant-client local mode warns above 20k points; the table says so
     conversations = load_locomo(args.locomo)
     notes: list[str] = []
-    print("strata-memory (with context)...", file=sys.stderr)
-    strata, extra = run_strata(conversations, with_context=True)
-    print("strata-memory (no context)...", file=sys.stderr)
-    plain, _ = run_strata(conversations, with_context=False)
-    print("strata-memory (RRF)...", file=sys.stderr)
-    rrf, _ = run_strata(conversations, with_context=True, fusion="rrf")
-    print("BM25...", file=sys.stderr)
-    bm25 = run_bm25(conversations)
-    rows = [
-        ("strata-memory (dense + BM25, DBSF fusion; previous turn as context)", strata),
-        ("strata-memory, RRF fusion instead of DBSF", rrf),
-        ("strata-memory, no context", plain),
-        ("BM25 (rank_bm25 BM25Okapi)", bm25),
+    runs: list[tuple[str, dict[str, Any]]] = [
+        ("strata-memory (dense + BM25, DBSF, keyword weight 1.5, neighbours 0.5; previous turn as context)", {}),
+        ("strata-memory, no neighbour lift", {"neighbour_weight": 0.0}),
+        (
+            "strata-memory, keyword weight 1, no neighbour lift (the previous default)",
+            {"keyword_weight": 1.0, "neighbour_weight": 0.0},
+        ),
+        ("strata-memory, RRF fusion instead of DBSF", {"fusion": "rrf"}),
+        ("strata-memory, no context", {"with_context": False}),
     ]
+    rows: list[tuple[str, Scores]] = []
+    extra: dict[str, float] = {}
+    for name, options in runs:
+        print(f"{name}...", file=sys.stderr)
+        scores, measured = run_strata(conversations, **({"with_context": True} | options))
+        extra = extra or measured
+        rows.append((name, scores))
+    print("BM25...", file=sys.stderr)
+    rows.append(("BM25 (rank_bm25 BM25Okapi)", run_bm25(conversations)))
+    for granularity, unit in (("session", "session"), ("dialog", "turn")):
+        print(f"MemPalace method, one document per {unit}...", file=sys.stderr)
+        for mode, scores in run_mempalace(conversations, granularity).items():
+            rows.append((f"MemPalace method, {mode}, one document per {unit}", scores))
     npx = shutil.which("npx")
     if npx is None:
         notes.append("The MCP reference memory server was not run: `npx` is not on PATH.")

@@ -294,3 +294,80 @@ def test_both_fusions_rank_a_hit_found_by_both_channels_first(
             assert hits[0].score > hits[1].score
         finally:
             store.close()
+
+
+PLACES = [
+    "Maine",
+    "Oregon",
+    "Cornwall",
+    "Brittany",
+    "Nova Scotia",
+    "Tasmania",
+    "Galicia",
+    "Jutland",
+    "Hokkaido",
+    "Cape Cod",
+]
+COLOURS = ["red", "white", "black", "yellow", "striped", "grey", "green", "blue", "pink", "orange"]
+
+
+def _lighthouse_talk(store: MemoryStore, answer_at: datetime, **answer: object) -> tuple[str, str]:
+    """100 remarks about beacon towers, days apart (close in meaning to a lighthouse question, so they fill
+    the dense channel's candidates), then a question and an answer that shares neither words nor meaning
+    with it. Returns the question's and the answer's ids."""
+    fillers = [
+        NewMemory(
+            f"Carol: the beacon tower in {p} was painted {c}.",
+            kind="episode",
+            scope="chat",
+            occurred_at=T0 - timedelta(days=1 + i * 10 + j),
+        )
+        for i, p in enumerate(PLACES)
+        for j, c in enumerate(COLOURS)
+    ]
+    store.remember(fillers, max_chars=MAX)
+    question, reply = store.remember(
+        [
+            NewMemory(
+                "Alice: did you ever climb the old Portland lighthouse?", kind="episode", scope="chat", occurred_at=T0
+            ),
+            NewMemory("Bob: Yes, twice.", **{"kind": "episode", "scope": "chat", "occurred_at": answer_at, **answer}),  # type: ignore[arg-type]
+        ],
+        max_chars=MAX,
+    )
+    return question.id, reply.id
+
+
+def test_a_hit_lifts_the_memory_stored_next_to_it(store: MemoryStore) -> None:
+    question, answer = _lighthouse_talk(store, T0)
+    hits = store.recall("climbing the Portland lighthouse", 5, MemoryFilter(scopes=("chat",)), 4000).hits
+    assert hits[0].id == question
+    lifted = next(h for h in hits if h.id == answer)
+    # Neither channel found the answer: it is there because it was said right after the question.
+    assert (lifted.dense_rank, lifted.keyword_rank, lifted.near) == (None, None, question)
+    assert 0 < lifted.score < hits[0].score
+
+
+def test_neighbours_respect_filters_scope_and_time(store: MemoryStore) -> None:
+    question, answer = _lighthouse_talk(store, T0, kind="note")
+    found = ids(store, "climbing the Portland lighthouse", scopes=("chat",), kinds=("episode",))
+    assert question in found and answer not in found  # the filter applies to neighbours too
+    assert answer in ids(store, "climbing the Portland lighthouse", scopes=("chat",))
+
+
+def test_memories_hours_apart_are_not_neighbours(store: MemoryStore) -> None:
+    question, answer = _lighthouse_talk(store, T0 + timedelta(hours=5))
+    found = ids(store, "climbing the Portland lighthouse", scopes=("chat",))
+    assert question in found and answer not in found
+
+
+def test_without_neighbour_weight_only_the_channels_decide(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    store = MemoryStore(
+        tmp_path / "s", embedder, EdgeVectors(tmp_path / "s" / "vectors", embedder.dim), neighbour_weight=0
+    )
+    try:
+        question, answer = _lighthouse_talk(store, T0)
+        found = ids(store, "climbing the Portland lighthouse", scopes=("chat",))
+        assert question in found and answer not in found
+    finally:
+        store.close()

@@ -73,7 +73,14 @@ def open_store(settings: MemorySettings) -> MemoryStore:
         vectors = ClientVectors.connect(settings.qdrant_url, settings.qdrant_api_key, settings.collection, embedder.dim)
     else:
         vectors = EdgeVectors(store_dir / "vectors", embedder.dim)
-    return MemoryStore(store_dir, embedder, vectors, settings.fusion)
+    return MemoryStore(
+        store_dir,
+        embedder,
+        vectors,
+        settings.fusion,
+        keyword_weight=settings.keyword_weight,
+        neighbour_weight=settings.neighbour_weight,
+    )
 
 
 @cache

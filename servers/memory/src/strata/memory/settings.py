@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from strata.memory.store import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT
 from strata.shared.settings import ServerSettings, user_dir
 
 __all__ = ["MemorySettings"]
@@ -28,6 +29,15 @@ class MemorySettings(ServerSettings):
     embed_api_key: str | None = None
     embed_threads: int = Field(default=1, ge=1, le=64)
     fusion: Literal["dbsf", "rrf"] = Field(default="dbsf", description="how recall fuses meaning and keywords")
+    keyword_weight: float = Field(
+        default=KEYWORD_WEIGHT, ge=0, le=10, description="keyword channel's weight in the fusion"
+    )
+    neighbour_weight: float = Field(
+        default=NEIGHBOUR_WEIGHT,
+        ge=0,
+        le=2,
+        description="share of a hit's score lent to the memories stored next to it",
+    )
     max_text_chars: int = Field(default=8000, ge=100, le=100_000)
     default_scope: str = "user"
 

@@ -72,6 +72,9 @@ class RecallHit(_MemoryFields):
     score: float = Field(description="fused score of the meaning and keyword channels")
     dense_rank: int | None = Field(default=None, description="rank by meaning (embedding), if found there")
     keyword_rank: int | None = Field(default=None, description="rank by BM25 keywords, if found there")
+    near: str | None = Field(
+        default=None, description="found by neither channel: stored next to this hit (same scope), which lifted it"
+    )
 
 
 class RecallResult(BaseModel):

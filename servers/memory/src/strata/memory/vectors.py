@@ -83,6 +83,7 @@ class SearchHit:
     score: float
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    near: int | None = None  # reached only through this adjacent memory (see MemoryStore.recall)
 
 
 @dataclass
@@ -92,13 +93,14 @@ class _Fusion:
     ``dbsf`` (distribution-based score fusion, as Qdrant's ``Fusion.DBSF``): each channel's scores are
     mapped to [0, 1] over its candidates' mean ± 3 standard deviations and summed, so a hit far ahead in
     one channel counts for more than its rank. ``rrf``: 1 / (60 + rank) summed. On LoCoMo (bench/),
-    DBSF gave evidence-turn R@10 0.682 against RRF's 0.655.
+    DBSF gave evidence-turn R@10 0.682 against RRF's 0.655. A channel's contribution is multiplied by
+    its weight.
     """
 
     method: Fusion = "dbsf"
     hits: dict[int, SearchHit] = field(default_factory=dict)
 
-    def add(self, ranked: Sequence[tuple[int, float]], channel: str) -> None:
+    def add(self, ranked: Sequence[tuple[int, float]], channel: str, weight: float = 1.0) -> None:
         if not ranked:
             return
         scores = [score for _, score in ranked]
@@ -108,9 +110,9 @@ class _Fusion:
         for rank, (point_id, score) in enumerate(ranked, start=1):
             hit = self.hits.setdefault(point_id, SearchHit(point_id, 0.0))
             if self.method == "rrf":
-                hit.score += 1.0 / (RRF_K + rank)
+                hit.score += weight / (RRF_K + rank)
             else:
-                hit.score += min(max((score - low) / spread, 0.0), 1.0)
+                hit.score += weight * min(max((score - low) / spread, 0.0), 1.0)
             if channel == DENSE:
                 hit.dense_rank = rank
             else:
@@ -139,7 +141,13 @@ class VectorIndex(Protocol):
     def upsert(self, points: Sequence[VectorPoint]) -> None: ...
     def delete(self, ids: Sequence[int]) -> None: ...
     def search(
-        self, dense: npt.NDArray[np.float32], sparse: SparseTerms, flt: VectorFilter, limit: int, fusion: Fusion
+        self,
+        dense: npt.NDArray[np.float32],
+        sparse: SparseTerms,
+        flt: VectorFilter,
+        limit: int,
+        fusion: Fusion,
+        keyword_weight: float = 1.0,
     ) -> list[SearchHit]: ...
     def count(self) -> int: ...
     def flush(self) -> None: ...
@@ -206,7 +214,13 @@ class EdgeVectors:
         return qe.Filter(must=must) if must else None
 
     def search(
-        self, dense: npt.NDArray[np.float32], sparse: SparseTerms, flt: VectorFilter, limit: int, fusion: Fusion
+        self,
+        dense: npt.NDArray[np.float32],
+        sparse: SparseTerms,
+        flt: VectorFilter,
+        limit: int,
+        fusion: Fusion,
+        keyword_weight: float = 1.0,
     ) -> list[SearchHit]:
         qe = self._qe
         condition = self._filter(flt)
@@ -217,7 +231,8 @@ class EdgeVectors:
         results = self._shard.query_batch(qe.QueryBatchRequest(requests))
         fused = _Fusion(fusion)
         for channel, points in zip((DENSE, SPARSE), results, strict=False):
-            fused.add([(int(p.id), float(p.score)) for p in points], channel)
+            weight = keyword_weight if channel == SPARSE else 1.0
+            fused.add([(int(p.id), float(p.score)) for p in points], channel, weight)
         return fused.top(limit)
 
     def count(self) -> int:
@@ -295,7 +310,13 @@ class ClientVectors:
         return m.Filter(must=must) if must else None
 
     def search(
-        self, dense: npt.NDArray[np.float32], sparse: SparseTerms, flt: VectorFilter, limit: int, fusion: Fusion
+        self,
+        dense: npt.NDArray[np.float32],
+        sparse: SparseTerms,
+        flt: VectorFilter,
+        limit: int,
+        fusion: Fusion,
+        keyword_weight: float = 1.0,
     ) -> list[SearchHit]:
         m = self._models
         condition = self._filter(flt)
@@ -306,7 +327,8 @@ class ClientVectors:
         results = self._client.query_batch_points(self._collection, requests)
         fused = _Fusion(fusion)
         for channel, response in zip((DENSE, SPARSE), results, strict=False):
-            fused.add([(int(p.id), float(p.score)) for p in response.points], channel)
+            weight = keyword_weight if channel == SPARSE else 1.0
+            fused.add([(int(p.id), float(p.score)) for p in response.points], channel, weight)
         return fused.top(limit)
 
     def count(self) -> int:
