@@ -9,6 +9,7 @@ from strata.codegraph.errors import (
     ReadOnlyQueryError,
     SymbolNotFoundError,
 )
+from strata.codegraph.graph import CodeGraphStore, HotGraph
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 from strata.shared.errors import InvalidRequestError
@@ -281,6 +282,13 @@ def _dump(store_dir: Path) -> dict[str, list[tuple[object, ...]]]:
         store.close()
 
 
+def _hot_view(hot: HotGraph) -> tuple[object, ...]:
+    """An in-memory graph's contents, less external names that no call touches (Kuzu drops those)."""
+    touched = {k for k, v in hot.callers.items() if v} | {k for k, v in hot.callees.items() if v}
+    symbols = {k: v for k, v in hot.symbols.items() if v.kind not in ("external", "builtin") or k in touched}
+    return symbols, {k: v for k, v in hot.callers.items() if v}, {k: v for k, v in hot.callees.items() if v}
+
+
 def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(tmp_path: Path) -> None:
     from .conftest import write_tree
 
@@ -313,6 +321,8 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
         {"shop/report.py": "from .pay import audit\n\ndef daily():\n    return audit(1)\n", "shop/web.py": None},
     ]
     for number, edit in enumerate(edits):
+        graph.search("charge", [], 5)  # the in-memory graph is loaded: the update patches it
+        loaded = graph.store().loaded()
         for relative, text in edit.items():
             if text is None:
                 (repo / relative).unlink()
@@ -325,6 +335,15 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
         incremental_rows, full_rows = _dump(repo / ".strata"), _dump(full)
         assert set(incremental_rows["symbols"]) ^ set(full_rows["symbols"]) == set()
         assert incremental_rows == full_rows
+        # The patched in-memory graph is adopted (not read back) and equals one built from the store.
+        assert loaded is not None and graph.store().loaded() is loaded
+        rebuilt = CodeGraphStore.open_read_only(CodeGraphStore.location(full))
+        try:
+            assert _hot_view(loaded) == _hot_view(rebuilt.hot())
+            for text in ("charge", "audit", "gift", "shop.pay", "zz"):
+                assert loaded.search(text, [], 10) == rebuilt.hot().search(text, [], 10)
+        finally:
+            rebuilt.close()
     assert [c.callee for c in graph.calls("shop.pay.refund", "callees", 1, 10).items] == [
         "logging.info",
         "shop.pay.audit",

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from strata.shared.process import pid_alive
 
-__all__ = ["CallEdge", "CodeGraphStore", "GraphDelta", "StoredSymbol"]
+__all__ = ["CallEdge", "CodeGraphStore", "GraphDelta", "HotGraph", "StoredSymbol"]
 
 DB_FILE = "codegraph.kuzu"
 SCHEMA = [
@@ -78,7 +78,7 @@ class CodeGraphStore:
         self._db = kuzu.Database(str(path), read_only=read_only)
         self._conn = kuzu.Connection(self._db)
         self._fts_loaded = False
-        self._hot: _HotGraph | None = None
+        self._hot: HotGraph | None = None
 
     @staticmethod
     def location(directory: Path) -> Path:
@@ -346,7 +346,16 @@ class CodeGraphStore:
         )
         return [_symbol(r) for r in rows]
 
-    def hot(self) -> _HotGraph:
+    def adopt(self, hot: HotGraph | None) -> None:
+        """Use ``hot`` (patched to this store's contents by the process that just wrote it) instead of
+        reading the graph back."""
+        self._hot = hot
+
+    def loaded(self) -> HotGraph | None:
+        """The in-memory graph if a query has built it."""
+        return self._hot
+
+    def hot(self) -> HotGraph:
         """Symbols and call edges held in memory: searches and call walks are the hot path of agents."""
         if self._hot is None:
             from strata.codegraph.pycalls import collector_paused
@@ -357,7 +366,7 @@ class CodeGraphStore:
                 rows = self._columns(f"MATCH (s:Symbol) RETURN {SYMBOL_COLUMNS}")
                 symbols = {row[0]: _symbol(row) for row in rows}
                 edges = self._columns("MATCH (a:Symbol)-[e:CALLS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates")
-                self._hot = _HotGraph(symbols, edges)
+                self._hot = HotGraph(symbols, edges)
         return self._hot
 
     def search(self, text: str, kinds: Sequence[str], limit: int) -> tuple[list[StoredSymbol], int]:
@@ -506,8 +515,8 @@ class CodeGraphStore:
         return [r[0] for r in rows]
 
 
-class _HotGraph:
-    """In-memory symbols and call adjacency, built once per opened store."""
+class HotGraph:
+    """In-memory symbols and call adjacency, built once per opened store (or patched, see :meth:`apply`)."""
 
     def __init__(self, symbols: dict[str, StoredSymbol], edges: Iterable[tuple[Any, ...]]) -> None:
         self.symbols = symbols
@@ -520,6 +529,10 @@ class _HotGraph:
         for adjacency in (callers, callees):
             for lst in adjacency.values():
                 lst.sort()  # by the other end, then line
+        self._index_search()
+
+    def _index_search(self) -> None:
+        symbols = self.symbols
         # Search. Ids in rank order (shortest first) and, to avoid scanning them all (3.9 MB for Lib/), the
         # distinct segments of the ids (`a.b.C.f`, `web/x.js:C.f`): text without a separator lies inside one
         # segment, so the segments containing it, joined in one string that str.find scans at C speed, give the
@@ -541,6 +554,60 @@ class _HotGraph:
         self._postings = [postings[segment] for segment in self._segments]
         self._segment_starts = list(itertools.accumulate((len(seg) + 1 for seg in self._segments), initial=0))
         self._segment_blob = "\n".join(self._segments)
+
+    def apply(self, delta: GraphDelta) -> None:
+        """Patch in the delta just applied to the store, as :meth:`CodeGraphStore.apply` changes it: symbols
+        upserted or removed (with every edge to or from them), the owners' outgoing calls replaced.
+
+        Reloading instead costs a second on Lib/ (all symbols and 550k calls read back from Kuzu and
+        indexed); this costs the search index's rebuild. External names Kuzu drops when nothing points at
+        them any more stay here, edgeless and hidden from search as externals always are.
+        """
+        removed = set(delta.removed_symbols)
+        for sid in removed:
+            self.symbols.pop(sid, None)
+        rows = delta.symbols
+        for i, new_id in enumerate(rows.get("id", [])):
+            self.symbols[str(new_id)] = StoredSymbol(
+                str(new_id),
+                str(rows["name"][i]),
+                str(rows["kind"][i]),
+                str(rows["language"][i]),
+                str(rows["file"][i]),
+                int(rows["start_line"][i]),  # type: ignore[call-overload]
+                int(rows["end_line"][i]),  # type: ignore[call-overload]
+            )
+        gone_from = set(delta.calls_from) | removed  # callers whose outgoing edges are replaced or deleted
+        touched: set[str] = set()  # callees whose caller lists lose entries
+        for caller in gone_from:
+            touched.update(callee for callee, _, _ in self.callees.pop(caller, []))
+        for callee in touched:
+            kept = [e for e in self.callers.get(callee, []) if e[0] not in gone_from]
+            self._set(self.callers, callee, kept)
+        for callee in removed:  # edges into a removed symbol go with it (DETACH DELETE)
+            for caller in {c for c, _, _ in self.callers.pop(callee, [])}:
+                self._set(self.callees, caller, [e for e in self.callees.get(caller, []) if e[0] != callee])
+        grown: set[tuple[bool, str]] = set()
+        calls = delta.calls
+        for source, target, line, candidates in zip(
+            calls.get("from", []), calls.get("to", []), calls.get("line", []), calls.get("candidates", []), strict=True
+        ):
+            edge_line, count = int(line), int(candidates)  # type: ignore[call-overload]
+            self.callees[str(source)].append((str(target), edge_line, count))
+            self.callers[str(target)].append((str(source), edge_line, count))
+            grown.update({(False, str(source)), (True, str(target))})
+        for is_callers, key in grown:
+            (self.callers if is_callers else self.callees)[key].sort()
+        self._index_search()
+
+    @staticmethod
+    def _set(
+        adjacency: defaultdict[str, list[tuple[str, int, int]]], key: str, edges: list[tuple[str, int, int]]
+    ) -> None:
+        if edges:
+            adjacency[key] = edges
+        else:
+            adjacency.pop(key, None)
 
     def search(self, text: str, kinds: Sequence[str], limit: int) -> tuple[list[StoredSymbol], int]:
         """Ids containing ``text`` (case-insensitive): exact name, then same name in any case, then name prefix,

@@ -244,21 +244,30 @@ def _write_index(
 
 
 def update_index(
-    analysis: RepositoryAnalysis, store_dir: Path, hashes: dict[str, str] | None = None
+    analysis: RepositoryAnalysis,
+    store_dir: Path,
+    hashes: dict[str, str] | None = None,
+    on_applied: Callable[[GraphDelta], None] | None = None,
 ) -> IndexSummary | None:
     """Bring ``store_dir`` (built from ``analysis``) up to date with the files on disk, incrementally.
 
     Re-analyses only the changed Python modules and whatever their change reaches, then rewrites only
     the symbols, edges and routes that moved. Returns None when the change needs a full index instead
     (a non-Python file changed: those are resolved by name across the whole repository). ``hashes`` are
-    the files' current hashes when the caller has just read them. ``analysis`` is updated in place;
-    after an exception it must not be used again.
+    the files' current hashes when the caller has just read them. ``on_applied`` gets the delta once it is
+    in the store. ``analysis`` is updated in place; after an exception it must not be used again.
     """
     with collector_paused():
-        return _update_index(analysis, store_dir, analysis.current_hashes() if hashes is None else hashes)
+        current = analysis.current_hashes() if hashes is None else hashes
+        return _update_index(analysis, store_dir, current, on_applied)
 
 
-def _update_index(analysis: RepositoryAnalysis, store_dir: Path, hashes: dict[str, str]) -> IndexSummary | None:
+def _update_index(
+    analysis: RepositoryAnalysis,
+    store_dir: Path,
+    hashes: dict[str, str],
+    on_applied: Callable[[GraphDelta], None] | None = None,
+) -> IndexSummary | None:
     started = time.perf_counter()
     root, project = analysis.root, analysis.project
     changed = sorted(p for p in hashes.keys() | analysis.hashes.keys() if hashes.get(p) != analysis.hashes.get(p))
@@ -318,6 +327,8 @@ def _update_index(analysis: RepositoryAnalysis, store_dir: Path, hashes: dict[st
         store.apply(delta)
         counts = store.counts()
     analysis.hashes = hashes
+    if on_applied is not None:
+        on_applied(delta)
     return IndexSummary(
         root=str(root),
         store=str(CodeGraphStore.location(store_dir)),

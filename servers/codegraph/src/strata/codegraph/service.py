@@ -26,7 +26,7 @@ from strata.codegraph.errors import (
     ReadOnlyQueryError,
     SymbolNotFoundError,
 )
-from strata.codegraph.graph import CallEdge, CodeGraphStore, StoredSymbol
+from strata.codegraph.graph import CallEdge, CodeGraphStore, GraphDelta, HotGraph, StoredSymbol
 from strata.codegraph.index import (
     IndexSummary,
     RepositoryAnalysis,
@@ -231,6 +231,8 @@ class CodeGraph:
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self._analysis: RepositoryAnalysis | None = None  # kept after this process indexes: incremental updates
+        # The in-memory graph patched by this process's last update, and the store file it matches.
+        self._carried: tuple[tuple[int, int], HotGraph] | None = None
 
     @_locked
     def close(self) -> None:
@@ -251,6 +253,9 @@ class CodeGraph:
             self.close()
             self._store = CodeGraphStore.open_read_only(path)
             self._stamp = stamp
+            carried, self._carried = self._carried, None
+            if carried is not None and carried[0] == stamp:  # what this process just wrote: no reload
+                self._store.adopt(carried[1])
         return self._store
 
     # -- tools --------------------------------------------------------------------------------------
@@ -300,11 +305,22 @@ class CodeGraph:
             )
         if analysis is not None and counts and not force and analysis.hashes == previous:
             self._hold(None)  # in case the update fails half-way: the next reindex starts afresh
+            hot = self._store.loaded() if self._store is not None else None
             self.close()  # our own read-only handle must not stay open beside a writer
-            incremental = update_index(analysis, self.store_dir, current)
+            patched: list[HotGraph] = []
+
+            def patch(delta: GraphDelta) -> None:
+                if hot is not None:
+                    hot.apply(delta)
+                    patched.append(hot)
+
+            incremental = update_index(analysis, self.store_dir, current, patch)
             if incremental is not None:
                 self._hold(analysis)
                 self.close()
+                if patched:
+                    stat = CodeGraphStore.location(self.store_dir).stat()
+                    self._carried = ((stat.st_ino, stat.st_mtime_ns), patched[0])
                 return incremental
         self._hold(None)
         summary, analysis = build_index(self.root, self.store_dir)
