@@ -26,7 +26,7 @@ from strata.codegraph.errors import (
     ReadOnlyQueryError,
     SymbolNotFoundError,
 )
-from strata.codegraph.graph import CallEdge, CodeGraphStore, GraphDelta, HotGraph, StoredSymbol
+from strata.codegraph.graph import CallEdge, CodeGraphStore, HotGraph, StoredSymbol
 from strata.codegraph.index import (
     IndexSummary,
     RepositoryAnalysis,
@@ -307,20 +307,13 @@ class CodeGraph:
             self._hold(None)  # in case the update fails half-way: the next reindex starts afresh
             hot = self._store.loaded() if self._store is not None else None
             self.close()  # our own read-only handle must not stay open beside a writer
-            patched: list[HotGraph] = []
-
-            def patch(delta: GraphDelta) -> None:
-                if hot is not None:
-                    hot.apply(delta)
-                    patched.append(hot)
-
-            incremental = update_index(analysis, self.store_dir, current, patch)
+            incremental = update_index(analysis, self.store_dir, current, hot.apply if hot is not None else None)
             if incremental is not None:
                 self._hold(analysis)
                 self.close()
-                if patched:
+                if hot is not None:  # patched with the delta now in the store: the next open adopts it
                     stat = CodeGraphStore.location(self.store_dir).stat()
-                    self._carried = ((stat.st_ino, stat.st_mtime_ns), patched[0])
+                    self._carried = ((stat.st_ino, stat.st_mtime_ns), hot)
                 return incremental
         self._hold(None)
         summary, analysis = build_index(self.root, self.store_dir)

@@ -502,9 +502,14 @@ class MemoryStore:
         joins the hits (if it passes the filter), marked ``near`` the hit that lifted it."""
         by_id = {h.id: h for h in found}
         lift: dict[int, tuple[float, int]] = {}
+        marks = ",".join("?" * len(by_id))
+        where_is = {
+            r["id"]: r
+            for r in self._db.execute(f"SELECT id, scope, occurred_at FROM memories WHERE id IN ({marks})", list(by_id))
+        }
         for hit in found:
-            row = self._db.execute("SELECT scope, occurred_at FROM memories WHERE id = ?", (hit.id,)).fetchone()
-            if row is None:
+            row = where_is.get(hit.id)
+            if row is None:  # a vector whose memory was just forgotten
                 continue
             for op, order in (("<", "DESC"), (">", "ASC")):
                 other = self._db.execute(
