@@ -252,6 +252,8 @@ def test_in_memory_search_and_walks_agree_with_the_database(graph: CodeGraph) ->
         ("zz", []),
     ]:
         assert store.search(text, kinds, 5) == store.search_in_database(text, kinds, 5)
+    for name in ["login", "bind", "Connection", "connection", "nothing"]:
+        assert store.hot().by_name(name, 5) == store.by_name_in_database(name, 5)
     for symbol in ["app.auth.ldap.Connection.bind", "app.views.login_view", "app.views.Admin.login"]:
         for callers in (True, False):
             for depth in (1, 3):
@@ -330,6 +332,9 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
                 (repo / relative).write_text(text)
         summary = graph.reindex()
         assert summary.incremental and summary.changed_files == len(edit)
+        graph.flush()  # the store is written behind the in-memory graph
+        status = graph.status()
+        assert (summary.symbols, summary.call_edges) == (status.symbols, status.calls)
         full = tmp_path / f"full-{number}"
         index_repository(repo, full)
         incremental_rows, full_rows = _dump(repo / ".strata"), _dump(full)
@@ -354,4 +359,77 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
     # another language changing still rebuilds everything (its calls resolve by name across files)
     (repo / "static/app.js").write_text("function boot() { return 2; }\nfunction other() { boot(); }\n")
     assert graph.reindex().incremental is False
+    graph.close()
+
+
+def test_a_patched_search_index_answers_as_a_rebuilt_one() -> None:
+    """HotGraph.apply hides replaced entries and scans the new ones instead of rebuilding its index."""
+    from strata.codegraph.graph import GraphDelta, StoredSymbol
+
+    def symbol(sid: str, kind: str = "function", line: int = 1) -> StoredSymbol:
+        return StoredSymbol(sid, sid.rsplit(".", 1)[-1], kind, "python", sid.split(".")[0] + ".py", line, line + 2)
+
+    names = ["get", "Get", "get_item", "getter", "target", "parse", "parse_header", "Parser", "run", "rerun"]
+    kind = {"a": "function", "bb": "function", "pkg.sub": "method"}
+    before = {f"{m}.{n}": symbol(f"{m}.{n}", "class" if n[0].isupper() else kind[m]) for m in kind for n in names}
+    before["ext.get"] = symbol("ext.get", "external")
+    edges = [("a.get", "bb.parse", 3, 1), ("bb.parse", "ext.get", 4, 1)]
+    hot = HotGraph(dict(before), edges)
+    delta = GraphDelta(
+        removed_symbols=["a.getter", "bb.Parser"],
+        symbols={
+            key: [getattr(s, key) for s in rows]
+            for rows in [[symbol("a.get", line=9), symbol("bb.run", "method"), symbol("c.get"), symbol("c.GET")]]
+            for key in ("id", "name", "kind", "language", "file", "start_line", "end_line")
+        },
+        calls_from=["a.get"],
+        calls={"from": ["a.get"], "to": ["c.get"], "line": [5], "candidates": [1]},
+    )
+    hot.apply(delta)
+    after = {k: v for k, v in before.items() if k not in delta.removed_symbols}
+    after |= {s: symbol(s, line=9) for s in ["a.get"]} | {"bb.run": symbol("bb.run", "method")}
+    after |= {s: symbol(s) for s in ["c.get", "c.GET"]}
+    assert hot.symbols == after
+    rebuilt = HotGraph(after, [("a.get", "c.get", 5, 1), ("bb.parse", "ext.get", 4, 1)])
+    assert hot._extra and hot._dead  # the index was patched, not rebuilt
+    texts = ["get", "GET", "Get", "ge", "et", "parse", "pars", "run", "r", "a.get", "c.", "sub.get", "zz", "t"]
+    for text in texts:
+        for kinds in ([], ["function"], ["method"], ["function", "method"]):
+            for limit in (1, 2, 3, 7, 100):
+                assert hot.search(text, kinds, limit) == rebuilt.search(text, kinds, limit), (text, kinds, limit)
+    for name in ["get", "GET", "getter", "run", "Parser"]:
+        assert hot.by_name(name, 10) == rebuilt.by_name(name, 10)
+    assert hot.counts() == rebuilt.counts() == (len(after) - 1, 2)
+
+
+def test_updates_are_written_behind_and_a_failed_write_leads_to_a_full_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .conftest import write_tree
+
+    repo = tmp_path / "repo"
+    write_tree(repo, {"app.py": "def main():\n    return 1\n"})
+    graph = CodeGraph(repo, repo / ".strata")
+    graph.prepare()
+    (repo / "app.py").write_text("def main():\n    return helper()\n\ndef helper():\n    return 2\n")
+    summary = graph.reindex()
+    assert summary.incremental and summary.symbols == 3  # the module, main and helper
+    # answered from the patched graph, and by the tools that read the store (they wait for the write)
+    assert [c.callee for c in graph.calls("app.main", "callees", 1, 5).items] == ["app.helper"]
+    assert [s.id for s in graph.outline("app.py").items] == ["app.main", "app.helper"]
+    other = CodeGraph(repo, repo / ".strata")  # another server on the same store sees the written update
+    assert [s.id for s in other.search("helper", [], 5).items] == ["app.helper"]
+    other.close()
+
+    def broken(self: CodeGraphStore, delta: object) -> None:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CodeGraphStore, "apply", broken)
+        (repo / "app.py").write_text("def main():\n    return 3\n")
+        assert graph.reindex().incremental  # the write fails behind it
+        graph.flush()  # logged; the analysis it was built on is dropped
+    assert graph.reindex().incremental is False  # so the next reindex rebuilds the store from the files
+    assert [s.id for s in graph.outline("app.py").items] == ["app.main"]
+    assert graph.calls("app.main", "callees", 1, 5).total == 0
     graph.close()

@@ -8,8 +8,10 @@ the previous store intact and openable.
 from __future__ import annotations
 
 import bisect
+import heapq
 import importlib.util  # noqa: F401 - kuzu's Arrow scan uses importlib.util without importing it
 import itertools
+import math
 import os
 import re
 import shutil
@@ -42,6 +44,8 @@ SCHEMA = [
 LOCK_WAIT_SECONDS = 10.0
 SEPARATORS = re.compile(r"[./:\\ ]")  # what joins the names in a symbol id
 SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line"
+HIDDEN_KINDS = ("external", "builtin")  # names the code uses but does not define: never search results
+MAX_SEARCH_OVERLAY = 2000  # symbols patched in (or out) before the search index is rebuilt
 
 
 @dataclass(frozen=True)
@@ -334,11 +338,8 @@ class CodeGraphStore:
             "routes": count("MATCH (r:Route) RETURN count(*)"),
         }
 
-    def get(self, symbol_id: str) -> StoredSymbol | None:
-        rows = self._rows(f"MATCH (s:Symbol {{id: $id}}) RETURN {SYMBOL_COLUMNS}", {"id": symbol_id})
-        return _symbol(rows[0]) if rows else None
-
-    def by_name(self, name: str, limit: int) -> list[StoredSymbol]:
+    def by_name_in_database(self, name: str, limit: int) -> list[StoredSymbol]:
+        """Symbols named exactly ``name`` as a Cypher query (kept to check the in-memory lookup against)."""
         rows = self._rows(
             f"MATCH (s:Symbol) WHERE s.name = $name AND s.kind <> 'external' AND s.kind <> 'builtin' "
             f"RETURN {SYMBOL_COLUMNS} ORDER BY s.id LIMIT $limit",
@@ -537,8 +538,7 @@ class HotGraph:
         # distinct segments of the ids (`a.b.C.f`, `web/x.js:C.f`): text without a separator lies inside one
         # segment, so the segments containing it, joined in one string that str.find scans at C speed, give the
         # ids by their posting lists. Names sorted for the prefix tier.
-        hidden = ("external", "builtin")
-        ordered = sorted((s for s in symbols.values() if s.kind not in hidden), key=lambda s: (len(s.id), s.id))
+        ordered = sorted((s for s in symbols.values() if s.kind not in HIDDEN_KINDS), key=_rank)
         self._ordered = ordered
         self._by_kind: dict[str, set[int]] = {}
         postings: dict[str, list[int]] = {}
@@ -554,21 +554,27 @@ class HotGraph:
         self._postings = [postings[segment] for segment in self._segments]
         self._segment_starts = list(itertools.accumulate((len(seg) + 1 for seg in self._segments), initial=0))
         self._segment_blob = "\n".join(self._segments)
+        # Updates since the index was built (see _reindex_symbol): rebuilding it takes 0.3 s on Lib/, so a
+        # patch only hides the entries it replaces and keeps the new ones aside, scanned at query time.
+        self._slot = {s.id: index for index, s in enumerate(ordered)}
+        self._dead: set[int] = set()
+        self._extra: dict[str, StoredSymbol] = {}
 
     def apply(self, delta: GraphDelta) -> None:
         """Patch in the delta just applied to the store, as :meth:`CodeGraphStore.apply` changes it: symbols
         upserted or removed (with every edge to or from them), the owners' outgoing calls replaced.
 
         Reloading instead costs a second on Lib/ (all symbols and 550k calls read back from Kuzu and
-        indexed); this costs the search index's rebuild. External names Kuzu drops when nothing points at
-        them any more stay here, edgeless and hidden from search as externals always are.
+        indexed). External names Kuzu drops when nothing points at them any more stay here, edgeless and
+        hidden from search as externals always are.
         """
         removed = set(delta.removed_symbols)
         for sid in removed:
             self.symbols.pop(sid, None)
+            self._reindex_symbol(sid, None)
         rows = delta.symbols
         for i, new_id in enumerate(rows.get("id", [])):
-            self.symbols[str(new_id)] = StoredSymbol(
+            symbol = self.symbols[str(new_id)] = StoredSymbol(
                 str(new_id),
                 str(rows["name"][i]),
                 str(rows["kind"][i]),
@@ -577,28 +583,52 @@ class HotGraph:
                 int(rows["start_line"][i]),  # type: ignore[call-overload]
                 int(rows["end_line"][i]),  # type: ignore[call-overload]
             )
+            self._reindex_symbol(symbol.id, symbol)
         gone_from = set(delta.calls_from) | removed  # callers whose outgoing edges are replaced or deleted
-        touched: set[str] = set()  # callees whose caller lists lose entries
         for caller in gone_from:
-            touched.update(callee for callee, _, _ in self.callees.pop(caller, []))
-        for callee in touched:
-            kept = [e for e in self.callers.get(callee, []) if e[0] not in gone_from]
-            self._set(self.callers, callee, kept)
+            for callee in {callee for callee, _, _ in self.callees.pop(caller, [])}:
+                edges = self.callers[callee]  # sorted by caller: cut that caller's run out (len() has 10k callers)
+                del edges[bisect.bisect_left(edges, (caller,)) : bisect.bisect_left(edges, (caller, math.inf))]
+                if not edges:
+                    del self.callers[callee]
         for callee in removed:  # edges into a removed symbol go with it (DETACH DELETE)
             for caller in {c for c, _, _ in self.callers.pop(callee, [])}:
                 self._set(self.callees, caller, [e for e in self.callees.get(caller, []) if e[0] != callee])
-        grown: set[tuple[bool, str]] = set()
         calls = delta.calls
         for source, target, line, candidates in zip(
             calls.get("from", []), calls.get("to", []), calls.get("line", []), calls.get("candidates", []), strict=True
         ):
             edge_line, count = int(line), int(candidates)  # type: ignore[call-overload]
-            self.callees[str(source)].append((str(target), edge_line, count))
-            self.callers[str(target)].append((str(source), edge_line, count))
-            grown.update({(False, str(source)), (True, str(target))})
-        for is_callers, key in grown:
-            (self.callers if is_callers else self.callees)[key].sort()
-        self._index_search()
+            bisect.insort(self.callees[str(source)], (str(target), edge_line, count))
+            bisect.insort(self.callers[str(target)], (str(source), edge_line, count))
+        if len(self._extra) + len(self._dead) > MAX_SEARCH_OVERLAY:
+            self._index_search()
+
+    def by_name(self, name: str, limit: int) -> list[StoredSymbol]:
+        """Symbols named exactly ``name`` (external names excluded), by id."""
+        ordered = self._ordered
+        found = [ordered[i] for i in self._exact.get(name.lower(), []) if ordered[i].name == name]
+        if self._dead:
+            found = [s for s in found if self._slot[s.id] not in self._dead]
+        found += [s for s in self._extra.values() if s.name == name]
+        return sorted(found, key=lambda s: s.id)[:limit]
+
+    def counts(self) -> tuple[int, int]:
+        """(symbols the code defines, call edges): what a store's counts say of the same graph."""
+        return len(self._ordered) - len(self._dead) + len(self._extra), sum(map(len, self.callees.values()))
+
+    def _reindex_symbol(self, sid: str, symbol: StoredSymbol | None) -> None:
+        """Search sees ``symbol`` (None: nothing) under ``sid`` from now on, without rebuilding the index."""
+        slot = self._slot.get(sid)
+        unchanged = slot is not None and self._ordered[slot] == symbol
+        if slot is not None:
+            if unchanged:
+                self._dead.discard(slot)
+            else:
+                self._dead.add(slot)
+        self._extra.pop(sid, None)
+        if symbol is not None and not unchanged and symbol.kind not in HIDDEN_KINDS:
+            self._extra[sid] = symbol
 
     @staticmethod
     def _set(
@@ -616,6 +646,8 @@ class HotGraph:
         if not needle or "\n" in needle:
             return [], 0
         matches = self._matches(needle)
+        if self._dead:
+            matches -= self._dead
         if kinds:
             wanted = set().union(*(matches & self._by_kind.get(kind, set()) for kind in set(kinds)))
             matches = wanted
@@ -631,8 +663,26 @@ class HotGraph:
         prefixed = sorted(i for i in prefixed if i in matches)
         picked = set(exact) | set(prefixed[:limit])
         rest = [ordered[i] for i in itertools.islice((i for i in sorted(matches) if i not in picked), limit)]
-        found = [*first, *second, *(ordered[i] for i in prefixed[:limit]), *rest][:limit]
-        return found, len(matches)
+        tiers = [first, second, [ordered[i] for i in prefixed[:limit]], rest]
+        extra = self._extra_matches(needle, text, set(kinds))
+        if extra:  # symbols patched in since the index was built, merged into each tier in rank order
+            tiers = [
+                list(heapq.merge(tier, added, key=_rank))[:limit] for tier, added in zip(tiers, extra, strict=True)
+            ]
+        found = list(itertools.chain(*tiers))[:limit]
+        return found, len(matches) + sum(map(len, extra))
+
+    def _extra_matches(self, needle: str, text: str, kinds: set[str]) -> list[list[StoredSymbol]]:
+        """The patched-in symbols matching ``needle``, by tier as :meth:`search` ranks them ([] if none)."""
+        tiers: list[list[StoredSymbol]] = [[], [], [], []]
+        found = False
+        for s in self._extra.values():
+            if needle in s.id.lower() and (not kinds or s.kind in kinds):
+                name = s.name.lower()
+                tier = (0 if s.name == text else 1) if name == needle else 2 if name.startswith(needle) else 3
+                tiers[tier].append(s)
+                found = True
+        return [sorted(tier, key=_rank) for tier in tiers] if found else []
 
     def _matches(self, needle: str) -> set[int]:
         """Indexes (into the rank order) of the ids that contain ``needle``."""
@@ -677,6 +727,10 @@ class HotGraph:
             if not frontier:
                 break
         return edges, total
+
+
+def _rank(symbol: StoredSymbol) -> tuple[int, str]:
+    return len(symbol.id), symbol.id
 
 
 @dataclass

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from strata.codegraph.files import source_files
+from strata.codegraph.files import scan, source_files
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
 from strata.codegraph.links import Linker
 from strata.codegraph.pycalls import (
@@ -40,11 +41,12 @@ __all__ = [
     "file_hashes",
     "index_repository",
     "indexed_files",
-    "update_index",
+    "update_analysis",
     "write_index",
 ]
 
 PYTHON_SUFFIXES = frozenset({".py"})
+INDEXED_SUFFIXES = PYTHON_SUFFIXES | frozenset(LANGUAGE_OF_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -71,26 +73,24 @@ class IndexSummary:
 
 def indexed_files(root: Path) -> list[Path]:
     """Every file an index of ``root`` reads, in a stable order."""
-    return sorted(source_files(root, PYTHON_SUFFIXES | frozenset(LANGUAGE_OF_SUFFIX)))
+    return source_files(root, INDEXED_SUFFIXES)
 
 
 def file_hashes(root: Path, cache: dict[str, tuple[tuple[int, int], str]] | None = None) -> dict[str, str]:
     """sha256 of every indexed file, by path relative to ``root``: what tells a stale index.
 
     ``cache`` (path -> ((size, mtime_ns), sha256)) skips re-reading files whose size and modification
-    time are unchanged, and is updated in place: hashing all of Lib/ takes 250 ms, listing it 26 ms.
+    time are unchanged, and is updated in place: hashing all of Lib/ takes 250 ms, listing it 13 ms.
     """
     hashes: dict[str, str] = {}
-    for path in indexed_files(root):
-        relative = path.relative_to(root).as_posix()
+    for relative, stamp in scan(root, INDEXED_SUFFIXES).items():
+        known = cache.get(relative) if cache is not None else None
+        if known is not None and known[0] == stamp:
+            hashes[relative] = known[1]
+            continue
         try:
-            stat = path.stat()
-            stamp = (stat.st_size, stat.st_mtime_ns)
-            known = cache.get(relative) if cache is not None else None
-            if known is not None and known[0] == stamp:
-                hashes[relative] = known[1]
-                continue
-            digest = hashes[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(os.path.join(root, relative), "rb") as file:
+                digest = hashes[relative] = hashlib.sha256(file.read()).hexdigest()
         except OSError:
             continue
         if cache is not None:
@@ -134,7 +134,7 @@ def index_repository(root: Path, store_dir: Path, on_step: Callable[[str], None]
 def build_index(
     root: Path, store_dir: Path, on_step: Callable[[str], None] | None = None
 ) -> tuple[IndexSummary, RepositoryAnalysis]:
-    """:func:`index_repository`, also returning the analysis for later :func:`update_index` calls."""
+    """:func:`index_repository`, also returning the analysis for later :func:`update_analysis` calls."""
     with collector_paused():  # see collector_paused: most of an index run's objects live until its end
         started = time.perf_counter()
         step = on_step or (lambda _: None)
@@ -243,31 +243,24 @@ def _write_index(
     )
 
 
-def update_index(
-    analysis: RepositoryAnalysis,
-    store_dir: Path,
-    hashes: dict[str, str] | None = None,
-    on_applied: Callable[[GraphDelta], None] | None = None,
-) -> IndexSummary | None:
-    """Bring ``store_dir`` (built from ``analysis``) up to date with the files on disk, incrementally.
+def update_analysis(
+    analysis: RepositoryAnalysis, hashes: dict[str, str] | None = None
+) -> tuple[GraphDelta, IndexSummary] | None:
+    """Re-analyse only the changed Python modules and whatever their change reaches, and say what moved.
 
-    Re-analyses only the changed Python modules and whatever their change reaches, then rewrites only
-    the symbols, edges and routes that moved. Returns None when the change needs a full index instead
-    (a non-Python file changed: those are resolved by name across the whole repository). ``hashes`` are
-    the files' current hashes when the caller has just read them. ``on_applied`` gets the delta once it is
-    in the store. ``analysis`` is updated in place; after an exception it must not be used again.
+    Returns the delta that brings a store built from ``analysis`` up to date (symbols, edges and routes
+    that moved, new file hashes) with a summary whose ``symbols`` and ``call_edges`` are left at -1 (the
+    store knows them), or None when the change needs a full index instead (a non-Python file changed:
+    those are resolved by name across the whole repository). ``hashes`` are the files' current hashes
+    when the caller has just read them. ``analysis`` is updated in place; after an exception it must not
+    be used again.
     """
     with collector_paused():
         current = analysis.current_hashes() if hashes is None else hashes
-        return _update_index(analysis, store_dir, current, on_applied)
+        return _update_analysis(analysis, current)
 
 
-def _update_index(
-    analysis: RepositoryAnalysis,
-    store_dir: Path,
-    hashes: dict[str, str],
-    on_applied: Callable[[GraphDelta], None] | None = None,
-) -> IndexSummary | None:
+def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tuple[GraphDelta, IndexSummary] | None:
     started = time.perf_counter()
     root, project = analysis.root, analysis.project
     changed = sorted(p for p in hashes.keys() | analysis.hashes.keys() if hashes.get(p) != analysis.hashes.get(p))
@@ -323,18 +316,13 @@ def _update_index(
     )
     delta.files = {p: hashes.get(p) for p in changed}
     delta.meta = {"indexed_at": str(int(time.time()))}
-    with CodeGraphStore.updating(store_dir) as store:
-        store.apply(delta)
-        counts = store.counts()
     analysis.hashes = hashes
-    if on_applied is not None:
-        on_applied(delta)
-    return IndexSummary(
+    summary = IndexSummary(
         root=str(root),
-        store=str(CodeGraphStore.location(store_dir)),
+        store="",
         files=len(analysis.file_of) + len(analysis.tag_files),
-        symbols=counts["symbols"],
-        call_edges=counts["calls"],
+        symbols=-1,
+        call_edges=-1,
         call_sites=sites,
         unresolved_call_sites=unresolved,
         ambiguous_call_sites=ambiguous,
@@ -343,6 +331,7 @@ def _update_index(
         incremental=True,
         rerun_scopes=len(ran),
     )
+    return delta, summary
 
 
 def _function_owner_fqn(project: PyProject, fqn: str) -> str:

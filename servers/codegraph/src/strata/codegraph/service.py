@@ -12,7 +12,9 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -26,17 +28,18 @@ from strata.codegraph.errors import (
     ReadOnlyQueryError,
     SymbolNotFoundError,
 )
-from strata.codegraph.graph import CallEdge, CodeGraphStore, HotGraph, StoredSymbol
+from strata.codegraph.graph import CallEdge, CodeGraphStore, GraphDelta, HotGraph, StoredSymbol
 from strata.codegraph.index import (
     IndexSummary,
     RepositoryAnalysis,
     analyze_repository,
     build_index,
     file_hashes,
-    update_index,
+    update_analysis,
     write_index,
 )
 from strata.shared.errors import InvalidRequestError
+from strata.shared.log import get_logger
 
 __all__ = [
     "CallList",
@@ -71,6 +74,7 @@ WRITE_KEYWORDS = re.compile(
     r"CALL|CHECKPOINT|BEGIN|COMMIT|ROLLBACK)\b",
     re.IGNORECASE,
 )
+log = get_logger("strata.codegraph.service")
 STRINGS_AND_COMMENTS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|//[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
@@ -222,7 +226,13 @@ def _locked(method: Callable[P, R]) -> Callable[P, R]:
 
 
 class CodeGraph:
-    """One repository's graph, as the tools use it."""
+    """One repository's graph, as the tools use it.
+
+    A process that has analysed the repository (``prepare``, or a first ``reindex``) applies later edits
+    of Python files incrementally and writes them behind: ``reindex`` returns once the in-memory graph
+    is patched, and the store on disk follows in a writer thread. Searches and call walks answer from
+    that graph at once; tools that read the store wait for the queued writes.
+    """
 
     def __init__(self, root: Path, store_dir: Path) -> None:
         self.root = root.resolve()
@@ -231,32 +241,111 @@ class CodeGraph:
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self._analysis: RepositoryAnalysis | None = None  # kept after this process indexes: incremental updates
-        # The in-memory graph patched by this process's last update, and the store file it matches.
-        self._carried: tuple[tuple[int, int], HotGraph] | None = None
+        # This process's updates: the graph they patched, the store writes queued behind them, and the
+        # store file (inode, mtime) as this process last left it - while it is unchanged, the store holds
+        # what the analysis says once the queued writes land.
+        self._hot: HotGraph | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: Future[tuple[int, int]] | None = None
+        self._write_failed = False
+        self._written: tuple[int, int] | None = None
 
     @_locked
     def close(self) -> None:
+        """Write what is queued, then let the store go."""
+        self._settle()
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
+        self._close_store()
+
+    @_locked
+    def flush(self) -> None:
+        """Wait until every update this process made is in the store on disk."""
+        self._settle()
+
+    def _close_store(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
 
-    def store(self) -> CodeGraphStore:
-        path = CodeGraphStore.location(self.store_dir)
+    def _store_stamp(self) -> tuple[int, int] | None:
         try:
-            stat = path.stat()
+            stat = CodeGraphStore.location(self.store_dir).stat()
         except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def store(self) -> CodeGraphStore:
+        self._settle()
+        stamp = self._store_stamp()
+        if stamp is None:
             raise NotIndexedError(
                 f"{self.root} has no index yet - call reindex or run `strata-codegraph index {self.root}`"
-            ) from None
-        stamp = (stat.st_ino, stat.st_mtime_ns)
+            )
         if self._store is None or stamp != self._stamp:  # a newer index was moved into place
-            self.close()
-            self._store = CodeGraphStore.open_read_only(path)
+            self._close_store()
+            self._store = CodeGraphStore.open_read_only(CodeGraphStore.location(self.store_dir))
             self._stamp = stamp
-            carried, self._carried = self._carried, None
-            if carried is not None and carried[0] == stamp:  # what this process just wrote: no reload
-                self._store.adopt(carried[1])
+            if stamp != self._written:
+                self._hot = None  # another process wrote the store: what this one patched is not in it
+            elif self._hot is not None:
+                self._store.adopt(self._hot)  # what this process wrote: no reload
         return self._store
+
+    def _graph(self) -> HotGraph:
+        """The in-memory graph: this process's patched one while it owns the store, else the store's."""
+        if self._hot is not None and self._owns_store():
+            return self._hot
+        return self.store().hot()
+
+    def _owns_store(self) -> bool:
+        """Whether the store holds, or will once the queued writes land, what this process's analysis says."""
+        if self._writes is not None:
+            if not self._writes.done():
+                return self._analysis is not None
+            self._settle()
+        return self._analysis is not None and self._written is not None and self._written == self._store_stamp()
+
+    def _settle(self) -> None:
+        """Wait for the queued store writes; after a failed one, drop the analysis (the next reindex rebuilds)."""
+        writes, self._writes = self._writes, None
+        if writes is None:
+            return
+        try:
+            self._written = writes.result()
+        except Exception:
+            log.exception("store_update_failed")
+            self._write_failed = False
+            self._written = self._hot = None
+            self._hold(None)
+
+    def _write_behind(self, delta: GraphDelta) -> None:
+        # our read-only handle must not stay open beside the writer, which closes it (that takes 10 ms)
+        handle, self._store = self._store, None
+        self._writes = self._start_writer().submit(self._write, delta, handle)
+
+    def _start_writer(self) -> ThreadPoolExecutor:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codegraph-store")
+            self._writer.submit(lambda: None)  # its thread starts now, not inside the first update (0.2 s)
+        return self._writer
+
+    def _write(self, delta: GraphDelta, handle: CodeGraphStore | None) -> tuple[int, int]:
+        """The writer thread: one update into the store, in order; none after one fails."""
+        if handle is not None:
+            handle.close()
+        if self._write_failed:
+            raise RuntimeError("an earlier update of the store failed")
+        try:
+            with CodeGraphStore.updating(self.store_dir) as store:
+                store.apply(delta)
+        except BaseException:
+            self._write_failed = True
+            raise
+        stamp = self._store_stamp()
+        assert stamp is not None  # the update wrote it
+        return stamp
 
     # -- tools --------------------------------------------------------------------------------------
 
@@ -277,11 +366,22 @@ class CodeGraph:
         """Bring the index up to date with the files (rebuilding all when forced); report what changed.
 
         After this process has indexed once, a change to Python files is applied incrementally from the
-        analysis it keeps in memory; anything else (first run, other languages, a store another process
-        rebuilt from other files) rebuilds the whole index.
+        analysis it keeps in memory and written behind (see the class); anything else (first run, other
+        languages, a store another process rebuilt from other files) rebuilds the whole index.
         """
+        started = time.perf_counter()
         analysis = self._analysis
         current = analysis.current_hashes() if analysis is not None else file_hashes(self.root)
+        if analysis is not None and not force and not self._owns_store():
+            try:
+                if self.store().file_hashes() == analysis.hashes:  # another process left what we hold
+                    self._written = self._stamp
+            except NotIndexedError:
+                pass
+        if analysis is not None and not force and self._owns_store():
+            summary = self._update(analysis, current)
+            if summary is not None:
+                return replace(summary, seconds=round(time.perf_counter() - started, 3))
         try:
             store = self.store()
             previous = store.file_hashes()
@@ -290,42 +390,58 @@ class CodeGraph:
             previous, counts = {}, {}
         changed = {p for p in current.keys() | previous.keys() if current.get(p) != previous.get(p)}
         if counts and not changed and not force:
-            return IndexSummary(
-                root=str(self.root),
-                store=str(CodeGraphStore.location(self.store_dir)),
-                files=len(current),
-                symbols=counts["symbols"],
-                call_edges=counts["calls"],
-                call_sites=0,
-                unresolved_call_sites=0,
-                ambiguous_call_sites=0,
-                seconds=0.0,
-                changed_files=0,
-                up_to_date=True,
-            )
-        if analysis is not None and counts and not force and analysis.hashes == previous:
-            self._hold(None)  # in case the update fails half-way: the next reindex starts afresh
-            hot = self._store.loaded() if self._store is not None else None
-            self.close()  # our own read-only handle must not stay open beside a writer
-            incremental = update_index(analysis, self.store_dir, current, hot.apply if hot is not None else None)
-            if incremental is not None:
-                self._hold(analysis)
-                self.close()
-                if hot is not None:  # patched with the delta now in the store: the next open adopts it
-                    stat = CodeGraphStore.location(self.store_dir).stat()
-                    self._carried = ((stat.st_ino, stat.st_mtime_ns), hot)
-                return incremental
+            return self._up_to_date(len(current), counts["symbols"], counts["calls"])
         self._hold(None)
+        self._hot = None
         summary, analysis = build_index(self.root, self.store_dir)
+        self._close_store()
+        self._written = self._store_stamp()
         self._hold(analysis)
-        self.close()
         return replace(summary, changed_files=len(changed) if counts else -1)
+
+    def _update(self, analysis: RepositoryAnalysis, current: dict[str, str]) -> IndexSummary | None:
+        """The incremental update of a store this process owns; None when it needs a full index."""
+        hot = self._hot
+        if hot is None:
+            hot = self._hot = self.store().hot()
+        if current == analysis.hashes:
+            return self._up_to_date(len(current), *hot.counts())
+        self._hold(None)  # in case the update fails half-way: the next reindex starts afresh
+        self._hot = None
+        update = update_analysis(analysis, current)
+        if update is None:  # another language changed: the caller rebuilds
+            self._hot = hot
+            self._hold(analysis)
+            return None
+        delta, summary = update
+        hot.apply(delta)
+        self._write_behind(delta)
+        self._hot = hot
+        self._hold(analysis)
+        symbols, calls = hot.counts()
+        return replace(summary, store=str(CodeGraphStore.location(self.store_dir)), symbols=symbols, call_edges=calls)
+
+    def _up_to_date(self, files: int, symbols: int, calls: int) -> IndexSummary:
+        return IndexSummary(
+            root=str(self.root),
+            store=str(CodeGraphStore.location(self.store_dir)),
+            files=files,
+            symbols=symbols,
+            call_edges=calls,
+            call_sites=0,
+            unresolved_call_sites=0,
+            ambiguous_call_sites=0,
+            seconds=0.0,
+            changed_files=0,
+            up_to_date=True,
+        )
 
     @_locked
     def prepare(self) -> None:
         """Analyse the repository in memory so that the next change is applied incrementally.
 
-        Rebuilds the index as well when it is missing or stale; a current index is left untouched.
+        Rebuilds the index as well when it is missing or stale; a current index is left untouched. The
+        in-memory graph is loaded too: the first query and the first update need it.
         """
         if self._analysis is not None:
             return
@@ -336,8 +452,12 @@ class CodeGraph:
             previous = {}
         if previous != analysis.hashes:
             write_index(analysis, self.store_dir)
-            self.close()
+        self._close_store()
+        self._hot = None
+        self._written = self._store_stamp()
         self._hold(analysis)
+        self._hot = self.store().hot()
+        self._start_writer()
 
     def _hold(self, analysis: RepositoryAnalysis | None) -> None:
         """Keep (or drop) the analysis, out of the cyclic collector's sight while kept.
@@ -353,23 +473,23 @@ class CodeGraph:
 
     @_locked
     def search(self, query: str, kinds: list[str], limit: int) -> SymbolList:
-        found, total = self.store().search(query, kinds, limit)
+        found, total = self._graph().search(query, kinds, limit)
         return SymbolList(items=[SymbolRef.of(s) for s in found], total=total, omitted=max(0, total - len(found)))
 
     def resolve(self, symbol: str) -> StoredSymbol:
         """An exact id, or a name that matches exactly one symbol; never a guess among several."""
-        store = self.store()
-        exact = store.get(symbol)
+        graph = self._graph()
+        exact = graph.symbols.get(symbol)
         if exact is not None:
             return exact
-        named = store.by_name(symbol, MAX_CANDIDATES + 1)
+        named = graph.by_name(symbol, MAX_CANDIDATES + 1)
         if len(named) == 1:
             return named[0]
         if named:
             listed = ", ".join(f"{s.id} ({s.file}:{s.start_line})" for s in named[:MAX_CANDIDATES])
             more = " and more" if len(named) > MAX_CANDIDATES else ""
             raise AmbiguousSymbolError(f"'{symbol}' names {len(named)} symbols: {listed}{more}; pass one id")
-        suggestions, _ = store.search(symbol, [], 5)
+        suggestions, _ = graph.search(symbol, [], 5)
         hint = f"; did you mean {', '.join(s.id for s in suggestions)}?" if suggestions else "; try search_symbols"
         raise SymbolNotFoundError(f"no symbol '{symbol}' in the index{hint}")
 
@@ -389,7 +509,7 @@ class CodeGraph:
     @_locked
     def calls(self, symbol: str, direction: Literal["callers", "callees"], depth: int, limit: int) -> CallList:
         found = self.resolve(symbol)
-        edges, total = self.store().calls(found.id, callers=direction == "callers", depth=depth, limit=limit)
+        edges, total = self._graph().calls(found.id, callers=direction == "callers", depth=depth, limit=limit)
         return CallList(
             symbol=found.id,
             direction=direction,
@@ -413,7 +533,7 @@ class CodeGraph:
     def impact(self, symbol: str, depth: int, limit: int) -> Impact:
         """Transitive callers of ``symbol`` grouped by file: what a change to it can break."""
         found = self.resolve(symbol)
-        edges, total = self.store().calls(found.id, callers=True, depth=depth, limit=limit)
+        edges, total = self._graph().calls(found.id, callers=True, depth=depth, limit=limit)
         by_file: dict[str, set[str]] = {}
         for edge in edges:
             by_file.setdefault(edge.caller.file, set()).add(edge.caller.id)
