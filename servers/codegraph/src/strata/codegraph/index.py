@@ -486,8 +486,8 @@ def _inherit_rows(
 ) -> dict[str, list[object]]:
     rows: dict[str, list[object]] = {"from": [], "to": [], "position": [], "candidates": []}
     for cls in classes:
-        mro = project.mro(cls)
-        direct = [base for base in mro[1:] if base in _direct_bases(project, cls)]
+        bases = _direct_bases(project, cls)
+        direct = [base for base in project.mro(cls)[1:] if base in bases]
         for position, base in enumerate(direct):
             if base not in known:
                 _add_symbol(symbols, base, _external_kind(base), "", "", 0, 0)
