@@ -161,4 +161,9 @@ class Whisper:
             duration=float(info.duration),
             speech_duration=float(info.duration_after_vad if options.vad else info.duration),
         )
-        return (Segment(start=round(s.start, 3), end=round(s.end, 3), text=s.text.strip()) for s in segments), decoded
+        # Whisper's timestamps are 20 ms tokens and its last one can fall past the end of the audio: clamp them.
+        end = decoded.duration
+        return (
+            Segment(start=round(min(s.start, end), 3), end=round(min(s.end, end), 3), text=s.text.strip())
+            for s in segments
+        ), decoded
