@@ -143,7 +143,7 @@ def callgraph_cmd(path: Path, fmt: str) -> None:
         strata-codegraph callgraph ./src > callgraph.json
     """
     root = path.resolve()
-    files = list(source_files(root, frozenset({".py"})))
+    files = source_files(root, frozenset({".py"}))
     if not files:
         raise InvalidRequestError(f"no Python files under {root}")
     graph = analyze_sources(load_project(root, files)).call_graph()

@@ -587,7 +587,7 @@ class HotGraph:
         gone_from = set(delta.calls_from) | removed  # callers whose outgoing edges are replaced or deleted
         for caller in gone_from:
             for callee in {callee for callee, _, _ in self.callees.pop(caller, [])}:
-                edges = self.callers[callee]  # sorted by caller: cut that caller's run out (len() has 10k callers)
+                edges = self.callers[callee]  # sorted by caller: cut its run out (<builtin>.len has 10k callers)
                 del edges[bisect.bisect_left(edges, (caller,)) : bisect.bisect_left(edges, (caller, math.inf))]
                 if not edges:
                     del self.callers[callee]
@@ -675,14 +675,12 @@ class HotGraph:
     def _extra_matches(self, needle: str, text: str, kinds: set[str]) -> list[list[StoredSymbol]]:
         """The patched-in symbols matching ``needle``, by tier as :meth:`search` ranks them ([] if none)."""
         tiers: list[list[StoredSymbol]] = [[], [], [], []]
-        found = False
         for s in self._extra.values():
             if needle in s.id.lower() and (not kinds or s.kind in kinds):
                 name = s.name.lower()
                 tier = (0 if s.name == text else 1) if name == needle else 2 if name.startswith(needle) else 3
                 tiers[tier].append(s)
-                found = True
-        return [sorted(tier, key=_rank) for tier in tiers] if found else []
+        return [sorted(tier, key=_rank) for tier in tiers] if any(tiers) else []
 
     def _matches(self, needle: str) -> set[int]:
         """Indexes (into the rank order) of the ids that contain ``needle``."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from strata.codegraph.files import scan, source_files
+from strata.codegraph.files import scan
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
 from strata.codegraph.links import Linker
 from strata.codegraph.pycalls import (
@@ -40,7 +40,6 @@ __all__ = [
     "build_index",
     "file_hashes",
     "index_repository",
-    "indexed_files",
     "update_analysis",
     "write_index",
 ]
@@ -69,11 +68,6 @@ class IndexSummary:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def indexed_files(root: Path) -> list[Path]:
-    """Every file an index of ``root`` reads, in a stable order."""
-    return source_files(root, INDEXED_SUFFIXES)
 
 
 def file_hashes(root: Path, cache: dict[str, tuple[tuple[int, int], str]] | None = None) -> dict[str, str]:
