@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
+from strata.codegraph import pycalls
 from strata.codegraph.files import scan
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
 from strata.codegraph.links import Linker
@@ -31,6 +33,7 @@ from strata.codegraph.pycalls import (
 )
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for
+from strata.shared.log import get_logger
 
 __all__ = [
     "INDEX_STEPS",
@@ -40,9 +43,12 @@ __all__ = [
     "build_index",
     "file_hashes",
     "index_repository",
+    "python_analysis_build",
     "update_analysis",
     "write_index",
 ]
+
+log = get_logger("strata.codegraph.index")
 
 PYTHON_SUFFIXES = frozenset({".py"})
 INDEXED_SUFFIXES = PYTHON_SUFFIXES | frozenset(LANGUAGE_OF_SUFFIX)
@@ -68,6 +74,23 @@ class IndexSummary:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def python_analysis_build() -> Literal["compiled", "interpreted", "stale"]:
+    """How the Python call analysis runs here: compiled by mypyc at install (servers/codegraph/hatch_build.py),
+    interpreted (built without a C compiler, or with ``STRATA_CODEGRAPH_PURE=1``), or ``stale``: compiled
+    from a ``pycalls.py`` that has changed since (an editable install not rebuilt: the extension shadows
+    the source, so the edits are not running).
+    """
+    module = Path(pycalls.__file__ or "")
+    if module.suffix == ".py":
+        return "interpreted"
+    try:
+        built = module.with_name("pycalls.sha256").read_text(encoding="ascii").strip()
+        current = hashlib.sha256(module.with_name("pycalls.py").read_bytes()).hexdigest()
+    except OSError:
+        return "compiled"  # shipped without its source or digest: nothing to compare
+    return "compiled" if built == current else "stale"
 
 
 def file_hashes(root: Path, cache: dict[str, tuple[tuple[int, int], str]] | None = None) -> dict[str, str]:
@@ -140,6 +163,10 @@ def analyze_repository(root: Path, step: Callable[[str], None] = lambda _: None)
     """Read and analyse every supported file under ``root`` (no store involved)."""
     with collector_paused():
         root = root.resolve()
+        if python_analysis_build() == "stale":
+            log.warning(
+                "python_analysis_stale", hint="pycalls.py changed since it was compiled: reinstall (make install)"
+            )
         step(INDEX_STEPS[0])
         stamps: dict[str, tuple[tuple[int, int], str]] = {}
         hashes = file_hashes(root, stamps)

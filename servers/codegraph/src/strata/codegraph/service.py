@@ -35,6 +35,7 @@ from strata.codegraph.index import (
     analyze_repository,
     build_index,
     file_hashes,
+    python_analysis_build,
     update_analysis,
     write_index,
 )
@@ -208,6 +209,9 @@ class IndexStatus(BaseModel):
     imports: int
     files: int
     routes: int
+    python_analysis: Literal["compiled", "interpreted", "stale"] = Field(
+        description="compiled: the fast mypyc build; stale: compiled from an older source, reinstall"
+    )
 
 
 P = ParamSpec("P")
@@ -358,6 +362,7 @@ class CodeGraph:
             store=str(store.path),
             indexed_at=int(meta.get("indexed_at", "0")),
             languages=meta.get("languages", "").split(","),
+            python_analysis=python_analysis_build(),
             **store.counts(),
         )
 
