@@ -4,7 +4,9 @@ The points-to fixpoint is pure Python and dominates a cold index; compiled, it r
 with the same results (the module is fully annotated, and the tests run against what this builds).
 Without a compiler, or with ``STRATA_CODEGRAPH_PURE=1``, the package builds as pure Python and works the
 same, slower. Editable installs compile in place: the extension sits next to ``pycalls.py`` and shadows
-it, so the source's hash is written beside it and the package logs a warning when they disagree.
+it, so the source's hash is written beside it and the package logs a warning when they disagree. uv
+rebuilds when that hash file changes or goes (cache-keys in pyproject.toml); a rebuild for an unchanged
+source keeps the extension, so the hash file is not rewritten and the next sync finds nothing to do.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,11 +42,19 @@ class CustomBuildHook(BuildHookInterface):
             return
         root = Path(self.root)
         package = root / PACKAGE
-        for stale in [*package.glob(f"{MODULE}*.so"), package / f"{MODULE}.sha256"]:
-            stale.unlink(missing_ok=True)  # never ship an extension built from another source
-        if os.environ.get("STRATA_CODEGRAPH_PURE"):
-            return
         source = PACKAGE / f"{MODULE}.py"  # compiled from src/, so that its module name is strata.codegraph.pycalls
+        digest = package / f"{MODULE}.sha256"
+        pure = bool(os.environ.get("STRATA_CODEGRAPH_PURE"))
+        suffix = sysconfig.get_config_var("EXT_SUFFIX")
+        built = [package / f"{MODULE}{suffix}", package / f"{MODULE}__mypyc{suffix}"]  # the module, its runtime
+        current = all(path.exists() for path in built) and digest.exists()
+        if not pure and current and digest.read_text().strip() == source_digest(root / source):
+            self._ship(build_data)  # an editable install built in place from this very source: keep it
+            return
+        for stale in [*package.glob(f"{MODULE}*.so"), digest]:
+            stale.unlink(missing_ok=True)  # never ship an extension built from another source
+        if pure:
+            return
         with tempfile.TemporaryDirectory() as temp:
             setup = Path(temp) / "setup.py"
             setup.write_text(SETUP.format(source=source.relative_to("src").as_posix(), temp=temp))
@@ -60,7 +71,11 @@ class CustomBuildHook(BuildHookInterface):
             for partial in package.glob(f"{MODULE}*.so"):
                 partial.unlink()
             return
-        (package / f"{MODULE}.sha256").write_text(source_digest(root / source) + "\n")
+        digest.write_text(source_digest(root / source) + "\n")
+        self._ship(build_data)
+
+    @staticmethod
+    def _ship(build_data: dict[str, Any]) -> None:
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
         build_data["artifacts"].extend([f"/{PACKAGE}/{MODULE}*.so", f"/{PACKAGE}/{MODULE}.sha256"])
