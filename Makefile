@@ -25,8 +25,11 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
+# The second line compiles codegraph's call analysis in place unless it is current (servers/codegraph/hatch_build.py):
+# uv rebuilds it when its source changes, not when `git clean` removed the compiled module.
 install: $(UV)
 	$(UV) sync --locked --all-packages
+	$(UV) run --no-sync python servers/codegraph/hatch_build.py
 
 DEMO_REQUEST := find all places that authenticate against the legacy LDAP server and refactor them to use the new SSO module
 
