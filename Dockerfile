@@ -31,8 +31,9 @@ COPY --from=build-llm /app /app
 EXPOSE 8101
 CMD ["strata-llm", "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "8101"]
 
-# --- codegraph ------------------------------------------------------------------------------------
+# --- codegraph: its call analysis compiles here with mypyc (servers/codegraph/hatch_build.py) -------
 FROM base AS build-codegraph
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*
 COPY servers/codegraph servers/codegraph
 RUN uv venv /app && uv pip install --python /app/bin/python --override docker/overrides.txt ./shared ./servers/codegraph
 

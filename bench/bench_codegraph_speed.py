@@ -202,7 +202,8 @@ def main() -> None:
         "## codegraph: indexing speed and query latency",
         "",
         f"Tree: {tree} ({files} files, {megabytes:.1f} MB). Machine: see the llm section. Command: "
-        f"`python bench/bench_codegraph_speed.py{' --packages ' + ' '.join(args.packages) if args.packages else ''}`.",
+        f"`python bench/bench_codegraph_speed.py{' --packages ' + ' '.join(args.packages) if args.packages else ''}`. "
+        f"strata-codegraph's Python analysis: {status.python_analysis} (`index_status.python_analysis`; compiled = by mypyc, at install).",
         "",
         "| tool | cold index s | peak RSS MB | symbols | call edges |",
         "|---|---|---|---|---|",
