@@ -1,6 +1,6 @@
 """Compile the Python call analysis (``pycalls.py``) with mypyc when a C compiler is there.
 
-The points-to fixpoint is pure Python and dominates a cold index; compiled, it runs about 1.7x faster
+The points-to fixpoint is pure Python and dominates a cold index; compiled, it runs about 1.6x faster (Lib/: 29 s instead of 46)
 with the same results (the module is fully annotated, and the tests run against what this builds).
 Without a compiler, or with ``STRATA_CODEGRAPH_PURE=1``, the package builds as pure Python and works the
 same, slower.
