@@ -166,6 +166,17 @@ class CodeGraphStore:
 
     # -- loading -------------------------------------------------------------------------------------
 
+    def load_symbols(self, symbols: Any) -> None:
+        """Bulk-load the symbols and build the full-text index over their identifier words (for task_context).
+
+        Symbols loaded later by :meth:`load` join the index. Kuzu releases the GIL while it copies and indexes,
+        so a caller can run this on a thread while Python builds the edge tables (index.py does).
+        """
+        self._conn.execute("COPY Symbol FROM symbols")
+        self._conn.execute("INSTALL fts")
+        self._conn.execute("LOAD EXTENSION fts")
+        self._conn.execute("CALL CREATE_FTS_INDEX('Symbol', 'symbol_fts', ['words'])")
+
     def load(
         self,
         symbols: Any,
@@ -178,11 +189,13 @@ class CodeGraphStore:
         references: Any = None,
         imports: Any = None,
     ) -> None:
-        """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name)."""
+        """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name), after
+        :meth:`load_symbols`; ``symbols`` are the ones found since (external names the edges point to)."""
         import pyarrow as pa
 
         meta_table = pa.table({"key": list(meta), "value": list(meta.values())})  # noqa: F841 - read by COPY
-        self._conn.execute("COPY Symbol FROM symbols")
+        if symbols.num_rows:
+            self._conn.execute("COPY Symbol FROM symbols")
         self._conn.execute("COPY Meta FROM meta_table")
         if files is not None and files.num_rows:
             self._conn.execute("COPY File FROM files")
@@ -194,10 +207,6 @@ class CodeGraphStore:
             self._conn.execute("COPY REFERENCES FROM references")
         if imports is not None and imports.num_rows:
             self._conn.execute("COPY IMPORTS FROM imports")
-        # Full-text index over identifier words (snake and camel case split) for task_context.
-        self._conn.execute("INSTALL fts")
-        self._conn.execute("LOAD EXTENSION fts")
-        self._conn.execute("CALL CREATE_FTS_INDEX('Symbol', 'symbol_fts', ['words'])")
         if routes is not None and routes.num_rows:
             self._conn.execute("COPY Route FROM routes")
             if handlers is not None and handlers.num_rows:
