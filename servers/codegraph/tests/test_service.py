@@ -191,6 +191,42 @@ def test_killing_index_midway_leaves_the_previous_store_usable(tmp_path: Path) -
     assert not list((tmp_path / ".strata").glob(".codegraph.kuzu.building-*"))
 
 
+def test_a_failure_while_the_definitions_load_keeps_the_previous_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edges are built while a worker thread loads the definitions into the new store: an error in
+    either leaves the previous store as it was, and no half-built one behind."""
+    from strata.codegraph import index
+
+    (tmp_path / "first.py").write_text("def original():\n    pass\n")
+    index_repository(tmp_path, tmp_path / ".strata")
+    (tmp_path / "second.py").write_text("from first import original\n\ndef added():\n    original()\n")
+
+    def broken_edges(*args: object) -> None:
+        raise RuntimeError("edge rows failed")
+
+    def broken_load(*args: object) -> None:
+        raise RuntimeError("definitions failed to load")
+
+    for target, replacement, message in (
+        (index, ("_reference_rows", broken_edges), "edge rows failed"),
+        (CodeGraphStore, ("load_symbols", broken_load), "definitions failed to load"),
+    ):
+        with monkeypatch.context() as patch:
+            patch.setattr(target, *replacement)
+            with pytest.raises(RuntimeError, match=message):
+                index_repository(tmp_path, tmp_path / ".strata")
+        assert not list((tmp_path / ".strata").glob(".codegraph.kuzu.building-*"))
+        graph = CodeGraph(tmp_path, tmp_path / ".strata")
+        assert graph.status().files == 1  # the index from before second.py
+        assert graph.search("added", [], 5).items == []
+        graph.close()
+    index_repository(tmp_path, tmp_path / ".strata")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    assert [c.caller for c in graph.calls("first.original", "callers", depth=1, limit=5).items] == ["second.added"]
+    graph.close()
+
+
 def test_reindex_does_nothing_when_no_file_changed_and_counts_changes(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("def a():\n    pass\n")
     (tmp_path / "b.go").write_text("package b\nfunc B() {}\n")
