@@ -188,3 +188,33 @@ def test_rebinding_that_may_not_run_in_order_keeps_every_value(tmp_path: Path) -
     assert sorted(graph(tmp_path / "call", {"m.py": mutated})["m"]) == ["m.f1", "m.f2", "m.put"]
     aliased = "def f1(): pass\ndef f2(): pass\nd = {'k': f1}\ne = d\ne['k'] = f2\nd['k']()\n"
     assert graph(tmp_path / "alias", {"m.py": aliased})["m"] == ["m.f2"]
+
+
+def test_the_call_graph_does_not_change_with_string_hashing(tmp_path: Path) -> None:
+    """Eight lists of ten functions flow into one slice: 80 candidates, past the 64 at which a set stops
+    growing. Added one list at a time (set order, which PYTHONHASHSEED decides), the last lists' functions
+    were left out - a different ten on each run of the same code."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    functions = "".join(f"def f{i}():\n    pass\n" for i in range(80))
+    lists = "".join(f"a{j} = [{', '.join(f'f{10 * j + k}' for k in range(10))}]\n" for j in range(8))
+    calls = "".join(f"pick(a{j})\n" for j in range(8))
+    twice = "def outer():\n    def helper():\n        pass\n    def helper():\n        pass\n    helper()\n"
+    source = f"{functions}{lists}def pick(x):\n    return x[:]\n{calls}{twice}def run():\n    for g in pick(a0):\n        g()\n"
+    write_tree(tmp_path, {"mod.py": source})
+    cli = Path(sys.executable).parent / "strata-codegraph"
+    graphs = [
+        subprocess.run(
+            [str(cli), "callgraph", str(tmp_path), "--format", "pycg"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (0, 1, 2, 3)
+    ]
+    assert graphs[1:] == graphs[:1] * 3
+    assert json.loads(graphs[0])["mod.run"] == sorted(["mod.pick", *(f"mod.f{i}" for i in range(80))])

@@ -169,6 +169,7 @@ class PyProject:
         self._support: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._run: dict[str, set[str]] | None = None  # the contributions of the run in progress
         self._order: dict[str, int] = {}  # scope -> definition order, for stable, repeatable rounds
+        self._defined = 0
         self.module_scopes: defaultdict[str, list[str]] = defaultdict(list)
         self.saturated: set[str] = set()
         self.readers: defaultdict[str, set[str]] = defaultdict(set)
@@ -199,7 +200,10 @@ class PyProject:
         scope.lineno = getattr(node, "lineno", 1)
         scope.end_lineno = getattr(node, "end_lineno", scope.lineno) or scope.lineno
         self.scopes[fqn] = scope
-        self._order[fqn] = len(self._order)
+        # A counter, not len(self._order): a name defined twice (two `def helper` in one function) kept its
+        # place in the dict, so the next scope got the same number, and the two ran in set order - the
+        # call graph of Lib/ changed with PYTHONHASHSEED.
+        self._order[fqn] = self._defined = self._defined + 1
         self.module_scopes[module].append(fqn)
         self.scope_of_node[id(node)] = scope
         if isinstance(node, _FUNCTION_NODES):
@@ -784,6 +788,9 @@ class PyProject:
         upper = _int_constant(part.upper, None) if part.upper is not None else None
         exact = part.step is None and lower is not None and lower >= 0 and (part.upper is None or upper is not None)
         out: set[str] = set()
+        items: set[str] = set()
+        positions: defaultdict[int, set[str]] = defaultdict(set)
+        sliced = False
         for obj in self.eval(node.value, scope):
             kind = self._kind(obj)
             if kind == "class":
@@ -792,15 +799,22 @@ class PyProject:
             if kind != "container":
                 out.add(obj)
                 continue
-            cid = self._container(node, scope, "list")
-            self._add(f"{cid}.{ITEMS}", self._read(f"{obj}.{ITEMS}"))
+            items |= self._read(f"{obj}.{ITEMS}")
             if exact and lower is not None:
                 stop = lower + MAX_SLICE_ITEMS if upper is None else min(upper, lower + MAX_SLICE_ITEMS)
                 for index in range(lower, stop):
                     item = self._read(f"{obj}[{index}]")
                     if not item:
                         break
-                    self._add(f"{cid}[{index - lower}]", item)
+                    positions[index - lower] |= item
+            sliced = True
+        if sliced:
+            # Every container sliced here feeds the one new container, in a single addition per key: added
+            # one container at a time (set order), a set that saturated midway kept whichever came first.
+            cid = self._container(node, scope, "list")
+            self._add(f"{cid}.{ITEMS}", items)
+            for position, item in sorted(positions.items()):
+                self._add(f"{cid}[{position}]", item)
             out.add(cid)
         return out
 
