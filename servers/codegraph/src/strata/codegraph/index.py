@@ -510,7 +510,7 @@ def _inherit_rows(
 ) -> dict[str, list[object]]:
     rows: dict[str, list[object]] = {"from": [], "to": [], "position": [], "candidates": []}
     for cls in classes:
-        bases = _direct_bases(project, cls)
+        bases = project.bases(cls)
         direct = [base for base in project.mro(cls)[1:] if base in bases]
         for position, base in enumerate(direct):
             if base not in known:
@@ -518,11 +518,3 @@ def _inherit_rows(
                 known.add(base)
             _add_row(rows, cls, base, position, 1, third="position")
     return rows
-
-
-def _direct_bases(project: PyProject, cls: str) -> set[str]:
-    scope = project.scopes[cls]
-    out: set[str] = set()
-    for base in project.class_bases.get(cls, []):
-        out |= project.eval(base, scope.parent or scope)
-    return out

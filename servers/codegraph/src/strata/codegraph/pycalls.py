@@ -527,8 +527,11 @@ class PyProject:
     def _definition(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: Scope) -> None:
         fqn = f"{scope.fqn}.{stmt.name}"
         if isinstance(stmt, ast.ClassDef):
-            for base in stmt.bases:
-                self.eval(base, scope)
+            # The bases are evaluated here, in the run of the scope that defines the class, and kept: an MRO
+            # reads them. Evaluated again wherever an attribute was first looked up, a call in a base (`class
+            # A(namedtuple(...))`) ran as part of that unrelated scope and was recorded there.
+            for position, base in enumerate(stmt.bases):
+                self._add(_base_key(fqn, position), self.eval(base, scope))
         if not isinstance(stmt, ast.ClassDef):
             self._bind_defaults(fqn, stmt.args, scope)
         value: set[str] = {fqn}
@@ -893,10 +896,9 @@ class PyProject:
     def _mro(self, cls: str) -> list[str]:
         if self._kind(cls) != "class":
             return [cls]
-        scope = self.scopes[cls]
         bases: list[str] = []
-        for base in self.class_bases.get(cls, []):
-            bases.extend(sorted(self.eval(base, scope.parent or scope)))
+        for position in range(len(self.class_bases.get(cls, []))):
+            bases.extend(sorted(self._read(_base_key(cls, position))))
         # Bases' linearizations come from the cache: a diamond-rich hierarchy (unittest mixins) made the
         # uncached recursion take 27 s for one method of test_argparse.
         sequences = [self.mro(b) for b in bases] + [list(bases)]
@@ -911,6 +913,13 @@ class PyProject:
             result.append(head)
             sequences = [[x for x in seq if x != head] for seq in sequences]
         return result
+
+    def bases(self, cls: str) -> set[str]:
+        """What the base expressions of class ``cls`` denote (classes, external names, builtins)."""
+        out: set[str] = set()
+        for position in range(len(self.class_bases.get(cls, []))):
+            out |= self.pts.get(_base_key(cls, position), _EMPTY)
+        return out
 
     def lookup_attribute(self, cls: str, name: str, start: int = 0) -> set[str]:
         for klass in self.mro(cls)[start:]:
@@ -1113,6 +1122,10 @@ class PyProject:
             for target in targets:
                 graph.setdefault(target, set())
         return {caller: sorted(callees) for caller, callees in sorted(graph.items())}
+
+
+def _base_key(cls: str, position: int) -> str:
+    return f"{cls}.<BASE{position}>"
 
 
 def _merged(per_scope: Mapping[str, Mapping[K, set[str]]], scopes: Iterable[str]) -> dict[K, set[str]]:
