@@ -147,7 +147,7 @@ class PyProject:
         self._kinds: dict[str, str] = {}
         self.scopes: dict[str, Scope] = {}
         self.scope_of_node: dict[int, Scope] = {}
-        self.class_bases: dict[str, list[ast.expr]] = {}
+        self.class_bases: dict[str, int] = {}  # class -> how many bases it lists (their values: _base_keys)
         self.pts: defaultdict[str, set[str]] = defaultdict(set)
         # What each scope's runs found, by the scope that ran: call site -> targets, (owner, line) -> referenced
         # definitions. Kept apart per scope so that re-running one scope replaces exactly its findings.
@@ -229,7 +229,7 @@ class PyProject:
             if isinstance(child, _DEFINITION_NODES):
                 child_fqn = f"{fqn}.{child.name}"
                 if isinstance(child, ast.ClassDef):
-                    self.class_bases[child_fqn] = child.bases
+                    self.class_bases[child_fqn] = len(child.bases)
                     self._collect(child, child_fqn, scope, module, "class")
                 else:
                     inner = self._collect(child, child_fqn, scope, module, "function")
@@ -897,8 +897,8 @@ class PyProject:
         if self._kind(cls) != "class":
             return [cls]
         bases: list[str] = []
-        for position in range(len(self.class_bases.get(cls, []))):
-            bases.extend(sorted(self._read(_base_key(cls, position))))
+        for key in self._base_keys(cls):
+            bases.extend(sorted(self._read(key)))
         # Bases' linearizations come from the cache: a diamond-rich hierarchy (unittest mixins) made the
         # uncached recursion take 27 s for one method of test_argparse.
         sequences = [self.mro(b) for b in bases] + [list(bases)]
@@ -917,9 +917,12 @@ class PyProject:
     def bases(self, cls: str) -> set[str]:
         """What the base expressions of class ``cls`` denote (classes, external names, builtins)."""
         out: set[str] = set()
-        for position in range(len(self.class_bases.get(cls, []))):
-            out |= self.pts.get(_base_key(cls, position), _EMPTY)
+        for key in self._base_keys(cls):
+            out |= self.pts.get(key, _EMPTY)
         return out
+
+    def _base_keys(self, cls: str) -> list[str]:
+        return [_base_key(cls, position) for position in range(self.class_bases.get(cls, 0))]
 
     def lookup_attribute(self, cls: str, name: str, start: int = 0) -> set[str]:
         for klass in self.mro(cls)[start:]:
