@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from strata.codegraph.pycalls import analyze_sources, load_project, module_name_for, parse_sources
+from strata.codegraph.pycalls import analyze_sources, import_order, load_project, module_name_for, parse_sources
 
 from .conftest import write_tree
 
@@ -218,3 +218,27 @@ def test_the_call_graph_does_not_change_with_string_hashing(tmp_path: Path) -> N
     ]
     assert graphs[1:] == graphs[:1] * 3
     assert json.loads(graphs[0])["mod.run"] == sorted(["mod.pick", *(f"mod.f{i}" for i in range(80))])
+
+
+def test_modules_are_analysed_after_what_they_import() -> None:
+    """The fixpoint runs module by module in this order, so that imported names are bound before their readers
+    run (a sixth less time on Lib/). Cycles are cut, names inside modules count as their module, and the walk
+    starts from names in sorted order, so the order is the same on every run."""
+    modules = {"app", "app.views", "app.models", "app.db", "a_first", "cyc_a", "cyc_b", "solo"}
+    imports = {
+        "a_first": ["app.views.index", "os.path"],  # a function in app.views; a module outside the project
+        "app": ["app.views"],  # a package that re-exports from its submodule: the submodule goes first
+        "app.views": ["app.models.User", "app.db"],
+        "app.models": ["app.db"],
+        "cyc_a": ["cyc_b"],
+        "cyc_b": ["cyc_a"],
+    }
+    rank = import_order(modules, imports)
+    assert sorted(rank.values()) == list(range(1, len(modules) + 1))
+    for module, names in imports.items():
+        for name in names:
+            if name.split(".")[0] in modules and not name.startswith("cyc_a"):
+                imported = max((m for m in modules if name == m or name.startswith(m + ".")), key=len)
+                assert rank[imported] < rank[module], (imported, module)
+    assert rank["cyc_b"] < rank["cyc_a"]  # the walk reached cyc_a first (name order): what it imports goes first
+    assert import_order(modules, imports) == rank

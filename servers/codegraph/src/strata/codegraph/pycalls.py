@@ -33,6 +33,7 @@ __all__ = [
     "Scope",
     "analyze_sources",
     "collector_paused",
+    "import_order",
     "load_project",
     "module_name_for",
     "parse_sources",
@@ -170,6 +171,10 @@ class PyProject:
         self._run: dict[str, set[str]] | None = None  # the contributions of the run in progress
         self._order: dict[str, int] = {}  # scope -> definition order, for stable, repeatable rounds
         self._defined = 0
+        # module -> the dotted names its module-level code imports; and each module's place in an order where
+        # a module comes after those it imports (see import_order)
+        self.module_imports: dict[str, list[str]] = {}
+        self._module_rank: dict[str, int] = {}
         self.module_scopes: defaultdict[str, list[str]] = defaultdict(list)
         self.saturated: set[str] = set()
         self.readers: defaultdict[str, set[str]] = defaultdict(set)
@@ -183,6 +188,7 @@ class PyProject:
         self._direct_targets: set[int] = set()  # ids of the targets of the straight-line store running
         for name, tree in self.trees.items():
             self._collect_module(name, tree)
+        self._rank_modules()
 
     def _collect_module(self, name: str, tree: ast.Module) -> None:
         self._run = {}
@@ -192,6 +198,17 @@ class PyProject:
             if declared:
                 module.rebind_at = _without(module.rebind_at, declared)
         self._finish_run(f"<collect>{name}")
+
+    def _rank_modules(self) -> None:
+        """Rounds run scopes module by module in import order (see import_order)."""
+        self._module_rank = import_order(self.module_names, self.module_imports)
+
+    def _run_order(self, fqn: str) -> tuple[int, int]:
+        """Where a scope runs in a round: by its module's rank, then in definition order (removed scopes first)."""
+        scope = self.scopes.get(fqn)
+        if scope is None:
+            return (-1, -1)
+        return (self._module_rank.get(scope.module, -1), self._order.get(fqn, -1))
 
     # -- pass 1: scopes and their bound names ---------------------------------------------------
 
@@ -215,6 +232,7 @@ class PyProject:
         body: Iterable[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else getattr(node, "body", [])
         stores: defaultdict[str, int] = defaultdict(int)  # Name stores and deletes, per name
         other_binders: set[str] = set()  # names also bound by def, class, import or except
+        imported: list[str] = []  # by module-level code (not by functions and classes in it)
         for child in _walk_scope(body):
             child_type = type(child)
             if child_type is ast.Name:  # most nodes: test the common case first
@@ -226,6 +244,8 @@ class PyProject:
                 continue
             self._note_binding(scope, child)
             other_binders.update(_bound_by(child))
+            if kind == "module" and isinstance(child, _IMPORT_NODES):
+                imported.extend(self._imported_names(child, module))
             if isinstance(child, _DEFINITION_NODES):
                 child_fqn = f"{fqn}.{child.name}"
                 if isinstance(child, ast.ClassDef):
@@ -249,6 +269,8 @@ class PyProject:
                 self._add(lam, (lam,))
             elif isinstance(child, _YIELD_NODES):
                 scope.is_generator = True
+        if kind == "module":
+            self.module_imports[fqn] = imported
         if kind in ("module", "function") and stores:
             fixed = other_binders | set(scope.params) | scope.global_names | scope.nonlocal_names
             scope.rebind_at = _straight_line_rebinds(
@@ -260,6 +282,13 @@ class PyProject:
             if scope.slot_stores:
                 scope.calls_at = frozenset(i for i, stmt in enumerate(statements) if _has_call(stmt))
         return scope
+
+    def _imported_names(self, node: ast.Import | ast.ImportFrom, module: str) -> list[str]:
+        """The dotted names an import statement in ``module`` may load (modules or names in them)."""
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        base = self._resolve_relative(module, node.module, node.level)
+        return [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
 
     @staticmethod
     def _note_binding(scope: Scope, node: ast.AST) -> None:
@@ -319,7 +348,7 @@ class PyProject:
             if not dirty:
                 break
             self._dirty = set()
-            for fqn in sorted(dirty, key=lambda f: self._order.get(f, -1)):  # definition order: stable results
+            for fqn in sorted(dirty, key=self._run_order):  # a fixed order: stable results
                 # dirtied earlier in this round, it reads the new values now; only a change after this run
                 # needs it again (Lib/: 7% fewer runs)
                 self._dirty.discard(fqn)
@@ -380,6 +409,7 @@ class PyProject:
         """
         dirty: set[str] = set()
         self._dirty = set()
+        imports_before = {name: self.module_imports.get(name) for name in modules}
         for name, entry in modules.items():
             for fqn in self.module_scopes.pop(name, []):
                 scope = self.scopes.pop(fqn, None)
@@ -388,6 +418,7 @@ class PyProject:
                     self.class_bases.pop(fqn, None)
                     dirty.add(fqn)  # runs empty unless the new module defines it again
             self.trees.pop(name, None)
+            self.module_imports.pop(name, None)
             self.packages.discard(name)
             self.module_names.discard(name)
             if entry is None:
@@ -402,6 +433,8 @@ class PyProject:
             self._collect_module(name, tree)
             dirty.update(self.module_scopes[name])
         self.module_prefixes = _prefixes(self.module_names)
+        if any(self.module_imports.get(name) != before for name, before in imports_before.items()):
+            self._rank_modules()  # 4 ms on Lib/: only when a module came, went or imports something else
         self._kinds.clear()  # a name may now be a class where it was a function, or nothing at all
         self._mro_cache.clear()
         self._mro_readers.clear()
@@ -1125,6 +1158,44 @@ class PyProject:
             for target in targets:
                 graph.setdefault(target, set())
         return {caller: sorted(callees) for caller, callees in sorted(graph.items())}
+
+
+def import_order(modules: AbstractSet[str], imports: Mapping[str, Iterable[str]]) -> dict[str, int]:
+    """Number ``modules`` so that each comes after the modules it imports; an import that closes a cycle is cut
+    where a depth-first walk (from the modules in name order) meets it.
+
+    ``imports``: module -> the dotted names its module-level code imports; a name that is not a module counts
+    as its longest prefix that is (``from pkg.mod import func``). Running the analysis module by module in this
+    order lets an importing module find the names it imports already bound: on Lib/ the fixpoint takes a sixth
+    less time than in the order the files were read (and the order no longer depends on how files are named).
+    """
+    dependencies: dict[str, list[str]] = {}
+    for module in modules:
+        found: list[str] = []
+        for dotted in imports.get(module, ()):
+            while dotted and dotted not in modules:
+                dotted = dotted.rpartition(".")[0]
+            if dotted and dotted != module:
+                found.append(dotted)
+        dependencies[module] = found
+    rank: dict[str, int] = {}
+    finished = 0
+    for start in sorted(modules):
+        if start in rank:
+            continue
+        rank[start] = -1  # on the walk: an import that leads back here closes a cycle, and is cut
+        stack = [(start, iter(dependencies[start]))]
+        while stack:
+            module, pending = stack[-1]
+            for dependency in pending:
+                if dependency not in rank:
+                    rank[dependency] = -1
+                    stack.append((dependency, iter(dependencies[dependency])))
+                    break
+            else:
+                stack.pop()
+                rank[module] = finished = finished + 1
+    return rank
 
 
 def _base_key(cls: str, position: int) -> str:
