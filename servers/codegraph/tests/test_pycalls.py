@@ -242,3 +242,25 @@ def test_modules_are_analysed_after_what_they_import() -> None:
                 assert rank[imported] < rank[module], (imported, module)
     assert rank["cyc_b"] < rank["cyc_a"]  # the walk reached cyc_a first (name order): what it imports goes first
     assert import_order(modules, imports) == rank
+
+
+def test_a_value_two_modules_add_stays_until_neither_adds_it(tmp_path: Path) -> None:
+    """update() retracts a value from a points-to set only when no scope's last run still adds it."""
+    files = {
+        "reg.py": "def f():\n    pass\n\ndef g():\n    pass\n\nhook = None\n\ndef fire():\n    hook()\n",
+        "a.py": "import reg\nreg.hook = reg.f\n",
+        "b.py": "import reg\nreg.hook = reg.f\n",
+    }
+    write_tree(tmp_path, files)
+    project = analyze_sources(load_project(tmp_path, sorted(tmp_path.rglob("*.py"))))
+    assert project.call_graph()["reg.fire"] == ["reg.f"]
+    expected = [["reg.f", "reg.g"], ["reg.g"]]  # b still adds f; then nothing does
+    for (relative, text), fire in zip(
+        [("a.py", "import reg\nreg.hook = reg.g\n"), ("b.py", "")], expected, strict=True
+    ):
+        (tmp_path / relative).write_text(text)
+        project.update(parse_sources({relative.removesuffix(".py"): (text, False)}))
+        assert project.call_graph()["reg.fire"] == fire
+        assert (
+            project.call_graph() == analyze_sources(load_project(tmp_path, sorted(tmp_path.rglob("*.py")))).call_graph()
+        )

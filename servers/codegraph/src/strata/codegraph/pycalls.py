@@ -164,10 +164,10 @@ class PyProject:
         self.scope_imports: defaultdict[str, defaultdict[tuple[str, int], set[str]]] = defaultdict(
             lambda: defaultdict(set)
         )
-        # scope (or "<collect>module") -> key -> values its last run added; and how many
-        # scopes support each (key, value), so a value leaves a set when its last supporter stops adding it
+        # scope (or "<collect>module") -> key -> values its last run added; and key -> the scope (one, or a set of
+        # them) whose last runs added to it, so a value leaves a set when no writer of the set adds it any more
         self._contributions: dict[str, dict[str, set[str]]] = {}
-        self._support: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._writers: dict[str, str | set[str]] = {}
         self._run: dict[str, set[str]] | None = None  # the contributions of the run in progress
         self._order: dict[str, int] = {}  # scope -> definition order, for stable, repeatable rounds
         self._defined = 0
@@ -367,26 +367,56 @@ class PyProject:
         return ran
 
     def _finish_run(self, owner: str) -> None:
-        """What ``owner`` added before but not in this run loses its support; unsupported values leave."""
+        """What ``owner`` added before but not in this run leaves the sets that no other writer adds it to."""
         run, self._run = self._run, None
         if run is None:
             return
         before = self._contributions.pop(owner, {})
-        for key, values in before.items():
-            now = run.get(key, _EMPTY)
-            for value in values - now:
-                support = self._support[key]
-                support[value] -= 1
-                if support[value] <= 0:
-                    del support[value]
-                    self._retract(key, value)
-        for key, values in run.items():
-            earlier = before.get(key, _EMPTY)
-            support = self._support[key]
-            for value in values - earlier:
-                support[value] += 1
         if run:
             self._contributions[owner] = run
+        for key in run:
+            if key not in before:
+                self._add_writer(key, owner)
+        for key, values in before.items():
+            now = run.get(key)
+            if now is None:
+                self._drop_writer(key, owner)
+                gone = values
+            else:
+                gone = values - now
+            for value in gone:
+                if not self._written(key, value):
+                    self._retract(key, value)
+
+    def _written(self, key: str, value: str) -> bool:
+        """Whether the last run of some writer of ``key`` added ``value`` to it."""
+        writers = self._writers.get(key)
+        if writers is None:
+            return False
+        if isinstance(writers, str):
+            return value in self._contributions.get(writers, {}).get(key, _EMPTY)
+        return any(value in self._contributions.get(w, {}).get(key, _EMPTY) for w in writers)
+
+    def _add_writer(self, key: str, owner: str) -> None:
+        # one writer (most keys) is kept as a string: a set per key cost 80 MB on Lib/
+        writers = self._writers.get(key)
+        if writers is None:
+            self._writers[key] = owner
+        elif isinstance(writers, str):
+            if writers != owner:
+                self._writers[key] = {writers, owner}
+        else:
+            writers.add(owner)
+
+    def _drop_writer(self, key: str, owner: str) -> None:
+        writers = self._writers.get(key)
+        if isinstance(writers, str):
+            if writers == owner:
+                del self._writers[key]
+        elif writers is not None:
+            writers.discard(owner)
+            if len(writers) == 1:
+                self._writers[key] = next(iter(writers))
 
     def _retract(self, key: str, value: str) -> None:
         target = self.pts.get(key)
