@@ -701,11 +701,7 @@ class PyProject:
             self._note_reference(values, node, scope)
             return values
         if isinstance(node, ast.Attribute):
-            out: set[str] = set()
-            for obj in self.eval(node.value, scope):
-                out |= self.attribute(obj, node.attr)
-            self._note_reference(out, node, scope)
-            return out
+            return self._attributes(self.eval(node.value, scope), node, scope)
         if isinstance(node, ast.Call):
             return self._call(node, scope)
         if isinstance(node, ast.Lambda):
@@ -792,6 +788,13 @@ class PyProject:
             return set()
         self._eval_children(node, scope)
         return set()
+
+    def _attributes(self, objects: set[str], node: ast.Attribute, scope: Scope) -> set[str]:
+        out: set[str] = set()
+        for obj in objects:
+            out |= self.attribute(obj, node.attr)
+        self._note_reference(out, node, scope)
+        return out
 
     def _note_reference(self, values: set[str], node: ast.expr, scope: Scope) -> None:
         """Remember which project definitions this name or attribute names (find_references).
@@ -1037,15 +1040,18 @@ class PyProject:
             cls = owner.class_fqn
             self._call_values({"<builtin>.super"}, [], {}, node, scope, bound=False)
             return {f"<super>{cls}"} if cls else set()
-        callees = self.eval(func, scope)
+        receivers: set[str] = set()
+        if isinstance(func, ast.Attribute):  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
+            objects = self.eval(func.value, scope)
+            callees = self._attributes(objects, func, scope)
+            receivers = {r for r in objects if self._kind(r) == "class"}
+        else:
+            callees = self.eval(func, scope)
         args = [self.eval(a.value if isinstance(a, ast.Starred) else a, scope) for a in node.args]
         kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords if k.arg is not None}
         for k in node.keywords:
             if k.arg is None:
                 self.eval(k.value, scope)
-        receivers: set[str] = set()
-        if isinstance(func, ast.Attribute):
-            receivers = {r for r in self.eval(func.value, scope) if self._kind(r) == "class"}
         return self._call_values(
             callees, args, kwargs, node, scope, bound=isinstance(func, ast.Attribute), receivers=receivers
         )
