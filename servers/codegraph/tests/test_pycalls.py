@@ -222,7 +222,7 @@ def test_the_call_graph_does_not_change_with_string_hashing(tmp_path: Path) -> N
 
 def test_modules_are_analysed_after_what_they_import() -> None:
     """The fixpoint runs module by module in this order, so that imported names are bound before their readers
-    run (a sixth less time on Lib/). Cycles are cut, names inside modules count as their module, and the walk
+    run (a fifth less time on Lib/). Cycles are cut, names inside modules count as their module, and the walk
     starts from names in sorted order, so the order is the same on every run."""
     modules = {"app", "app.views", "app.models", "app.db", "a_first", "cyc_a", "cyc_b", "solo"}
     imports = {

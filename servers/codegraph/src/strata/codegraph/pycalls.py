@@ -398,7 +398,7 @@ class PyProject:
         return any(value in self._contributions.get(w, {}).get(key, _EMPTY) for w in writers)
 
     def _add_writer(self, key: str, owner: str) -> None:
-        # one writer (most keys) is kept as a string: a set per key cost 80 MB on Lib/
+        # one writer (most keys) is kept as a plain string, not a one-element set
         writers = self._writers.get(key)
         if writers is None:
             self._writers[key] = owner
@@ -1202,7 +1202,7 @@ def import_order(modules: AbstractSet[str], imports: Mapping[str, Iterable[str]]
 
     ``imports``: module -> the dotted names its module-level code imports; a name that is not a module counts
     as its longest prefix that is (``from pkg.mod import func``). Running the analysis module by module in this
-    order lets an importing module find the names it imports already bound: on Lib/ the fixpoint takes a sixth
+    order lets an importing module find the names it imports already bound: on Lib/ the fixpoint takes a fifth
     less time than in the order the files were read (and the order no longer depends on how files are named).
     """
     dependencies: dict[str, list[str]] = {}
