@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
+_BUILTIN_VALUES = {name: f"<builtin>.{name}" for name in BUILTIN_NAMES}
 _EMPTY: frozenset[str] = frozenset()
 MAX_ITERATIONS = 30
 # External names grow by one segment per attribute; `node = node.parent` in a loop would grow them
@@ -74,6 +75,26 @@ _COMPREHENSION_NODES: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.
 _PASS_THROUGH_NODES: Final = (ast.Await, ast.Starred)
 
 
+_NONE_YET: Final[set[str]] = set()  # never added to: see _Var
+
+
+class _Var:
+    """One points-to set and what the solver keeps about it, found with a single dict lookup by its key."""
+
+    __slots__ = ("last_reader", "readers", "saturated", "values", "writers")
+
+    def __init__(self) -> None:
+        # both start as a shared empty set, replaced by the var's own on the first add (60% of the sets read on
+        # Lib/ never get a value: -100 MB)
+        self.values: set[str] = _NONE_YET
+        self.readers: set[str] = _NONE_YET  # scopes whose runs read the set: they run again when it changes
+        self.last_reader = ""  # the scope that read it last, already in readers (most reads repeat it)
+        # the scope (one, or a set of them) whose last run added values: a value leaves the set only when
+        # no writer adds it any more
+        self.writers: str | set[str] | None = None
+        self.saturated = False
+
+
 @dataclass
 class Scope:
     """A namespace: module, class body, function or lambda."""
@@ -104,6 +125,11 @@ class Scope:
     # another store to the container. Statement indices of such stores, and of statements with calls.
     slot_stores: frozenset[int] = frozenset()
     calls_at: frozenset[int] = frozenset()
+    # Where names lead, fixed once the scope is collected: name -> the set it reads (LEGB, see _key_for); name ->
+    # the set `from m import *` binds it in (names with no binding here); own name -> the set `fqn.name`.
+    name_vars: dict[str, _Var] = field(default_factory=dict)
+    star_vars: dict[str, _Var] = field(default_factory=dict)
+    own_vars: dict[str, _Var] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -140,16 +166,16 @@ class PyProject:
         self.packages = {name for name, (_, is_pkg) in modules.items() if is_pkg}
         self.module_names = set(modules)
         self.module_prefixes = _prefixes(self.module_names)
-        # class -> (its MRO, the points-to keys computing it read); dropped when one of those keys changes
-        self._mro_cache: dict[str, tuple[list[str], frozenset[str]]] = {}
         self._mro_visiting: set[str] = set()
-        self._mro_readers: defaultdict[str, set[str]] = defaultdict(set)  # key -> classes whose MRO read it
-        self._read_log: list[set[str]] = []  # keys read while computing the MROs being computed
+        # class -> (its MRO, the points-to sets computing it read); dropped when one of those sets changes
+        self._mro_cache: dict[str, tuple[list[str], frozenset[_Var]]] = {}
+        self._mro_readers: defaultdict[_Var, set[str]] = defaultdict(set)  # set -> classes whose MRO read it
+        self._read_log: list[set[_Var]] = []  # sets read while computing the MROs being computed
         self._kinds: dict[str, str] = {}
         self.scopes: dict[str, Scope] = {}
         self.scope_of_node: dict[int, Scope] = {}
         self.class_bases: dict[str, int] = {}  # class -> how many bases it lists (their values: _base_keys)
-        self.pts: defaultdict[str, set[str]] = defaultdict(set)
+        self.vars: dict[str, _Var] = {}  # points-to key -> its set
         # What each scope's runs found, by the scope that ran: call site -> targets, (owner, line) -> referenced
         # definitions. Kept apart per scope so that re-running one scope replaces exactly its findings.
         self.site_targets: defaultdict[str, dict[CallKey, set[str]]] = defaultdict(dict)
@@ -164,11 +190,9 @@ class PyProject:
         self.scope_imports: defaultdict[str, defaultdict[tuple[str, int], set[str]]] = defaultdict(
             lambda: defaultdict(set)
         )
-        # scope (or "<collect>module") -> key -> values its last run added; and key -> the scope (one, or a set of
-        # them) whose last runs added to it, so a value leaves a set when no writer of the set adds it any more
-        self._contributions: dict[str, dict[str, set[str]]] = {}
-        self._writers: dict[str, str | set[str]] = {}
-        self._run: dict[str, set[str]] | None = None  # the contributions of the run in progress
+        # scope (or "<collect>module") -> set -> values its last run added to it (see _Var.writers)
+        self._contributions: dict[str, dict[_Var, set[str]]] = {}
+        self._run: dict[_Var, set[str]] | None = None  # the contributions of the run in progress
         self._order: dict[str, int] = {}  # scope -> definition order, for stable, repeatable rounds
         self._defined = 0
         # module -> the dotted names its module-level code imports; and each module's place in an order where
@@ -176,8 +200,7 @@ class PyProject:
         self.module_imports: dict[str, list[str]] = {}
         self._module_rank: dict[str, int] = {}
         self.module_scopes: defaultdict[str, list[str]] = defaultdict(list)
-        self.saturated: set[str] = set()
-        self.readers: defaultdict[str, set[str]] = defaultdict(set)
+        self._definition_names: set[str] = set()  # every name a def or class statement ever bound (only grows)
         self._dirty: set[str] = set()
         self._current: str | None = None
         # while a scope with straight-line rebinding runs: the keys its names read now, and bind next
@@ -248,6 +271,7 @@ class PyProject:
                 imported.extend(self._imported_names(child, module))
             if isinstance(child, _DEFINITION_NODES):
                 child_fqn = f"{fqn}.{child.name}"
+                self._definition_names.add(child.name)
                 if isinstance(child, ast.ClassDef):
                     self.class_bases[child_fqn] = len(child.bases)
                     self._collect(child, child_fqn, scope, module, "class")
@@ -322,17 +346,37 @@ class PyProject:
             current = current.parent
         return None
 
+    def _name_var(self, scope: Scope, name: str) -> _Var | None:
+        """The set ``name`` refers to in ``scope``, or None when it is unbound there (memoized per scope)."""
+        var = scope.name_vars.get(name)
+        if var is None:
+            key = self._key_for(scope, name)
+            if key is None:
+                return None
+            var = scope.name_vars[name] = self._var(key)
+        return var
+
+    def _own_var(self, scope: Scope, name: str) -> _Var:
+        """The set ``<scope fqn>.<name>`` (a parameter, the return value)."""
+        var = scope.own_vars.get(name)
+        if var is None:
+            var = scope.own_vars[name] = self._var(f"{scope.fqn}.{name}")
+        return var
+
     def lookup(self, scope: Scope, name: str) -> AbstractSet[str]:
         if scope is self._flow_scope and name in self._now:
             return self._read(self._now[name])
-        key = self._key_for(scope, name)
-        if key is not None:
-            return self._read(key)
-        star = self._read(f"{scope.module}.{name}")  # bound by `from m import *`
-        if star:
-            return star
+        var = self._name_var(scope, name)
+        if var is not None:
+            return self._read_var(var)
+        star = scope.star_vars.get(name)
+        if star is None:
+            star = scope.star_vars[name] = self._var(f"{scope.module}.{name}")
+        found = self._read_var(star)  # bound by `from m import *`
+        if found:
+            return found
         if name in BUILTIN_NAMES:
-            return {f"<builtin>.{name}"}
+            return {_BUILTIN_VALUES[name]}
         return set()
 
     # -- pass 2: fixpoint ------------------------------------------------------------------------
@@ -374,62 +418,41 @@ class PyProject:
         before = self._contributions.pop(owner, {})
         if run:
             self._contributions[owner] = run
-        for key in run:
-            if key not in before:
-                self._add_writer(key, owner)
-        for key, values in before.items():
-            now = run.get(key)
+        for var in run:
+            if var not in before:
+                _add_writer(var, owner)
+        for var, values in before.items():
+            now = run.get(var)
             if now is None:
-                self._drop_writer(key, owner)
+                _drop_writer(var, owner)
                 gone = values
             else:
                 gone = values - now
             for value in gone:
-                if not self._written(key, value):
-                    self._retract(key, value)
+                if not self._written(var, value):
+                    self._retract(var, value)
 
-    def _written(self, key: str, value: str) -> bool:
-        """Whether the last run of some writer of ``key`` added ``value`` to it."""
-        writers = self._writers.get(key)
+    def _written(self, var: _Var, value: str) -> bool:
+        """Whether the last run of some writer of ``var`` added ``value`` to it."""
+        writers = var.writers
         if writers is None:
             return False
         if isinstance(writers, str):
-            return value in self._contributions.get(writers, {}).get(key, _EMPTY)
-        return any(value in self._contributions.get(w, {}).get(key, _EMPTY) for w in writers)
+            return value in self._contributions.get(writers, {}).get(var, _EMPTY)
+        return any(value in self._contributions.get(w, {}).get(var, _EMPTY) for w in writers)
 
-    def _add_writer(self, key: str, owner: str) -> None:
-        # one writer (most keys) is kept as a plain string, not a one-element set
-        writers = self._writers.get(key)
-        if writers is None:
-            self._writers[key] = owner
-        elif isinstance(writers, str):
-            if writers != owner:
-                self._writers[key] = {writers, owner}
-        else:
-            writers.add(owner)
-
-    def _drop_writer(self, key: str, owner: str) -> None:
-        writers = self._writers.get(key)
-        if isinstance(writers, str):
-            if writers == owner:
-                del self._writers[key]
-        elif writers is not None:
-            writers.discard(owner)
-            if len(writers) == 1:
-                self._writers[key] = next(iter(writers))
-
-    def _retract(self, key: str, value: str) -> None:
-        target = self.pts.get(key)
-        if target is None or value not in target or key in self.saturated:
+    def _retract(self, var: _Var, value: str) -> None:
+        if value not in var.values or var.saturated:
             return  # a saturated set stays as it is: nothing is resolved through it anyway
-        target.discard(value)
-        self._changed_key(key)
+        var.values.discard(value)
+        self._changed(var)
 
-    def _changed_key(self, key: str) -> None:
+    def _changed(self, var: _Var) -> None:
         """A points-to set changed: its readers run again, and MROs computed from it are stale."""
-        self._dirty |= self.readers.get(key, set())
-        for cls in self._mro_readers.pop(key, ()):
-            self._mro_cache.pop(cls, None)
+        self._dirty |= var.readers
+        if self._mro_readers:
+            for cls in self._mro_readers.pop(var, ()):
+                self._mro_cache.pop(cls, None)
 
     def update(self, modules: dict[str, tuple[ast.Module, bool] | None]) -> set[str]:
         """Replace (or, given None, remove) modules and re-solve what depends on them.
@@ -470,39 +493,59 @@ class PyProject:
         self._mro_readers.clear()
         return self.solve(dirty | self._dirty)
 
+    def _var(self, key: str) -> _Var:
+        var = self.vars.get(key)
+        if var is None:
+            var = self.vars[key] = _Var()
+        return var
+
+    def points_to(self, key: str) -> AbstractSet[str]:
+        """The values ``key`` may hold (without noting a read)."""
+        var = self.vars.get(key)
+        return _EMPTY if var is None else var.values
+
     def _read(self, key: str) -> AbstractSet[str]:
         """The points-to set of ``key``, noting that the scope being run depends on it."""
-        if self._current is not None:
-            self.readers[key].add(self._current)
+        return self._read_var(self._var(key))  # a set read before anything is added to it records its reader too
+
+    def _read_var(self, var: _Var) -> AbstractSet[str]:
+        current = self._current
+        if current is not None and var.last_reader is not current:
+            _add_reader(var, current)
         if self._read_log:
-            self._read_log[-1].add(key)
-        return self.pts.get(key, _EMPTY)
+            self._read_log[-1].add(var)
+        return var.values
 
     def _add(self, key: str, values: Iterable[str]) -> None:
-        if key in self.saturated:
+        self._add_var(self._var(key), values)
+
+    def _add_var(self, var: _Var, values: Iterable[str]) -> None:
+        if var.saturated:
             return
-        target = self.pts[key]
+        target = var.values
         if values is target:
             return
+        if target is _NONE_YET:
+            target = var.values = set()
         before = len(target)
         # Values of builtin types ("<**PyStr**>", "<**PyBytes**>.name") resolve calls only where they
         # appear (" ".join(...)); stored, they flow into every parameter and never lead anywhere.
         kept = [v for v in values if not v.startswith("<**")]
         target.update(kept)
         if self._run is not None and kept:
-            contributed = self._run.get(key)
+            contributed = self._run.get(var)
             if contributed is None:
-                contributed = self._run[key] = set()
+                contributed = self._run[var] = set()
             contributed.update(kept)
         if len(target) >= MAX_POINTS_TO:
-            self.saturated.add(key)
+            var.saturated = True
         if len(target) != before:
-            self._changed_key(key)
+            self._changed(var)
 
     def _run_scope(self, scope: Scope) -> None:
         node = scope.node
         if isinstance(node, ast.Lambda):
-            self._add(f"{scope.fqn}.{RETURN}", self.eval(node.body, scope))
+            self._add_var(self._own_var(scope, RETURN), self.eval(node.body, scope))
             return
         body = node.body if isinstance(node, _DEFINITION_NODES) else getattr(node, "body", [])
         if not scope.rebind_at and not scope.slot_stores:
@@ -535,7 +578,7 @@ class PyProject:
                 self._bind(stmt.target, self.eval(stmt.value, scope), scope, stmt.value)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:
-                self._add(f"{scope.fqn}.{RETURN}", self.eval(stmt.value, scope))
+                self._add_var(self._own_var(scope, RETURN), self.eval(stmt.value, scope))
         elif isinstance(stmt, ast.Expr):
             self.eval(stmt.value, scope)
         elif isinstance(stmt, _FOR_NODES):
@@ -657,9 +700,11 @@ class PyProject:
     # -- binding -----------------------------------------------------------------------------------
 
     def _bind_name(self, scope: Scope, name: str, values: AbstractSet[str]) -> None:
-        key = self._pending.get(name) if scope is self._flow_scope else None
-        key = key or self._key_for(scope, name) or f"{scope.fqn}.{name}"
-        self._add(key, values)
+        if scope is self._flow_scope and name in self._pending:
+            self._add(self._pending[name], values)
+            return
+        var = self._name_var(scope, name)
+        self._add_var(var if var is not None else self._own_var(scope, name), values)
 
     def _bind(self, target: ast.expr, values: set[str], scope: Scope, source: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
@@ -784,7 +829,9 @@ class PyProject:
             if node.value is not None:
                 values = self.eval(node.value, scope)
                 owner = _function_owner(scope)
-                self._add(f"{owner.fqn}.{YIELD}", self._items(values) if isinstance(node, ast.YieldFrom) else values)
+                self._add_var(
+                    self._own_var(owner, YIELD), self._items(values) if isinstance(node, ast.YieldFrom) else values
+                )
             return set()
         self._eval_children(node, scope)
         return set()
@@ -803,7 +850,10 @@ class PyProject:
         passed `on_login` denotes it by data flow, but it is not a place that refers to `on_login`.
         """
         if values:
-            suffix = "." + (node.id if isinstance(node, ast.Name) else getattr(node, "attr", ""))
+            name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+            if name not in self._definition_names:  # most names: nothing in the project is defined by that name
+                return
+            suffix = "." + name
             targets = {v for v in values if v.endswith(suffix) and self._kind(v) in ("function", "class")}
             if targets:
                 owner = _function_owner(scope).fqn
@@ -946,18 +996,20 @@ class PyProject:
             self._mro_visiting.discard(cls)
             read = self._read_log.pop()
         self._mro_cache[cls] = (result, frozenset(read))
-        for key in read:
-            self._mro_readers[key].add(cls)
+        for var in read:
+            self._mro_readers[var].add(cls)
         if self._read_log:
             self._read_log[-1] |= read
         return result
 
-    def _note_reads(self, keys: AbstractSet[str]) -> None:
-        if self._current is not None:
-            for key in keys:
-                self.readers[key].add(self._current)
+    def _note_reads(self, read: AbstractSet[_Var]) -> None:
+        current = self._current
+        if current is not None:
+            for var in read:
+                if var.last_reader is not current:
+                    _add_reader(var, current)
         if self._read_log:
-            self._read_log[-1] |= keys
+            self._read_log[-1] |= read
 
     def _mro(self, cls: str) -> list[str]:
         if self._kind(cls) != "class":
@@ -984,7 +1036,7 @@ class PyProject:
         """What the base expressions of class ``cls`` denote (classes, external names, builtins)."""
         out: set[str] = set()
         for key in self._base_keys(cls):
-            out |= self.pts.get(key, _EMPTY)
+            out |= self.points_to(key)
         return out
 
     def _base_keys(self, cls: str) -> list[str]:
@@ -994,7 +1046,7 @@ class PyProject:
         for klass in self.mro(cls)[start:]:
             kind = self._kind(klass)
             if kind == "class":
-                found = self._read(f"{klass}.{name}") or None
+                found = self._read_var(self._own_var(self.scopes[klass], name))
                 if found:
                     return set(found)
             elif kind == "external":
@@ -1016,7 +1068,7 @@ class PyProject:
             cls = obj.removeprefix("<super>")
             return self.lookup_attribute(cls, name, start=1)
         if kind == "function":
-            return set(self._read(f"{obj}.{name}"))
+            return set(self._read_var(self._own_var(self.scopes[obj], name)))
         if kind == "container":
             python_type = {
                 "dict": "<**PyDict**>",
@@ -1081,11 +1133,11 @@ class PyProject:
                 skip = 1 if is_method and (bound or len(args) < len(function.params)) else 0
                 self._bind_arguments(function, args, kwargs, skip)
                 if skip and receivers and function.method_kind == "method" and function.params:
-                    self._add(f"{callee}.{function.params[0]}", receivers)
+                    self._add_var(self._own_var(function, function.params[0]), receivers)
                 if function.is_generator:
                     result.add(f"<gen>{callee}")
                 else:
-                    result |= self._read(f"{callee}.{RETURN}")
+                    result |= self._read_var(self._own_var(function, RETURN))
             elif kind == "class":
                 result.add(callee)
                 inits = self.lookup_attribute(callee, "__init__")
@@ -1138,16 +1190,16 @@ class PyProject:
                         if fn.is_generator:
                             out.add(f"<gen>{method}")
                         else:
-                            out |= self._read(f"{method}.{RETURN}")
+                            out |= self._read_var(self._own_var(fn, RETURN))
         return out
 
     def _bind_arguments(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], skip: int) -> None:
         params = function.params[skip:]
         for param, values in zip(params, args, strict=False):
-            self._add(f"{function.fqn}.{param}", values)
+            self._add_var(self._own_var(function, param), values)
         for name, values in kwargs.items():
             if name in function.locals:
-                self._add(f"{function.fqn}.{name}", values)
+                self._add_var(self._own_var(function, name), values)
 
     # -- results ---------------------------------------------------------------------------------------------
 
@@ -1232,6 +1284,37 @@ def import_order(modules: AbstractSet[str], imports: Mapping[str, Iterable[str]]
                 stack.pop()
                 rank[module] = finished = finished + 1
     return rank
+
+
+def _add_reader(var: _Var, scope: str) -> None:
+    readers = var.readers
+    if readers is _NONE_YET:
+        readers = var.readers = set()
+    readers.add(scope)
+    var.last_reader = scope
+
+
+def _add_writer(var: _Var, owner: str) -> None:
+    # one writer (most sets) is kept as a plain string, not a one-element set
+    writers = var.writers
+    if writers is None:
+        var.writers = owner
+    elif isinstance(writers, str):
+        if writers != owner:
+            var.writers = {writers, owner}
+    else:
+        writers.add(owner)
+
+
+def _drop_writer(var: _Var, owner: str) -> None:
+    writers = var.writers
+    if isinstance(writers, str):
+        if writers == owner:
+            var.writers = None
+    elif writers is not None:
+        writers.discard(owner)
+        if len(writers) == 1:
+            var.writers = next(iter(writers))
 
 
 def _base_key(cls: str, position: int) -> str:
