@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,8 +195,8 @@ def test_killing_index_midway_leaves_the_previous_store_usable(tmp_path: Path) -
 def test_a_failure_while_the_definitions_load_keeps_the_previous_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The edges are built while a worker thread loads the definitions into the new store: an error in
-    either leaves the previous store as it was, and no half-built one behind."""
+    """The calls are resolved and the edges built while a worker thread loads the definitions into the new
+    store: an error in either leaves the previous store as it was, and no half-built one behind."""
     from strata.codegraph import index
 
     (tmp_path / "first.py").write_text("def original():\n    pass\n")
@@ -205,10 +206,20 @@ def test_a_failure_while_the_definitions_load_keeps_the_previous_store(
     def broken_edges(*args: object) -> None:
         raise RuntimeError("edge rows failed")
 
-    def broken_load(*args: object) -> None:
+    def broken_load(*args: object, **kwargs: object) -> None:
         raise RuntimeError("definitions failed to load")
 
+    resolve_calls = index.analyze_sources
+
+    def broken_fixpoint(sources: Any, collected: Any = None) -> Any:
+        def then_fail(project: Any) -> None:  # the definitions are on their way into the store by now
+            collected(project)
+            raise RuntimeError("fixpoint failed")
+
+        return resolve_calls(sources, then_fail)
+
     for target, replacement, message in (
+        (index, ("analyze_sources", broken_fixpoint), "fixpoint failed"),
         (index, ("_reference_rows", broken_edges), "edge rows failed"),
         (CodeGraphStore, ("load_symbols", broken_load), "definitions failed to load"),
     ):

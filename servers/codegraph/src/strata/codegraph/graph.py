@@ -166,16 +166,23 @@ class CodeGraphStore:
 
     # -- loading -------------------------------------------------------------------------------------
 
-    def load_symbols(self, symbols: Any) -> None:
+    def load_symbols(self, symbols: Any, threads: int | None = None) -> None:
         """Bulk-load the symbols and build the full-text index over their identifier words (for task_context).
 
         Symbols loaded later by :meth:`load` join the index. Kuzu releases the GIL while it copies and indexes,
-        so a caller can run this on a thread while Python builds the edge tables (index.py does).
+        so a caller can run this on a thread while Python works (index.py does); ``threads`` caps the threads
+        Kuzu uses meanwhile (back to one per core after).
         """
-        self._conn.execute("COPY Symbol FROM symbols")
-        self._conn.execute("INSTALL fts")
-        self._conn.execute("LOAD EXTENSION fts")
-        self._conn.execute("CALL CREATE_FTS_INDEX('Symbol', 'symbol_fts', ['words'])")
+        if threads:
+            self._conn.set_max_threads_for_exec(threads)
+        try:
+            self._conn.execute("COPY Symbol FROM symbols")
+            self._conn.execute("INSTALL fts")
+            self._conn.execute("LOAD EXTENSION fts")
+            self._conn.execute("CALL CREATE_FTS_INDEX('Symbol', 'symbol_fts', ['words'])")
+        finally:
+            if threads:
+                self._conn.set_max_threads_for_exec(os.cpu_count() or 1)
 
     def load(
         self,

@@ -19,12 +19,12 @@ import ast
 import builtins
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, NamedTuple, TypeVar
 
 __all__ = [
     "CallKey",
@@ -132,9 +132,9 @@ class Scope:
     own_vars: dict[str, _Var] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class CallSite:
-    """One call expression and everything it may call."""
+class CallSite(NamedTuple):
+    """One call expression and everything it may call (a named tuple: a frozen dataclass took 0.65 s to make
+    the 329k of Lib/)."""
 
     caller: str
     module: str
@@ -1330,11 +1330,18 @@ def _merged(per_scope: Mapping[str, Mapping[K, set[str]]], scopes: Iterable[str]
     return merged
 
 
-def analyze_sources(files: dict[str, tuple[str, bool]]) -> PyProject:
-    """Analyze ``{module name: (source, is_package)}``; modules that fail to parse are skipped."""
+def analyze_sources(
+    files: dict[str, tuple[str, bool]], collected: Callable[[PyProject], None] | None = None
+) -> PyProject:
+    """Analyze ``{module name: (source, is_package)}``; modules that fail to parse are skipped.
+
+    ``collected`` is called with the project once every module's scopes are known, before the fixpoint.
+    """
     with collector_paused():
         modules = {name: tree for name, tree in parse_sources(files).items() if tree is not None}
         project = PyProject(modules)
+        if collected is not None:
+            collected(project)
         project.solve()
         return project
 
