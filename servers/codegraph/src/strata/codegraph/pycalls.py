@@ -1400,6 +1400,13 @@ _BINDING_OR_SCOPE = frozenset(
 )
 # Leaves that never bind a name nor hold a scope: skipping them halves the nodes a collection visits.
 _INERT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+# Fields that never hold a node the collection needs (names, flags, operators; `names` holds strings or import
+# aliases); and per node type, its other fields, last first (filled as types are met)
+_NODE_FREE_FIELDS = frozenset(
+    {"id", "attr", "ctx", "op", "kind", "arg", "module", "level", "type_comment", "conversion", "is_async"}
+    | {"simple", "name", "names", "rest", "kwd_attrs"}
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _bound_by(node: ast.AST) -> list[str]:
@@ -1461,6 +1468,9 @@ def _walk_scope(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
+        node_type = type(node)
+        if node_type is ast.Name:  # a third of all nodes; its fields hold no node
+            continue
         if isinstance(node, function_types):
             defaults = [d for d in node.args.kw_defaults if d is not None]
             stack.extend(reversed([*node.decorator_list, *node.args.defaults, *defaults]))
@@ -1471,15 +1481,19 @@ def _walk_scope(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
         if isinstance(node, ast.Lambda):
             stack.extend(reversed([*node.args.defaults, *(d for d in node.args.kw_defaults if d)]))
             continue
-        children: list[ast.AST] = []
-        for name in node._fields:  # ast.iter_child_nodes, inlined: this loop visits every node of a project
+        # ast.iter_child_nodes, inlined (this loop visits every node of a project), over the fields that may hold
+        # nodes, pushed last first so that they come off the stack in order
+        fields = _CHILD_FIELDS.get(node_type)
+        if fields is None:
+            fields = _CHILD_FIELDS[node_type] = tuple(f for f in node._fields if f not in _NODE_FREE_FIELDS)[::-1]
+        for name in fields:
             value = getattr(node, name, None)
             if isinstance(value, list):
-                children.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, _INERT))
+                for item in reversed(value):
+                    if isinstance(item, ast.AST) and not isinstance(item, _INERT):
+                        stack.append(item)
             elif isinstance(value, ast.AST) and not isinstance(value, _INERT):
-                children.append(value)
-        children.reverse()
-        stack.extend(children)
+                stack.append(value)
 
 
 def _function_owner(scope: Scope) -> Scope:
