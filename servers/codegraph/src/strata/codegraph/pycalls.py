@@ -203,6 +203,10 @@ class PyProject:
         self._definition_names: set[str] = set()  # every name a def or class statement ever bound (only grows)
         self._dirty: set[str] = set()
         self._current: str | None = None
+        # in the run in progress: its call sites' targets (site_targets[current], once asked for), and the caller
+        # whose site_recorders entry it added last
+        self._found: dict[CallKey, set[str]] | None = None
+        self._recorded = ""
         # while a scope with straight-line rebinding runs: the keys its names read now, and bind next
         self._flow_scope: Scope | None = None
         self._now: dict[str, str] = {}
@@ -398,6 +402,7 @@ class PyProject:
                 self._dirty.discard(fqn)
                 ran.add(fqn)
                 self._current = fqn
+                self._found, self._recorded = None, ""
                 scope = self.scopes.get(fqn)
                 self._run = {}
                 self.site_targets.pop(fqn, None)
@@ -407,7 +412,7 @@ class PyProject:
                     self._run_scope(scope)
                 self._finish_run(fqn)
             dirty = self._dirty
-        self._current = None
+        self._current, self._found, self._recorded = None, None, ""
         return ran
 
     def _finish_run(self, owner: str) -> None:
@@ -520,7 +525,7 @@ class PyProject:
         self._add_var(self._var(key), values)
 
     def _add_var(self, var: _Var, values: Iterable[str]) -> None:
-        if var.saturated:
+        if var.saturated or not values:
             return
         target = var.values
         if values is target:
@@ -857,13 +862,17 @@ class PyProject:
             targets = {v for v in values if v.endswith(suffix) and self._kind(v) in ("function", "class")}
             if targets:
                 owner = _function_owner(scope).fqn
-                self.site_recorders[owner].add(self._current or "")
+                if owner is not self._recorded:
+                    self.site_recorders[owner].add(self._current or "")
+                    self._recorded = owner
                 self.scope_references[self._current or ""][(owner, node.lineno)] |= targets
 
     def _note_import(self, targets: set[str], stmt: ast.stmt, scope: Scope) -> None:
         """Remember what an import statement names (IMPORTS edges; modules outside the project too)."""
         owner = _function_owner(scope).fqn
-        self.site_recorders[owner].add(self._current or "")
+        if owner is not self._recorded:
+            self.site_recorders[owner].add(self._current or "")
+            self._recorded = owner
         self.scope_imports[self._current or ""][(owner, stmt.lineno)] |= targets - {""}
 
     def _eval_children(self, node: ast.AST, scope: Scope) -> None:
@@ -1043,7 +1052,9 @@ class PyProject:
         return [_base_key(cls, position) for position in range(self.class_bases.get(cls, 0))]
 
     def lookup_attribute(self, cls: str, name: str, start: int = 0) -> set[str]:
-        for klass in self.mro(cls)[start:]:
+        classes = self.mro(cls)
+        for position in range(start, len(classes)):
+            klass = classes[position]
             kind = self._kind(klass)
             if kind == "class":
                 found = self._read_var(self._own_var(self.scopes[klass], name))
@@ -1161,8 +1172,14 @@ class PyProject:
         # Each run of a scope replaces what its previous run recorded, so the last run holds the final targets.
         # `super().m()` and its inner `super()` start at the same column: the end column tells them apart.
         key = (caller, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), getattr(node, "end_col_offset", 0))
-        self.site_recorders[caller].add(self._current or "")
-        found = self.site_targets[self._current or ""]
+        if caller is not self._recorded:
+            self.site_recorders[caller].add(self._current or "")
+            self._recorded = caller
+        found = self._found
+        if found is None:
+            found = self.site_targets[self._current or ""]
+            if self._current is not None:  # outside a run (routes evaluate views) nothing is kept
+                self._found = found
         if key in found:
             found[key] |= targets
         else:
