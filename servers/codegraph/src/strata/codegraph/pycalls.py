@@ -57,6 +57,7 @@ BUILTIN_TYPE_OF = {str: "<**PyStr**>", bytes: "<**PyBytes**>", int: "<**PyInt**>
 
 ScopeKind = Literal["module", "class", "function", "lambda"]
 CallKey = tuple[str, int, int, int]  # caller, line, column, end column
+_MroEntry = tuple[str, str, "Scope | None"]  # a class in an MRO, its kind, its scope (project classes)
 K = TypeVar("K")
 # isinstance targets built once: `ast.A | ast.B` made a union object on every check (3% of the fixpoint)
 _FUNCTION_NODES: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -168,7 +169,8 @@ class PyProject:
         self.module_prefixes = _prefixes(self.module_names)
         self._mro_visiting: set[str] = set()
         # class -> (its MRO, the points-to sets computing it read); dropped when one of those sets changes
-        self._mro_cache: dict[str, tuple[list[str], frozenset[_Var]]] = {}
+        # (and each class in it with its kind and, for project classes, scope: what attribute lookups walk)
+        self._mro_cache: dict[str, tuple[list[str], frozenset[_Var], list[_MroEntry]]] = {}
         self._mro_readers: defaultdict[_Var, set[str]] = defaultdict(set)  # set -> classes whose MRO read it
         self._read_log: list[set[_Var]] = []  # sets read while computing the MROs being computed
         self._kinds: dict[str, str] = {}
@@ -992,9 +994,8 @@ class PyProject:
         """C3 linearization (Python's MRO); falls back to depth-first order when C3 has no solution."""
         cached = self._mro_cache.get(cls)
         if cached is not None:
-            result, reads = cached
-            self._note_reads(reads)  # whoever uses a cached MRO depends on what computing it read
-            return result
+            self._note_reads(cached[1])  # whoever uses a cached MRO depends on what computing it read
+            return cached[0]
         if cls in self._mro_visiting:  # a cyclic hierarchy (`class A(B)`, `class B(A)`): cut it here
             return [cls]
         self._mro_visiting.add(cls)
@@ -1004,7 +1005,7 @@ class PyProject:
         finally:
             self._mro_visiting.discard(cls)
             read = self._read_log.pop()
-        self._mro_cache[cls] = (result, frozenset(read))
+        self._mro_cache[cls] = (result, frozenset(read), [self._mro_entry(klass) for klass in result])
         for var in read:
             self._mro_readers[var].add(cls)
         if self._read_log:
@@ -1051,13 +1052,18 @@ class PyProject:
     def _base_keys(self, cls: str) -> list[str]:
         return [_base_key(cls, position) for position in range(self.class_bases.get(cls, 0))]
 
+    def _mro_entry(self, klass: str) -> _MroEntry:
+        kind = self._kind(klass)
+        return (klass, kind, self.scopes[klass] if kind == "class" else None)
+
     def lookup_attribute(self, cls: str, name: str, start: int = 0) -> set[str]:
         classes = self.mro(cls)
-        for position in range(start, len(classes)):
-            klass = classes[position]
-            kind = self._kind(klass)
-            if kind == "class":
-                found = self._read_var(self._own_var(self.scopes[klass], name))
+        cached = self._mro_cache.get(cls)
+        entries = cached[2] if cached is not None else [self._mro_entry(klass) for klass in classes]
+        for position in range(start, len(entries)):
+            klass, kind, scope = entries[position]
+            if scope is not None:
+                found = self._read_var(self._own_var(scope, name))
                 if found:
                     return set(found)
             elif kind == "external":
