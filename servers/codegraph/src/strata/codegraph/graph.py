@@ -184,11 +184,19 @@ class CodeGraphStore:
             if threads:
                 self._conn.set_max_threads_for_exec(os.cpu_count() or 1)
 
+    def load_calls(self, symbols: Any, calls: Any, inherits: Any) -> None:
+        """Bulk-load the external names the calls and bases point to (``symbols``), then the CALLS and INHERITS
+        edges, after :meth:`load_symbols` (Arrow tables; COPY reads them from this frame's variables by name)."""
+        if symbols.num_rows:
+            self._conn.execute("COPY Symbol FROM symbols")
+        if calls.num_rows:
+            self._conn.execute("COPY CALLS FROM calls")
+        if inherits.num_rows:
+            self._conn.execute("COPY INHERITS FROM inherits")
+
     def load(
         self,
         symbols: Any,
-        calls: Any,
-        inherits: Any,
         meta: dict[str, str],
         routes: Any = None,
         handlers: Any = None,
@@ -196,8 +204,7 @@ class CodeGraphStore:
         references: Any = None,
         imports: Any = None,
     ) -> None:
-        """Bulk-load Arrow tables (COPY reads them from this frame's local variables by name), after
-        :meth:`load_symbols`; ``symbols`` are the ones found since (external names the edges point to)."""
+        """Bulk-load the rest, after :meth:`load_calls`: ``symbols`` are the external names found since."""
         import pyarrow as pa
 
         meta_table = pa.table({"key": list(meta), "value": list(meta.values())})  # noqa: F841 - read by COPY
@@ -206,10 +213,6 @@ class CodeGraphStore:
         self._conn.execute("COPY Meta FROM meta_table")
         if files is not None and files.num_rows:
             self._conn.execute("COPY File FROM files")
-        if calls.num_rows:
-            self._conn.execute("COPY CALLS FROM calls")
-        if inherits.num_rows:
-            self._conn.execute("COPY INHERITS FROM inherits")
         if references is not None and references.num_rows:
             self._conn.execute("COPY REFERENCES FROM references")
         if imports is not None and imports.num_rows:
