@@ -39,21 +39,24 @@ __all__ = [
     "parse_sources",
 ]
 
-BUILTIN_NAMES = frozenset(dir(builtins))
-_BUILTIN_VALUES = {name: f"<builtin>.{name}" for name in BUILTIN_NAMES}
-_EMPTY: frozenset[str] = frozenset()
-MAX_ITERATIONS = 30
+# Module constants are Final: mypyc reads a plain module global from the module dict on every use.
+BUILTIN_NAMES: Final = frozenset(dir(builtins))
+_BUILTIN_VALUES: Final = {name: f"<builtin>.{name}" for name in BUILTIN_NAMES}
+_EMPTY: Final[frozenset[str]] = frozenset()
+MAX_ITERATIONS: Final = 30
 # External names grow by one segment per attribute; `node = node.parent` in a loop would grow them
 # forever. Past this many segments an external value is dropped (unknown).
-MAX_EXTERNAL_SEGMENTS = 6
+MAX_EXTERNAL_SEGMENTS: Final = 6
 # A points-to set that reaches this size is frozen ("saturated"): the variable is too polymorphic to
 # resolve calls through usefully, and letting it grow made whole-stdlib analysis explode (158M entries).
-MAX_POINTS_TO = 64
-MAX_SLICE_ITEMS = 32  # positions a constant slice carries over to the new container
+MAX_POINTS_TO: Final = 64
+MAX_SLICE_ITEMS: Final = 32  # positions a constant slice carries over to the new container
 # Builtins that call the functions passed to them (PyCG records those calls at the call site).
-CALLS_ITS_ARGUMENTS = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
-RETURN, YIELD, ITEMS = "<RETURN>", "<YIELD>", "<ITEMS>"
-BUILTIN_TYPE_OF = {str: "<**PyStr**>", bytes: "<**PyBytes**>", int: "<**PyInt**>", float: "<**PyFloat**>"}
+CALLS_ITS_ARGUMENTS: Final = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
+RETURN: Final = "<RETURN>"
+YIELD: Final = "<YIELD>"
+ITEMS: Final = "<ITEMS>"
+BUILTIN_TYPE_OF: Final = {str: "<**PyStr**>", bytes: "<**PyBytes**>", int: "<**PyInt**>", float: "<**PyFloat**>"}
 
 ScopeKind = Literal["module", "class", "function", "lambda"]
 CallKey = tuple[str, int, int, int]  # caller, line, column, end column
@@ -74,6 +77,43 @@ _UNPACKABLE_NODES: Final = (ast.Tuple, ast.List)
 _DISPLAY_NODES: Final = (ast.List, ast.Tuple, ast.Set)
 _COMPREHENSION_NODES: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _PASS_THROUGH_NODES: Final = (ast.Await, ast.Starred)
+_COMPREHENSION_OR_KEYWORD: Final = (ast.comprehension, ast.keyword)
+# Node classes as module constants: mypyc reads `ast.Name` from the module's dict on every use (two dict lookups
+# per isinstance test in eval)
+_AST_AST: Final = ast.AST
+_AST_ASSIGN: Final = ast.Assign
+_AST_ATTRIBUTE: Final = ast.Attribute
+_AST_BOOLOP: Final = ast.BoolOp
+_AST_CALL: Final = ast.Call
+_AST_CLASSDEF: Final = ast.ClassDef
+_AST_CONSTANT: Final = ast.Constant
+_AST_DICT: Final = ast.Dict
+_AST_DICTCOMP: Final = ast.DictComp
+_AST_EXCEPTHANDLER: Final = ast.ExceptHandler
+_AST_EXPR: Final = ast.Expr
+_AST_GLOBAL: Final = ast.Global
+_AST_IFEXP: Final = ast.IfExp
+_AST_IMPORT: Final = ast.Import
+_AST_IMPORTFROM: Final = ast.ImportFrom
+_AST_JOINEDSTR: Final = ast.JoinedStr
+_AST_LAMBDA: Final = ast.Lambda
+_AST_LOAD: Final = ast.Load
+_AST_MATCH: Final = ast.Match
+_AST_NAME: Final = ast.Name
+_AST_NAMEDEXPR: Final = ast.NamedExpr
+_AST_NONLOCAL: Final = ast.Nonlocal
+_AST_RAISE: Final = ast.Raise
+_AST_RETURN: Final = ast.Return
+_AST_SLICE: Final = ast.Slice
+_AST_STARRED: Final = ast.Starred
+_AST_SUBSCRIPT: Final = ast.Subscript
+_AST_TRY: Final = ast.Try
+_AST_USUB: Final = ast.USub
+_AST_UNARYOP: Final = ast.UnaryOp
+_AST_YIELDFROM: Final = ast.YieldFrom
+_AST_EXPRESSION: Final = ast.expr
+_FUNCTION_DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef)
+_iter_child_nodes: Final = ast.iter_child_nodes
 
 
 _NONE_YET: Final[set[str]] = set()  # never added to: see _Var
@@ -258,14 +298,14 @@ class PyProject:
             every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
             every += [a for a in (args.vararg, args.kwarg) if a is not None]
             scope.locals.update(a.arg for a in every)
-        body: Iterable[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else getattr(node, "body", [])
+        body: Iterable[ast.AST] = [node.body] if isinstance(node, _AST_LAMBDA) else getattr(node, "body", [])
         stores: defaultdict[str, int] = defaultdict(int)  # Name stores and deletes, per name
         other_binders: set[str] = set()  # names also bound by def, class, import or except
         imported: list[str] = []  # by module-level code (not by functions and classes in it)
         for child in _walk_scope(body):
             child_type = type(child)
-            if child_type is ast.Name:  # most nodes: test the common case first
-                if type(child.ctx) is not ast.Load:  # type: ignore[attr-defined]
+            if child_type is _AST_NAME:  # most nodes: test the common case first
+                if type(child.ctx) is not _AST_LOAD:  # type: ignore[attr-defined]
                     scope.locals.add(child.id)  # type: ignore[attr-defined]
                     stores[child.id] += 1  # type: ignore[attr-defined]
                 continue
@@ -278,7 +318,7 @@ class PyProject:
             if isinstance(child, _DEFINITION_NODES):
                 child_fqn = f"{fqn}.{child.name}"
                 self._definition_names.add(child.name)
-                if isinstance(child, ast.ClassDef):
+                if isinstance(child, _AST_CLASSDEF):
                     self.class_bases[child_fqn] = len(child.bases)
                     self._collect(child, child_fqn, scope, module, "class")
                 else:
@@ -291,7 +331,7 @@ class PyProject:
                             self._add(f"{child_fqn}.{inner.params[0]}", (fqn,))
                 if not _custom_decorators(child):
                     self._add(child_fqn, (child_fqn,))  # a decorated name gets its value in the fixpoint
-            elif isinstance(child, ast.Lambda):
+            elif isinstance(child, _AST_LAMBDA):
                 owner = _function_owner(scope)
                 owner.lambda_count += 1
                 lam = f"{owner.fqn}.<lambda{owner.lambda_count}>"
@@ -306,7 +346,7 @@ class PyProject:
             scope.rebind_at = _straight_line_rebinds(
                 getattr(node, "body", []), stores, fixed | scope.nested_nonlocals, fqn
             )
-        if kind in ("module", "function") and not isinstance(node, ast.Lambda):
+        if kind in ("module", "function") and not isinstance(node, _AST_LAMBDA):
             statements = getattr(node, "body", [])
             scope.slot_stores = frozenset(i for i, stmt in enumerate(statements) if _is_item_store(stmt))
             if scope.slot_stores:
@@ -315,18 +355,18 @@ class PyProject:
 
     def _imported_names(self, node: ast.Import | ast.ImportFrom, module: str) -> list[str]:
         """The dotted names an import statement in ``module`` may load (modules or names in them)."""
-        if isinstance(node, ast.Import):
+        if isinstance(node, _AST_IMPORT):
             return [alias.name for alias in node.names]
         base = self._resolve_relative(module, node.module, node.level)
         return [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
 
     @staticmethod
     def _note_binding(scope: Scope, node: ast.AST) -> None:
-        if isinstance(node, ast.Global):
+        if isinstance(node, _AST_GLOBAL):
             scope.global_names.update(node.names)
-        elif isinstance(node, ast.Nonlocal):
+        elif isinstance(node, _AST_NONLOCAL):
             scope.nonlocal_names.update(node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, _BINDING_CONTEXTS):
+        elif isinstance(node, _AST_NAME) and isinstance(node.ctx, _BINDING_CONTEXTS):
             scope.locals.add(node.id)
         elif isinstance(node, _DEFINITION_NODES):
             scope.locals.add(node.name)
@@ -334,7 +374,7 @@ class PyProject:
             for alias in node.names:
                 if alias.name != "*":
                     scope.locals.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
+        elif isinstance(node, _AST_EXCEPTHANDLER) and node.name:
             scope.locals.add(node.name)
 
     # -- name lookup -----------------------------------------------------------------------------
@@ -551,7 +591,7 @@ class PyProject:
 
     def _run_scope(self, scope: Scope) -> None:
         node = scope.node
-        if isinstance(node, ast.Lambda):
+        if isinstance(node, _AST_LAMBDA):
             self._add_var(self._own_var(scope, RETURN), self.eval(node.body, scope))
             return
         body = node.body if isinstance(node, _DEFINITION_NODES) else getattr(node, "body", [])
@@ -576,17 +616,17 @@ class PyProject:
             self._flow_scope, self._now, self._pending, self._slots = None, {}, {}, {}
 
     def _stmt(self, stmt: ast.stmt, scope: Scope) -> None:
-        if isinstance(stmt, ast.Assign):
+        if isinstance(stmt, _AST_ASSIGN):
             values = self.eval(stmt.value, scope)
             for target in stmt.targets:
                 self._bind(target, values, scope, stmt.value)
         elif isinstance(stmt, _SINGLE_TARGET_ASSIGNMENTS):
             if stmt.value is not None:
                 self._bind(stmt.target, self.eval(stmt.value, scope), scope, stmt.value)
-        elif isinstance(stmt, ast.Return):
+        elif isinstance(stmt, _AST_RETURN):
             if stmt.value is not None:
                 self._add_var(self._own_var(scope, RETURN), self.eval(stmt.value, scope))
-        elif isinstance(stmt, ast.Expr):
+        elif isinstance(stmt, _AST_EXPR):
             self.eval(stmt.value, scope)
         elif isinstance(stmt, _FOR_NODES):
             self._bind(stmt.target, self._iterate(self.eval(stmt.iter, scope), stmt.iter, scope), scope, None)
@@ -600,19 +640,19 @@ class PyProject:
                 if item.optional_vars is not None:
                     self._bind(item.optional_vars, values | self._call_method(values, "__enter__", scope), scope, None)
             self._stmts(stmt.body, scope)
-        elif isinstance(stmt, ast.Try):
+        elif isinstance(stmt, _AST_TRY):
             self._stmts(stmt.body + stmt.orelse + stmt.finalbody, scope)
             for handler in stmt.handlers:
                 if handler.type is not None:
                     self.eval(handler.type, scope)
                 self._stmts(handler.body, scope)
-        elif isinstance(stmt, ast.Raise):
+        elif isinstance(stmt, _AST_RAISE):
             if stmt.exc is not None:
                 raised = self.eval(stmt.exc, scope)
-                if not isinstance(stmt.exc, ast.Call):  # `raise A` instantiates A
+                if not isinstance(stmt.exc, _AST_CALL):  # `raise A` instantiates A
                     classes = {v for v in raised if self._kind(v) == "class"}
                     self._call_values(classes, [], {}, stmt.exc, scope, bound=False)
-        elif isinstance(stmt, ast.Import):
+        elif isinstance(stmt, _AST_IMPORT):
             self._note_import({alias.name for alias in stmt.names}, stmt, scope)
             for alias in stmt.names:
                 if alias.asname:
@@ -620,17 +660,17 @@ class PyProject:
                 else:
                     top = alias.name.split(".")[0]
                     self._bind_name(scope, top, self._module_value(top))
-        elif isinstance(stmt, ast.ImportFrom):
+        elif isinstance(stmt, _AST_IMPORTFROM):
             self._import_from(stmt, scope)
         elif isinstance(stmt, _DEFINITION_NODES):
             self._definition(stmt, scope)
-        elif isinstance(stmt, ast.Match):
+        elif isinstance(stmt, _AST_MATCH):
             self.eval(stmt.subject, scope)
             for case in stmt.cases:
                 self._stmts(case.body, scope)
         elif isinstance(stmt, _EXPRESSION_STATEMENTS):
-            for child in ast.iter_child_nodes(stmt):
-                if isinstance(child, ast.expr):
+            for child in _iter_child_nodes(stmt):
+                if isinstance(child, _AST_EXPRESSION):
                     self.eval(child, scope)
 
     def _stmts(self, stmts: list[ast.stmt], scope: Scope) -> None:
@@ -639,13 +679,13 @@ class PyProject:
 
     def _definition(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: Scope) -> None:
         fqn = f"{scope.fqn}.{stmt.name}"
-        if isinstance(stmt, ast.ClassDef):
+        if isinstance(stmt, _AST_CLASSDEF):
             # The bases are evaluated here, in the run of the scope that defines the class, and kept: an MRO
             # reads them. Evaluated again wherever an attribute was first looked up, a call in a base (`class
             # A(namedtuple(...))`) ran as part of that unrelated scope and was recorded there.
             for position, base in enumerate(stmt.bases):
                 self._add(_base_key(fqn, position), self.eval(base, scope))
-        if not isinstance(stmt, ast.ClassDef):
+        if not isinstance(stmt, _AST_CLASSDEF):
             self._bind_defaults(fqn, stmt.args, scope)
         value: set[str] = {fqn}
         for decorator in reversed(_custom_decorators(stmt)):
@@ -714,13 +754,13 @@ class PyProject:
         self._add_var(var if var is not None else self._own_var(scope, name), values)
 
     def _bind(self, target: ast.expr, values: set[str], scope: Scope, source: ast.expr | None) -> None:
-        if isinstance(target, ast.Name):
+        if isinstance(target, _AST_NAME):
             self._bind_name(scope, target.id, values)
-        elif isinstance(target, ast.Attribute):
+        elif isinstance(target, _AST_ATTRIBUTE):
             for obj in self.eval(target.value, scope):
                 if self._kind(obj) in ("class", "module", "function", "container", "external"):
                     self._add(f"{obj}.{target.attr}", values)
-        elif isinstance(target, ast.Subscript):
+        elif isinstance(target, _AST_SUBSCRIPT):
             key = _constant_key(target.slice)
             objects = self.eval(target.value, scope)
             for obj in objects:
@@ -741,32 +781,32 @@ class PyProject:
             else:
                 items = self._items(values)
                 for element in target.elts:
-                    self._bind(element.value if isinstance(element, ast.Starred) else element, items, scope, None)
-        elif isinstance(target, ast.Starred):
+                    self._bind(element.value if isinstance(element, _AST_STARRED) else element, items, scope, None)
+        elif isinstance(target, _AST_STARRED):
             self._bind(target.value, values, scope, None)
 
     # -- expressions -----------------------------------------------------------------------------------
 
     def eval(self, node: ast.expr, scope: Scope) -> set[str]:
-        if isinstance(node, ast.Name):
+        if isinstance(node, _AST_NAME):
             values = set(self.lookup(scope, node.id))
             self._note_reference(values, node, scope)
             return values
-        if isinstance(node, ast.Attribute):
+        if isinstance(node, _AST_ATTRIBUTE):
             return self._attributes(self.eval(node.value, scope), node, scope)
-        if isinstance(node, ast.Call):
+        if isinstance(node, _AST_CALL):
             return self._call(node, scope)
-        if isinstance(node, ast.Lambda):
+        if isinstance(node, _AST_LAMBDA):
             lam = self.scope_of_node[id(node)].fqn
             self._bind_defaults(lam, node.args, scope)
             return {lam}
-        if isinstance(node, ast.Constant):
+        if isinstance(node, _AST_CONSTANT):
             kind = BUILTIN_TYPE_OF.get(type(node.value))
             return {kind} if kind else set()
-        if isinstance(node, ast.JoinedStr):
+        if isinstance(node, _AST_JOINEDSTR):
             self._eval_children(node, scope)
             return {"<**PyStr**>"}
-        if isinstance(node, ast.Dict):
+        if isinstance(node, _AST_DICT):
             cid = self._container(node, scope, "dict")
             for key, value in zip(node.keys, node.values, strict=True):
                 values = self.eval(value, scope)
@@ -782,7 +822,7 @@ class PyProject:
         if isinstance(node, _DISPLAY_NODES):
             cid = self._container(node, scope, type(node).__name__.lower())
             for index, element in enumerate(node.elts):
-                if isinstance(element, ast.Starred):
+                if isinstance(element, _AST_STARRED):
                     self._add(f"{cid}.{ITEMS}", self._items(self.eval(element.value, scope)))
                     continue
                 values = self.eval(element, scope)
@@ -796,15 +836,15 @@ class PyProject:
                 for condition in generator.ifs:
                     self.eval(condition, scope)
             cid = self._container(node, scope, "list")
-            if isinstance(node, ast.DictComp):
+            if isinstance(node, _AST_DICTCOMP):
                 self.eval(node.key, scope)
                 self._add(f"{cid}.{ITEMS}", self.eval(node.value, scope))
             else:
                 self._add(f"{cid}.{ITEMS}", self.eval(node.elt, scope))
             return {cid}
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+        if isinstance(node, _AST_SUBSCRIPT) and isinstance(node.slice, _AST_SLICE):
             return self._slice(node, node.slice, scope)
-        if isinstance(node, ast.Subscript):
+        if isinstance(node, _AST_SUBSCRIPT):
             subscript = _constant_key(node.slice)
             self.eval(node.slice, scope)
             out = set()
@@ -818,15 +858,15 @@ class PyProject:
                 else:
                     out |= self._call_method({obj}, "__getitem__", scope)
             return out
-        if isinstance(node, ast.IfExp):
+        if isinstance(node, _AST_IFEXP):
             self.eval(node.test, scope)
             return self.eval(node.body, scope) | self.eval(node.orelse, scope)
-        if isinstance(node, ast.BoolOp):
+        if isinstance(node, _AST_BOOLOP):
             out = set()
             for value in node.values:
                 out |= self.eval(value, scope)
             return out
-        if isinstance(node, ast.NamedExpr):
+        if isinstance(node, _AST_NAMEDEXPR):
             values = self.eval(node.value, scope)
             self._bind(node.target, values, scope, node.value)
             return values
@@ -837,7 +877,7 @@ class PyProject:
                 values = self.eval(node.value, scope)
                 owner = _function_owner(scope)
                 self._add_var(
-                    self._own_var(owner, YIELD), self._items(values) if isinstance(node, ast.YieldFrom) else values
+                    self._own_var(owner, YIELD), self._items(values) if isinstance(node, _AST_YIELDFROM) else values
                 )
             return set()
         self._eval_children(node, scope)
@@ -857,7 +897,7 @@ class PyProject:
         passed `on_login` denotes it by data flow, but it is not a place that refers to `on_login`.
         """
         if values:
-            name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+            name = node.id if isinstance(node, _AST_NAME) else getattr(node, "attr", "")
             if name not in self._definition_names:  # most names: nothing in the project is defined by that name
                 return
             suffix = "." + name
@@ -878,12 +918,12 @@ class PyProject:
         self.scope_imports[self._current or ""][(owner, stmt.lineno)] |= targets - {""}
 
     def _eval_children(self, node: ast.AST, scope: Scope) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr):
+        for child in _iter_child_nodes(node):
+            if isinstance(child, _AST_EXPRESSION):
                 self.eval(child, scope)
-            elif isinstance(child, ast.comprehension | ast.keyword):
-                for grandchild in ast.iter_child_nodes(child):
-                    if isinstance(grandchild, ast.expr):
+            elif isinstance(child, _COMPREHENSION_OR_KEYWORD):
+                for grandchild in _iter_child_nodes(child):
+                    if isinstance(grandchild, _AST_EXPRESSION):
                         self.eval(grandchild, scope)
 
     def _iterate(self, values: set[str], node: ast.AST, scope: Scope) -> set[str]:
@@ -1104,25 +1144,25 @@ class PyProject:
 
     def _call(self, node: ast.Call, scope: Scope) -> set[str]:
         func = node.func
-        if isinstance(func, ast.Name) and func.id == "super" and self._key_for(scope, "super") is None:
+        if isinstance(func, _AST_NAME) and func.id == "super" and self._key_for(scope, "super") is None:
             owner = _function_owner(scope)
             cls = owner.class_fqn
             self._call_values({"<builtin>.super"}, [], {}, node, scope, bound=False)
             return {f"<super>{cls}"} if cls else set()
         receivers: set[str] = set()
-        if isinstance(func, ast.Attribute):  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
+        if isinstance(func, _AST_ATTRIBUTE):  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
             objects = self.eval(func.value, scope)
             callees = self._attributes(objects, func, scope)
             receivers = {r for r in objects if self._kind(r) == "class"}
         else:
             callees = self.eval(func, scope)
-        args = [self.eval(a.value if isinstance(a, ast.Starred) else a, scope) for a in node.args]
+        args = [self.eval(a.value if isinstance(a, _AST_STARRED) else a, scope) for a in node.args]
         kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords if k.arg is not None}
         for k in node.keywords:
             if k.arg is None:
                 self.eval(k.value, scope)
         return self._call_values(
-            callees, args, kwargs, node, scope, bound=isinstance(func, ast.Attribute), receivers=receivers
+            callees, args, kwargs, node, scope, bound=isinstance(func, _AST_ATTRIBUTE), receivers=receivers
         )
 
     def _call_values(
@@ -1406,7 +1446,7 @@ def collector_paused() -> Iterator[None]:
 
 
 # Statements and expressions that bind names or open a scope (besides ast.Name); the rest are only walked.
-_BINDING_OR_SCOPE = frozenset(
+_BINDING_OR_SCOPE: Final = frozenset(
     {
         ast.Global,
         ast.Nonlocal,
@@ -1422,14 +1462,14 @@ _BINDING_OR_SCOPE = frozenset(
     }
 )
 # Leaves that never bind a name nor hold a scope: skipping them halves the nodes a collection visits.
-_INERT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+_INERT: Final = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
 # Fields that never hold a node the collection needs (names, flags, operators; `names` holds strings or import
 # aliases); and per node type, its other fields, last first (filled as types are met)
-_NODE_FREE_FIELDS = frozenset(
+_NODE_FREE_FIELDS: Final = frozenset(
     {"id", "attr", "ctx", "op", "kind", "arg", "module", "level", "type_comment", "conversion", "is_async"}
     | {"simple", "name", "names", "rest", "kwd_attrs"}
 )
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_CHILD_FIELDS: Final[dict[type, tuple[str, ...]]] = {}
 
 
 def _bound_by(node: ast.AST) -> list[str]:
@@ -1438,7 +1478,7 @@ def _bound_by(node: ast.AST) -> list[str]:
         return [node.name]
     if isinstance(node, _IMPORT_NODES):
         return [alias.asname or alias.name.split(".")[0] for alias in node.names]
-    if isinstance(node, ast.ExceptHandler) and node.name:
+    if isinstance(node, _AST_EXCEPTHANDLER) and node.name:
         return [node.name]
     return []
 
@@ -1450,9 +1490,9 @@ def _straight_line_rebinds(
     statement index -> name -> the key it binds (``fqn.name@k``, the last one ``fqn.name``)."""
     where: defaultdict[str, list[int]] = defaultdict(list)
     for index, stmt in enumerate(body):
-        if type(stmt) is ast.Assign:
+        if type(stmt) is _AST_ASSIGN:
             for target in stmt.targets:
-                if type(target) is ast.Name:
+                if type(target) is _AST_NAME:
                     where[target.id].append(index)
     out: defaultdict[int, dict[str, str]] = defaultdict(dict)
     for name, indices in where.items():
@@ -1465,13 +1505,13 @@ def _straight_line_rebinds(
 
 def _is_item_store(stmt: ast.stmt) -> bool:
     """``x[K] = v`` with a constant K (x may itself be an item: ``d["a"]["b"] = v``)."""
-    return type(stmt) is ast.Assign and any(
-        type(t) is ast.Subscript and _constant_key(t.slice) is not None for t in stmt.targets
+    return type(stmt) is _AST_ASSIGN and any(
+        type(t) is _AST_SUBSCRIPT and _constant_key(t.slice) is not None for t in stmt.targets
     )
 
 
 def _has_call(stmt: ast.stmt) -> bool:
-    return any(type(node) is ast.Call for node in ast.walk(stmt))
+    return any(type(node) is _AST_CALL for node in ast.walk(stmt))
 
 
 def _without(rebind_at: dict[int, dict[str, str]], names: AbstractSet[str]) -> dict[int, dict[str, str]]:
@@ -1487,21 +1527,20 @@ def _prefixes(module_names: Iterable[str]) -> set[str]:
 def _walk_scope(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
     """Every node in ``body`` that belongs to this scope: nested defs and lambdas are yielded, not entered."""
     stack = list(body)[::-1]
-    function_types = (ast.FunctionDef, ast.AsyncFunctionDef)
     while stack:
         node = stack.pop()
         yield node
         node_type = type(node)
-        if node_type is ast.Name:  # a third of all nodes; its fields hold no node
+        if node_type is _AST_NAME:  # a third of all nodes; its fields hold no node
             continue
-        if isinstance(node, function_types):
+        if isinstance(node, _FUNCTION_DEFINITIONS):
             defaults = [d for d in node.args.kw_defaults if d is not None]
             stack.extend(reversed([*node.decorator_list, *node.args.defaults, *defaults]))
             continue
-        if isinstance(node, ast.ClassDef):
+        if isinstance(node, _AST_CLASSDEF):
             stack.extend(reversed([*node.decorator_list, *node.bases, *node.keywords]))
             continue
-        if isinstance(node, ast.Lambda):
+        if isinstance(node, _AST_LAMBDA):
             stack.extend(reversed([*node.args.defaults, *(d for d in node.args.kw_defaults if d)]))
             continue
         # ast.iter_child_nodes, inlined (this loop visits every node of a project), over the fields that may hold
@@ -1513,9 +1552,9 @@ def _walk_scope(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
             value = getattr(node, name, None)
             if isinstance(value, list):
                 for item in reversed(value):
-                    if isinstance(item, ast.AST) and not isinstance(item, _INERT):
+                    if isinstance(item, _AST_AST) and not isinstance(item, _INERT):
                         stack.append(item)
-            elif isinstance(value, ast.AST) and not isinstance(value, _INERT):
+            elif isinstance(value, _AST_AST) and not isinstance(value, _INERT):
                 stack.append(value)
 
 
@@ -1528,7 +1567,7 @@ def _function_owner(scope: Scope) -> Scope:
 
 
 def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Literal["method", "staticmethod", "classmethod"]:
-    names = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+    names = {d.id for d in node.decorator_list if isinstance(d, _AST_NAME)}
     if "staticmethod" in names:
         return "staticmethod"
     if "classmethod" in names:
@@ -1536,14 +1575,14 @@ def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Literal["metho
     return "method"
 
 
-TRANSPARENT_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "abstractmethod"})
+TRANSPARENT_DECORATORS: Final = frozenset({"staticmethod", "classmethod", "property", "abstractmethod"})
 
 
 def _custom_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.expr]:
     """Decorators other than the builtins that leave the name bound to the definition itself."""
     out = []
     for decorator in node.decorator_list:
-        name = decorator.id if isinstance(decorator, ast.Name) else getattr(decorator, "attr", None)
+        name = decorator.id if isinstance(decorator, _AST_NAME) else getattr(decorator, "attr", None)
         if name not in TRANSPARENT_DECORATORS:
             out.append(decorator)
     return out
@@ -1553,16 +1592,16 @@ def _int_constant(node: ast.expr | None, default: int | None) -> int | None:
     """The value of an int literal (``-1`` too); ``default`` for None; None for anything else."""
     if node is None:
         return default
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+    if isinstance(node, _AST_UNARYOP) and isinstance(node.op, _AST_USUB):
         inner = _int_constant(node.operand, None)
         return -inner if inner is not None else None
-    if isinstance(node, ast.Constant) and type(node.value) is int:
+    if isinstance(node, _AST_CONSTANT) and type(node.value) is int:
         return node.value
     return None
 
 
 def _constant_key(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
+    if isinstance(node, _AST_CONSTANT) and isinstance(node.value, str | int):
         return repr(node.value)
     return None
 
