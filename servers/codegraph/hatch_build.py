@@ -1,16 +1,16 @@
-"""Compile the Python call analysis (``pycalls.py``) with mypyc when a C compiler is there.
+"""Compile the Python call analysis (``pycalls.py`` and ``pysyntax.py``) with mypyc when a C compiler is there.
 
 The points-to fixpoint is pure Python and dominates a cold index; compiled, it runs about 1.6x faster
-(Lib/: 29 s instead of 46) with the same results (the module is fully annotated, and the tests run
+(Lib/: 29 s instead of 46) with the same results (the modules are fully annotated, and the tests run
 against what this builds).
 Without a compiler, or with ``STRATA_CODEGRAPH_PURE=1``, the package builds as pure Python and works the
 same, slower.
 
 Two ways in: as hatchling's build hook (wheels, and editable installs, which compile in place), and as a
-script that ``make install`` runs after ``uv sync``, which compiles in place unless the extension there
-was built from the current source. The extension shadows ``pycalls.py``, so the source's hash is written
-beside it (the package reports ``stale`` when they disagree); uv rebuilds when the source changes
-(cache-keys in pyproject.toml), but not when the extension was deleted (``git clean``): the script
+script that ``make install`` runs after ``uv sync``, which compiles in place unless the extensions there
+were built from the current sources. The extensions shadow the sources, so the sources' hash is written
+beside them (the package reports ``stale`` when they disagree); uv rebuilds when a source changes
+(cache-keys in pyproject.toml), but not when an extension was deleted (``git clean``): the script
 covers that.
 """
 
@@ -31,37 +31,45 @@ except ImportError:  # run as a script in the project's environment, where hatch
     BuildHookInterface = object
 
 PACKAGE = Path("src/strata/codegraph")
-MODULE = "pycalls"
+# Compiled together (one mypyc group, so the fixpoint reads pysyntax's opcodes as C constants); the group's shared
+# runtime is pycalls__mypyc.
+MODULES = ("pycalls", "pysyntax")
+GROUP = "strata.codegraph.pycalls"
+DIGEST = "pycalls.sha256"  # the sources' digest, beside the extensions
 SETUP = """
 from mypyc.build import mypycify
 from setuptools import setup
 
-setup(name="strata-codegraph-pycalls", ext_modules=mypycify(["--follow-imports=skip", "--cache-dir", {cache!r}, {source!r}], opt_level="3", target_dir={temp!r}))
+setup(name="strata-codegraph-pycalls", ext_modules=mypycify(["--follow-imports=skip", "--cache-dir", {cache!r}, *{sources!r}], opt_level="3", target_dir={temp!r}, group_name={group!r}))
 """
 
 
-def source_digest(source: Path) -> str:
-    return hashlib.sha256(source.read_bytes()).hexdigest()
+def source_digest(package: Path) -> str:
+    """sha256 over the compiled modules' sources, in MODULES order."""
+    digest = hashlib.sha256()
+    for module in MODULES:
+        digest.update((package / f"{module}.py").read_bytes())
+    return digest.hexdigest()
 
 
 def compile_in_place(root: Path) -> bool:
-    """Build the extension next to pycalls.py unless the one there is from this source; True when compiled."""
+    """Build the extensions next to their sources unless the ones there are from these sources; True when compiled."""
     package = root / PACKAGE
-    source = PACKAGE / f"{MODULE}.py"  # compiled from src/, so that its module name is strata.codegraph.pycalls
-    digest = package / f"{MODULE}.sha256"
+    sources = [(PACKAGE / f"{module}.py").relative_to("src").as_posix() for module in MODULES]  # compiled from src/
+    digest = package / DIGEST
     pure = bool(os.environ.get("STRATA_CODEGRAPH_PURE"))
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    built = [package / f"{MODULE}{suffix}", package / f"{MODULE}__mypyc{suffix}"]  # the module, its runtime
+    built = [package / f"{module}{suffix}" for module in MODULES] + [package / f"pycalls__mypyc{suffix}"]
     current = all(path.exists() for path in built) and digest.exists()
-    if not pure and current and digest.read_text().strip() == source_digest(root / source):
+    if not pure and current and digest.read_text().strip() == source_digest(package):
         return True
-    for stale in [*package.glob(f"{MODULE}*.so"), digest]:
+    for stale in [*(path for module in MODULES for path in package.glob(f"{module}*.so")), digest]:
         stale.unlink(missing_ok=True)  # never ship an extension built from another source
     if pure:
         return False
     with tempfile.TemporaryDirectory() as temp:
         setup = Path(temp) / "setup.py"
-        setup.write_text(SETUP.format(source=source.relative_to("src").as_posix(), temp=temp, cache=f"{temp}/mypy"))
+        setup.write_text(SETUP.format(sources=sources, temp=temp, cache=f"{temp}/mypy", group=GROUP))
         process = subprocess.run(
             [sys.executable, str(setup), "build_ext", "--inplace", "--build-temp", temp, "--build-lib", temp],
             cwd=root / "src",
@@ -72,10 +80,11 @@ def compile_in_place(root: Path) -> bool:
     if process.returncode != 0:
         tail = process.stdout.decode(errors="replace")[-2000:]
         print(f"strata-codegraph: mypyc failed, building pure Python (slower):\n{tail}", file=sys.stderr)
-        for partial in package.glob(f"{MODULE}*.so"):
-            partial.unlink()
+        for module in MODULES:
+            for partial in package.glob(f"{module}*.so"):
+                partial.unlink()
         return False
-    digest.write_text(source_digest(root / source) + "\n")
+    digest.write_text(source_digest(package) + "\n")
     return True
 
 
@@ -85,7 +94,7 @@ class CustomBuildHook(BuildHookInterface):
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
-        build_data["artifacts"].extend([f"/{PACKAGE}/{MODULE}*.so", f"/{PACKAGE}/{MODULE}.sha256"])
+        build_data["artifacts"].extend([*(f"/{PACKAGE}/{module}*.so" for module in MODULES), f"/{PACKAGE}/{DIGEST}"])
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ __all__ = [
 log = get_logger("strata.codegraph.index")
 
 PYTHON_SUFFIXES = frozenset({".py"})
+COMPILED_SOURCES = ("pycalls.py", "pysyntax.py")  # the call analysis mypyc compiles (hatch_build.MODULES)
 INDEXED_SUFFIXES = PYTHON_SUFFIXES | frozenset(LANGUAGE_OF_SUFFIX)
 
 
@@ -81,18 +82,20 @@ class IndexSummary:
 def python_analysis_build() -> Literal["compiled", "interpreted", "stale"]:
     """How the Python call analysis runs here: compiled by mypyc at install (servers/codegraph/hatch_build.py),
     interpreted (built without a C compiler, or with ``STRATA_CODEGRAPH_PURE=1``), or ``stale``: compiled
-    from a ``pycalls.py`` that has changed since (an editable install not rebuilt: the extension shadows
-    the source, so the edits are not running).
+    from a ``pycalls.py`` or ``pysyntax.py`` that has changed since (an editable install not rebuilt: the
+    extensions shadow the sources, so the edits are not running).
     """
     module = Path(pycalls.__file__ or "")
     if module.suffix == ".py":
         return "interpreted"
     try:
         built = module.with_name("pycalls.sha256").read_text(encoding="ascii").strip()
-        current = hashlib.sha256(module.with_name("pycalls.py").read_bytes()).hexdigest()
+        digest = hashlib.sha256()
+        for source in COMPILED_SOURCES:  # as hatch_build.source_digest hashes them
+            digest.update(module.with_name(source).read_bytes())
     except OSError:
-        return "compiled"  # shipped without its source or digest: nothing to compare
-    return "compiled" if built == current else "stale"
+        return "compiled"  # shipped without its sources or digest: nothing to compare
+    return "compiled" if built == digest.hexdigest() else "stale"
 
 
 def file_hashes(root: Path, cache: dict[str, tuple[tuple[int, int], str]] | None = None) -> dict[str, str]:
@@ -192,7 +195,8 @@ def analyze_repository(
         root = root.resolve()
         if python_analysis_build() == "stale":
             log.warning(
-                "python_analysis_stale", hint="pycalls.py changed since it was compiled: reinstall (make install)"
+                "python_analysis_stale",
+                hint="pycalls.py or pysyntax.py changed since compiled: reinstall (make install)",
             )
         step(INDEX_STEPS[0])
         stamps: dict[str, tuple[tuple[int, int], str]] = {}

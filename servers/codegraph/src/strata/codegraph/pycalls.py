@@ -1,9 +1,9 @@
 """Python call resolution: a flow-insensitive points-to analysis over the whole project, in the style of PyCG.
 
-Pipeline: parse every module (stdlib ``ast``: exact for valid code and fast to walk) → collect scopes
-(modules, classes, functions, lambdas) and the names each binds → iterate over every statement,
-growing points-to sets for variables, attributes, parameters, returns and container items until
-nothing changes → every call site's callee set is its resolved targets.
+Pipeline: lower every module (pysyntax: parse, collect its scopes - modules, classes, functions, lambdas - and the
+names each binds, and turn their bodies into compact tuples) → iterate over every statement, growing points-to sets
+for variables, attributes, parameters, returns and container items until nothing changes → every call site's
+callee set is its resolved targets.
 
 Values are fully qualified names: definitions (``pkg.mod.Class.method``, ``mod.<lambda1>``), modules,
 builtins (``<builtin>.len``, ``<**PyStr**>.join``), external names (``requests.get``) and container
@@ -15,16 +15,82 @@ callee evaluates to nothing is reported as unresolved rather than guessed.
 
 from __future__ import annotations
 
-import ast
 import builtins
 import gc
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, NamedTuple, TypeVar
+from typing import Any, Final, Literal, NamedTuple, TypeVar
+
+from strata.codegraph.pysyntax import (
+    E_ATTR,
+    E_BOOLOP,
+    E_CALL,
+    E_COMP,
+    E_CONST,
+    E_DICT,
+    E_DISPLAY,
+    E_IFEXP,
+    E_JSTR,
+    E_LAMBDA,
+    E_NAME,
+    E_PASS,
+    E_SEQ,
+    E_SLICE,
+    E_SUB,
+    E_WALRUS,
+    E_YIELD,
+    ITEMS,
+    K_CONSTANT,
+    K_SPREAD,
+    M_FACTS,
+    M_IMPORTED,
+    M_IS_PACKAGE,
+    M_NAME,
+    M_SCOPES,
+    M_URL_CALLS,
+    S_ASSIGN,
+    S_DEF,
+    S_FOR,
+    S_FROM,
+    S_IF,
+    S_IMPORT,
+    S_RAISE,
+    S_RETURN,
+    S_TRY,
+    S_WITH,
+    SC_BASES,
+    SC_BODY,
+    SC_CALLS_AT,
+    SC_CLASS_FQN,
+    SC_END_LINENO,
+    SC_FQN,
+    SC_GLOBALS,
+    SC_IS_GENERATOR,
+    SC_KIND,
+    SC_LINENO,
+    SC_LOCALS,
+    SC_METHOD_KIND,
+    SC_NONLOCALS,
+    SC_PARAMS,
+    SC_PARENT,
+    SC_REBIND_AT,
+    SC_ROUTE_DECORATORS,
+    SC_SLOT_STORES,
+    T_ATTR,
+    T_NAME,
+    T_STAR,
+    T_SUB,
+    T_UNPACK,
+    Lowered,
+    Node,
+    lower_sources,
+)
+from strata.codegraph.pysyntax import position as unpack_position
 
 __all__ = [
     "CallKey",
@@ -51,69 +117,23 @@ MAX_EXTERNAL_SEGMENTS: Final = 6
 # resolve calls through usefully, and letting it grow made whole-stdlib analysis explode (158M entries).
 MAX_POINTS_TO: Final = 64
 MAX_SLICE_ITEMS: Final = 32  # positions a constant slice carries over to the new container
+# Compiled, the fixpoint never runs bytecode, so it never hands the GIL to a thread waiting for it (CPython does
+# that from the bytecode loop): index.py's Kuzu loader, whose statements release the GIL, waited 15 s on Lib/ for
+# it after each statement. Every this many scope runs the GIL is released for a moment (a no-op when no thread
+# waits; Lib/: ~3,000 times).
+GIL_HANDOFF_RUNS: Final = 64
+_let_other_threads_run: Final = time.sleep
 # Builtins that call the functions passed to them (PyCG records those calls at the call site).
 CALLS_ITS_ARGUMENTS: Final = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
 RETURN: Final = "<RETURN>"
 YIELD: Final = "<YIELD>"
-ITEMS: Final = "<ITEMS>"
-BUILTIN_TYPE_OF: Final = {str: "<**PyStr**>", bytes: "<**PyBytes**>", int: "<**PyInt**>", float: "<**PyFloat**>"}
 
 ScopeKind = Literal["module", "class", "function", "lambda"]
 CallKey = tuple[str, int, int, int]  # caller, line, column, end column
+Position = int  # line, column and end column of the expression a call site is, packed (pysyntax.position)
+SiteKey = tuple[str, Position]  # caller, position: a call site inside the analysis (2-tuples are cheaper to hash)
 _MroEntry = tuple[str, str, "Scope | None"]  # a class in an MRO, its kind, its scope (project classes)
 K = TypeVar("K")
-# isinstance targets built once: `ast.A | ast.B` made a union object on every check (3% of the fixpoint)
-_FUNCTION_NODES: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-_DEFINITION_NODES: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_YIELD_NODES: Final = (ast.Yield, ast.YieldFrom)
-_BINDING_CONTEXTS: Final = (ast.Store, ast.Del)
-_IMPORT_NODES: Final = (ast.Import, ast.ImportFrom)
-_SINGLE_TARGET_ASSIGNMENTS: Final = (ast.AnnAssign, ast.AugAssign)
-_FOR_NODES: Final = (ast.For, ast.AsyncFor)
-_CONDITIONAL_BLOCKS: Final = (ast.While, ast.If)
-_WITH_NODES: Final = (ast.With, ast.AsyncWith)
-_EXPRESSION_STATEMENTS: Final = (ast.Delete, ast.Assert)
-_UNPACKABLE_NODES: Final = (ast.Tuple, ast.List)
-_DISPLAY_NODES: Final = (ast.List, ast.Tuple, ast.Set)
-_COMPREHENSION_NODES: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-_PASS_THROUGH_NODES: Final = (ast.Await, ast.Starred)
-_COMPREHENSION_OR_KEYWORD: Final = (ast.comprehension, ast.keyword)
-# Node classes as module constants: mypyc reads `ast.Name` from the module's dict on every use (two dict lookups
-# per isinstance test in eval)
-_AST_AST: Final = ast.AST
-_AST_ASSIGN: Final = ast.Assign
-_AST_ATTRIBUTE: Final = ast.Attribute
-_AST_BOOLOP: Final = ast.BoolOp
-_AST_CALL: Final = ast.Call
-_AST_CLASSDEF: Final = ast.ClassDef
-_AST_CONSTANT: Final = ast.Constant
-_AST_DICT: Final = ast.Dict
-_AST_DICTCOMP: Final = ast.DictComp
-_AST_EXCEPTHANDLER: Final = ast.ExceptHandler
-_AST_EXPR: Final = ast.Expr
-_AST_GLOBAL: Final = ast.Global
-_AST_IFEXP: Final = ast.IfExp
-_AST_IMPORT: Final = ast.Import
-_AST_IMPORTFROM: Final = ast.ImportFrom
-_AST_JOINEDSTR: Final = ast.JoinedStr
-_AST_LAMBDA: Final = ast.Lambda
-_AST_LOAD: Final = ast.Load
-_AST_MATCH: Final = ast.Match
-_AST_NAME: Final = ast.Name
-_AST_NAMEDEXPR: Final = ast.NamedExpr
-_AST_NONLOCAL: Final = ast.Nonlocal
-_AST_RAISE: Final = ast.Raise
-_AST_RETURN: Final = ast.Return
-_AST_SLICE: Final = ast.Slice
-_AST_STARRED: Final = ast.Starred
-_AST_SUBSCRIPT: Final = ast.Subscript
-_AST_TRY: Final = ast.Try
-_AST_USUB: Final = ast.USub
-_AST_UNARYOP: Final = ast.UnaryOp
-_AST_YIELDFROM: Final = ast.YieldFrom
-_AST_EXPRESSION: Final = ast.expr
-_FUNCTION_DEFINITIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef)
-_iter_child_nodes: Final = ast.iter_child_nodes
 
 
 _NONE_YET: Final[set[str]] = set()  # never added to: see _Var
@@ -143,16 +163,15 @@ class Scope:
     fqn: str
     kind: ScopeKind
     module: str
-    node: ast.AST
+    body: Any  # lowered statements (pysyntax); a lambda's: its body expression
     parent: Scope | None
-    locals: set[str] = field(default_factory=set)
-    global_names: set[str] = field(default_factory=set)
-    nonlocal_names: set[str] = field(default_factory=set)
-    params: list[str] = field(default_factory=list)
+    locals: frozenset[str] = frozenset()
+    global_names: frozenset[str] = frozenset()
+    nonlocal_names: frozenset[str] = frozenset()
+    params: tuple[str, ...] = ()
     class_fqn: str | None = None  # for methods: the class whose body defines them
     method_kind: Literal["function", "method", "staticmethod", "classmethod"] = "function"
     is_generator: bool = False
-    lambda_count: int = 0
     lineno: int = 0
     end_lineno: int = 0
     # Straight-line rebinding (module and function bodies): statement index -> name -> the key that
@@ -160,12 +179,15 @@ class Scope:
     # key per assignment, and reads in the body see the latest one; the last assignment binds the
     # ordinary key, which other scopes read. `a = f; a = g; a()` calls g only.
     rebind_at: dict[int, dict[str, str]] = field(default_factory=dict)
-    nested_nonlocals: set[str] = field(default_factory=set)
     # Straight-line item stores `x[K] = v` (constant K) directly in the body: later reads of that one
     # container's K in the body see v only, until a statement with a call (which may mutate it) or
     # another store to the container. Statement indices of such stores, and of statements with calls.
     slot_stores: frozenset[int] = frozenset()
     calls_at: frozenset[int] = frozenset()
+    # functions: `@obj.attr("path", methods=[...])` decorators; modules named `urls`: `f("path", view)` calls
+    # (routes.py; layouts in pysyntax)
+    route_decorators: tuple[Node, ...] = ()
+    url_calls: tuple[Node, ...] = ()
     # Where names lead, fixed once the scope is collected: name -> the set it reads (LEGB, see _key_for); name ->
     # the set `from m import *` binds it in (names with no binding here); own name -> the set `fqn.name`.
     name_vars: dict[str, _Var] = field(default_factory=dict)
@@ -195,16 +217,15 @@ def module_name_for(path: Path, root: Path) -> str:
 class PyProject:
     """The analysis of one Python code base."""
 
-    def __init__(self, modules: dict[str, tuple[ast.Module, bool]]) -> None:
-        """``modules``: module name -> (tree, is_package).
+    def __init__(self, modules: dict[str, Lowered]) -> None:
+        """``modules``: module name -> the module lowered (pysyntax).
 
         The analysis keeps what each scope's last run contributed to every points-to set, so that
         :meth:`update` retracts what an edited module no longer implies instead of re-solving the whole
         project. That costs about a quarter more time and memory than accumulating, and gives the same
         result whether a graph was built at once or edit by edit.
         """
-        self.trees = {name: tree for name, (tree, _) in modules.items()}
-        self.packages = {name for name, (_, is_pkg) in modules.items() if is_pkg}
+        self.packages = {name for name, lowered in modules.items() if lowered[M_IS_PACKAGE]}
         self.module_names = set(modules)
         self.module_prefixes = _prefixes(self.module_names)
         self._mro_visiting: set[str] = set()
@@ -215,13 +236,12 @@ class PyProject:
         self._read_log: list[set[_Var]] = []  # sets read while computing the MROs being computed
         self._kinds: dict[str, str] = {}
         self.scopes: dict[str, Scope] = {}
-        self.scope_of_node: dict[int, Scope] = {}
         self.class_bases: dict[str, int] = {}  # class -> how many bases it lists (their values: _base_keys)
         self.vars: dict[str, _Var] = {}  # points-to key -> its set
         # What each scope's runs found, by the scope that ran: call site -> targets, (owner, line) -> referenced
         # definitions. Kept apart per scope so that re-running one scope replaces exactly its findings.
-        self.site_targets: defaultdict[str, dict[CallKey, set[str]]] = defaultdict(dict)
-        self.call_module: dict[CallKey, str] = {}
+        self.site_targets: defaultdict[str, dict[SiteKey, set[str]]] = defaultdict(dict)
+        self.call_module: dict[SiteKey, str] = {}
         # caller -> the scopes whose runs recorded its call sites or references (its own body, class bodies
         # inside it, base-class expressions evaluated elsewhere)
         self.site_recorders: defaultdict[str, set[str]] = defaultdict(set)
@@ -247,25 +267,61 @@ class PyProject:
         self._current: str | None = None
         # in the run in progress: its call sites' targets (site_targets[current], once asked for), and the caller
         # whose site_recorders entry it added last
-        self._found: dict[CallKey, set[str]] | None = None
+        self._found: dict[SiteKey, set[str]] | None = None
         self._recorded = ""
         # while a scope with straight-line rebinding runs: the keys its names read now, and bind next
         self._flow_scope: Scope | None = None
         self._now: dict[str, str] = {}
         self._pending: dict[str, str] = {}
         self._slots: dict[tuple[str, str], set[str]] = {}  # (container, constant key) -> its value now
-        self._direct_targets: set[int] = set()  # ids of the targets of the straight-line store running
-        for name, tree in self.trees.items():
-            self._collect_module(name, tree)
+        for lowered in modules.values():
+            self._collect_module(lowered)
         self._rank_modules()
 
-    def _collect_module(self, name: str, tree: ast.Module) -> None:
+    def _collect_module(self, lowered: Lowered) -> None:
+        """Make the scopes of a lowered module, in the order they were collected, and add its initial values."""
+        name: str = lowered[M_NAME]
         self._run = {}
-        module = self._collect(tree, name, None, name, "module")
-        if module.rebind_at:  # a function that declares a name global may rebind it at any time
-            declared = {n for fqn in self.module_scopes[name] for n in self.scopes[fqn].global_names}
-            if declared:
-                module.rebind_at = _without(module.rebind_at, declared)
+        made: list[Scope] = []
+        for record in lowered[M_SCOPES]:
+            parent: int = record[SC_PARENT]
+            kind: ScopeKind = record[SC_KIND]
+            fqn: str = record[SC_FQN]
+            scope = Scope(
+                fqn=fqn,
+                kind=kind,
+                module=name,
+                body=record[SC_BODY],
+                parent=made[parent] if parent >= 0 else None,
+                locals=record[SC_LOCALS],
+                global_names=record[SC_GLOBALS],
+                nonlocal_names=record[SC_NONLOCALS],
+                params=record[SC_PARAMS],
+                class_fqn=record[SC_CLASS_FQN],
+                method_kind=record[SC_METHOD_KIND],
+                is_generator=record[SC_IS_GENERATOR],
+                lineno=record[SC_LINENO],
+                end_lineno=record[SC_END_LINENO],
+                rebind_at=record[SC_REBIND_AT],
+                slot_stores=record[SC_SLOT_STORES],
+                calls_at=record[SC_CALLS_AT],
+                route_decorators=record[SC_ROUTE_DECORATORS],
+            )
+            made.append(scope)
+            if kind == "class":
+                self.class_bases[fqn] = record[SC_BASES]
+            if kind == "class" or kind == "function":
+                self._definition_names.add(fqn.rpartition(".")[2])
+            self.scopes[fqn] = scope
+            # A counter, not len(self._order): a name defined twice (two `def helper` in one function) kept its
+            # place in the dict, so the next scope got the same number, and the two ran in set order - the
+            # call graph of Lib/ changed with PYTHONHASHSEED.
+            self._order[fqn] = self._defined = self._defined + 1
+            self.module_scopes[name].append(fqn)
+        made[0].url_calls = lowered[M_URL_CALLS]
+        for key, value in lowered[M_FACTS]:
+            self._add(key, (value,))  # definitions name themselves; `self` and `cls` hold their class
+        self.module_imports[name] = list(lowered[M_IMPORTED])
         self._finish_run(f"<collect>{name}")
 
     def _rank_modules(self) -> None:
@@ -278,104 +334,6 @@ class PyProject:
         if scope is None:
             return (-1, -1)
         return (self._module_rank.get(scope.module, -1), self._order.get(fqn, -1))
-
-    # -- pass 1: scopes and their bound names ---------------------------------------------------
-
-    def _collect(self, node: ast.AST, fqn: str, parent: Scope | None, module: str, kind: ScopeKind) -> Scope:
-        scope = Scope(fqn=fqn, kind=kind, module=module, node=node, parent=parent)
-        scope.lineno = getattr(node, "lineno", 1)
-        scope.end_lineno = getattr(node, "end_lineno", scope.lineno) or scope.lineno
-        self.scopes[fqn] = scope
-        # A counter, not len(self._order): a name defined twice (two `def helper` in one function) kept its
-        # place in the dict, so the next scope got the same number, and the two ran in set order - the
-        # call graph of Lib/ changed with PYTHONHASHSEED.
-        self._order[fqn] = self._defined = self._defined + 1
-        self.module_scopes[module].append(fqn)
-        self.scope_of_node[id(node)] = scope
-        if isinstance(node, _FUNCTION_NODES):
-            args = node.args
-            scope.params = [a.arg for a in [*args.posonlyargs, *args.args]]
-            every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
-            every += [a for a in (args.vararg, args.kwarg) if a is not None]
-            scope.locals.update(a.arg for a in every)
-        body: Iterable[ast.AST] = [node.body] if isinstance(node, _AST_LAMBDA) else getattr(node, "body", [])
-        stores: defaultdict[str, int] = defaultdict(int)  # Name stores and deletes, per name
-        other_binders: set[str] = set()  # names also bound by def, class, import or except
-        imported: list[str] = []  # by module-level code (not by functions and classes in it)
-        for child in _walk_scope(body):
-            child_type = type(child)
-            if child_type is _AST_NAME:  # most nodes: test the common case first
-                if type(child.ctx) is not _AST_LOAD:  # type: ignore[attr-defined]
-                    scope.locals.add(child.id)  # type: ignore[attr-defined]
-                    stores[child.id] += 1  # type: ignore[attr-defined]
-                continue
-            if child_type not in _BINDING_OR_SCOPE:
-                continue
-            self._note_binding(scope, child)
-            other_binders.update(_bound_by(child))
-            if kind == "module" and isinstance(child, _IMPORT_NODES):
-                imported.extend(self._imported_names(child, module))
-            if isinstance(child, _DEFINITION_NODES):
-                child_fqn = f"{fqn}.{child.name}"
-                self._definition_names.add(child.name)
-                if isinstance(child, _AST_CLASSDEF):
-                    self.class_bases[child_fqn] = len(child.bases)
-                    self._collect(child, child_fqn, scope, module, "class")
-                else:
-                    inner = self._collect(child, child_fqn, scope, module, "function")
-                    scope.nested_nonlocals |= inner.nonlocal_names | inner.nested_nonlocals
-                    if kind == "class":
-                        inner.class_fqn = fqn
-                        inner.method_kind = _method_kind(child)
-                        if inner.params and inner.method_kind in ("method", "classmethod"):
-                            self._add(f"{child_fqn}.{inner.params[0]}", (fqn,))
-                if not _custom_decorators(child):
-                    self._add(child_fqn, (child_fqn,))  # a decorated name gets its value in the fixpoint
-            elif isinstance(child, _AST_LAMBDA):
-                owner = _function_owner(scope)
-                owner.lambda_count += 1
-                lam = f"{owner.fqn}.<lambda{owner.lambda_count}>"
-                self._collect(child, lam, scope, module, "lambda")
-                self._add(lam, (lam,))
-            elif isinstance(child, _YIELD_NODES):
-                scope.is_generator = True
-        if kind == "module":
-            self.module_imports[fqn] = imported
-        if kind in ("module", "function") and stores:
-            fixed = other_binders | set(scope.params) | scope.global_names | scope.nonlocal_names
-            scope.rebind_at = _straight_line_rebinds(
-                getattr(node, "body", []), stores, fixed | scope.nested_nonlocals, fqn
-            )
-        if kind in ("module", "function") and not isinstance(node, _AST_LAMBDA):
-            statements = getattr(node, "body", [])
-            scope.slot_stores = frozenset(i for i, stmt in enumerate(statements) if _is_item_store(stmt))
-            if scope.slot_stores:
-                scope.calls_at = frozenset(i for i, stmt in enumerate(statements) if _has_call(stmt))
-        return scope
-
-    def _imported_names(self, node: ast.Import | ast.ImportFrom, module: str) -> list[str]:
-        """The dotted names an import statement in ``module`` may load (modules or names in them)."""
-        if isinstance(node, _AST_IMPORT):
-            return [alias.name for alias in node.names]
-        base = self._resolve_relative(module, node.module, node.level)
-        return [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
-
-    @staticmethod
-    def _note_binding(scope: Scope, node: ast.AST) -> None:
-        if isinstance(node, _AST_GLOBAL):
-            scope.global_names.update(node.names)
-        elif isinstance(node, _AST_NONLOCAL):
-            scope.nonlocal_names.update(node.names)
-        elif isinstance(node, _AST_NAME) and isinstance(node.ctx, _BINDING_CONTEXTS):
-            scope.locals.add(node.id)
-        elif isinstance(node, _DEFINITION_NODES):
-            scope.locals.add(node.name)
-        elif isinstance(node, _IMPORT_NODES):
-            for alias in node.names:
-                if alias.name != "*":
-                    scope.locals.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, _AST_EXCEPTHANDLER) and node.name:
-            scope.locals.add(node.name)
 
     # -- name lookup -----------------------------------------------------------------------------
 
@@ -434,11 +392,15 @@ class PyProject:
         """
         dirty = set(self.scopes) if dirty is None else dirty
         ran: set[str] = set()
+        runs = 0
         for _ in range(MAX_ITERATIONS * 10):
             if not dirty:
                 break
             self._dirty = set()
             for fqn in sorted(dirty, key=self._run_order):  # a fixed order: stable results
+                runs += 1
+                if not runs % GIL_HANDOFF_RUNS:
+                    _let_other_threads_run(0)
                 # dirtied earlier in this round, it reads the new values now; only a change after this run
                 # needs it again (Lib/: 7% fewer runs)
                 self._dirty.discard(fqn)
@@ -501,36 +463,33 @@ class PyProject:
             for cls in self._mro_readers.pop(var, ()):
                 self._mro_cache.pop(cls, None)
 
-    def update(self, modules: dict[str, tuple[ast.Module, bool] | None]) -> set[str]:
+    def update(self, modules: dict[str, Lowered | None]) -> set[str]:
         """Replace (or, given None, remove) modules and re-solve what depends on them.
 
+        ``modules``: module name -> the module lowered anew (:func:`parse_sources`), or None when it is gone.
         Returns every scope that ran: the scopes whose calls and references may have changed, including
         the removed ones.
         """
         dirty: set[str] = set()
         self._dirty = set()
         imports_before = {name: self.module_imports.get(name) for name in modules}
-        for name, entry in modules.items():
+        for name, lowered in modules.items():
             for fqn in self.module_scopes.pop(name, []):
                 scope = self.scopes.pop(fqn, None)
                 if scope is not None:
-                    self.scope_of_node.pop(id(scope.node), None)
                     self.class_bases.pop(fqn, None)
                     dirty.add(fqn)  # runs empty unless the new module defines it again
-            self.trees.pop(name, None)
             self.module_imports.pop(name, None)
             self.packages.discard(name)
             self.module_names.discard(name)
-            if entry is None:
+            if lowered is None:
                 self._run = {}
                 self._finish_run(f"<collect>{name}")
                 continue
-            tree, is_package = entry
-            self.trees[name] = tree
             self.module_names.add(name)
-            if is_package:
+            if lowered[M_IS_PACKAGE]:
                 self.packages.add(name)
-            self._collect_module(name, tree)
+            self._collect_module(lowered)
             dirty.update(self.module_scopes[name])
         self.module_prefixes = _prefixes(self.module_names)
         if any(self.module_imports.get(name) != before for name, before in imports_before.items()):
@@ -590,11 +549,10 @@ class PyProject:
             self._changed(var)
 
     def _run_scope(self, scope: Scope) -> None:
-        node = scope.node
-        if isinstance(node, _AST_LAMBDA):
-            self._add_var(self._own_var(scope, RETURN), self.eval(node.body, scope))
+        body = scope.body
+        if scope.kind == "lambda":
+            self._add_var(self._own_var(scope, RETURN), self.eval(body, scope))
             return
-        body = node.body if isinstance(node, _DEFINITION_NODES) else getattr(node, "body", [])
         if not scope.rebind_at and not scope.slot_stores:
             for stmt in body:
                 self._stmt(stmt, scope)
@@ -604,10 +562,7 @@ class PyProject:
             for index, stmt in enumerate(body):
                 binds = scope.rebind_at.get(index)
                 self._pending = binds or {}
-                if index in scope.slot_stores:
-                    self._direct_targets = {id(t) for t in stmt.targets}  # type: ignore[attr-defined]
                 self._stmt(stmt, scope)
-                self._direct_targets = set()
                 if binds:
                     self._now.update(binds)
                 if index in scope.calls_at:  # a call may have changed any container
@@ -615,134 +570,99 @@ class PyProject:
         finally:
             self._flow_scope, self._now, self._pending, self._slots = None, {}, {}, {}
 
-    def _stmt(self, stmt: ast.stmt, scope: Scope) -> None:
-        if isinstance(stmt, _AST_ASSIGN):
-            values = self.eval(stmt.value, scope)
-            for target in stmt.targets:
-                self._bind(target, values, scope, stmt.value)
-        elif isinstance(stmt, _SINGLE_TARGET_ASSIGNMENTS):
-            if stmt.value is not None:
-                self._bind(stmt.target, self.eval(stmt.value, scope), scope, stmt.value)
-        elif isinstance(stmt, _AST_RETURN):
-            if stmt.value is not None:
-                self._add_var(self._own_var(scope, RETURN), self.eval(stmt.value, scope))
-        elif isinstance(stmt, _AST_EXPR):
-            self.eval(stmt.value, scope)
-        elif isinstance(stmt, _FOR_NODES):
-            self._bind(stmt.target, self._iterate(self.eval(stmt.iter, scope), stmt.iter, scope), scope, None)
-            self._stmts(stmt.body + stmt.orelse, scope)
-        elif isinstance(stmt, _CONDITIONAL_BLOCKS):
-            self.eval(stmt.test, scope)
-            self._stmts(stmt.body + stmt.orelse, scope)
-        elif isinstance(stmt, _WITH_NODES):
-            for item in stmt.items:
-                values = self.eval(item.context_expr, scope)
-                if item.optional_vars is not None:
-                    self._bind(item.optional_vars, values | self._call_method(values, "__enter__", scope), scope, None)
-            self._stmts(stmt.body, scope)
-        elif isinstance(stmt, _AST_TRY):
-            self._stmts(stmt.body + stmt.orelse + stmt.finalbody, scope)
-            for handler in stmt.handlers:
-                if handler.type is not None:
-                    self.eval(handler.type, scope)
-                self._stmts(handler.body, scope)
-        elif isinstance(stmt, _AST_RAISE):
-            if stmt.exc is not None:
-                raised = self.eval(stmt.exc, scope)
-                if not isinstance(stmt.exc, _AST_CALL):  # `raise A` instantiates A
-                    classes = {v for v in raised if self._kind(v) == "class"}
-                    self._call_values(classes, [], {}, stmt.exc, scope, bound=False)
-        elif isinstance(stmt, _AST_IMPORT):
-            self._note_import({alias.name for alias in stmt.names}, stmt, scope)
-            for alias in stmt.names:
-                if alias.asname:
-                    self._bind_name(scope, alias.asname, self._module_value(alias.name))
-                else:
-                    top = alias.name.split(".")[0]
-                    self._bind_name(scope, top, self._module_value(top))
-        elif isinstance(stmt, _AST_IMPORTFROM):
-            self._import_from(stmt, scope)
-        elif isinstance(stmt, _DEFINITION_NODES):
+    def _stmt(self, stmt: Node, scope: Scope) -> None:
+        op: int = stmt[0]
+        if op < S_ASSIGN:  # an expression statement
+            self.eval(stmt, scope)
+        elif op == S_ASSIGN:
+            value: Node = stmt[2]
+            values = self.eval(value, scope)
+            for target in stmt[1]:
+                self._bind(target, values, scope, value)
+        elif op == S_DEF:
             self._definition(stmt, scope)
-        elif isinstance(stmt, _AST_MATCH):
-            self.eval(stmt.subject, scope)
-            for case in stmt.cases:
-                self._stmts(case.body, scope)
-        elif isinstance(stmt, _EXPRESSION_STATEMENTS):
-            for child in _iter_child_nodes(stmt):
-                if isinstance(child, _AST_EXPRESSION):
-                    self.eval(child, scope)
+        elif op == S_IF:
+            self.eval(stmt[1], scope)
+            self._stmts(stmt[2], scope)
+        elif op == S_RETURN:
+            self._add_var(self._own_var(scope, RETURN), self.eval(stmt[1], scope))
+        elif op == S_FOR:
+            self._bind(stmt[3], self._iterate(self.eval(stmt[1], scope), stmt[2], scope), scope, None)
+            self._stmts(stmt[4], scope)
+        elif op == S_FROM:
+            self._import_from(stmt, scope)
+        elif op == S_IMPORT:
+            self._note_import(stmt[1], stmt[2], scope)
+            for name, module in stmt[3]:
+                self._bind_name(scope, name, {module})  # a module's value is its name, in the project or not
+        elif op == S_TRY:
+            self._stmts(stmt[1], scope)
+            for type_expr, handler_body in stmt[2]:
+                if type_expr is not None:
+                    self.eval(type_expr, scope)
+                self._stmts(handler_body, scope)
+        elif op == S_WITH:
+            for context, target in stmt[1]:
+                values = self.eval(context, scope)
+                if target is not None:
+                    self._bind(target, values | self._call_method(values, "__enter__", scope), scope, None)
+            self._stmts(stmt[2], scope)
+        elif op == S_RAISE:
+            raised = self.eval(stmt[1], scope)
+            if stmt[2] is not None:  # `raise A` instantiates A
+                classes = {v for v in raised if self._kind(v) == "class"}
+                self._call_values(classes, [], {}, stmt[2], scope, bound=False)
 
-    def _stmts(self, stmts: list[ast.stmt], scope: Scope) -> None:
+    def _stmts(self, stmts: tuple[Node, ...], scope: Scope) -> None:
         for stmt in stmts:
             self._stmt(stmt, scope)
 
-    def _definition(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: Scope) -> None:
-        fqn = f"{scope.fqn}.{stmt.name}"
-        if isinstance(stmt, _AST_CLASSDEF):
-            # The bases are evaluated here, in the run of the scope that defines the class, and kept: an MRO
-            # reads them. Evaluated again wherever an attribute was first looked up, a call in a base (`class
-            # A(namedtuple(...))`) ran as part of that unrelated scope and was recorded there.
-            for position, base in enumerate(stmt.bases):
-                self._add(_base_key(fqn, position), self.eval(base, scope))
-        if not isinstance(stmt, _AST_CLASSDEF):
-            self._bind_defaults(fqn, stmt.args, scope)
-        value: set[str] = {fqn}
-        for decorator in reversed(_custom_decorators(stmt)):
+    def _definition(self, stmt: Node, scope: Scope) -> None:
+        # The bases are evaluated here, in the run of the scope that defines the class, and kept: an MRO
+        # reads them. Evaluated again wherever an attribute was first looked up, a call in a base (`class
+        # A(namedtuple(...))`) ran as part of that unrelated scope and was recorded there.
+        for key, base in stmt[4]:
+            self._add(key, self.eval(base, scope))
+        self._bind_defaults(stmt[5], scope)
+        value: set[str] = {stmt[2]}
+        for decorator, position in stmt[6]:  # innermost first
             # @dec def f: ... is f = dec(f): a call of dec with f, whose result is bound to f. A decorator
             # we cannot see into (unknown, external or builtin) is taken to wrap f. The test must not look
             # at the result: it is empty in early rounds, and points-to sets never shrink.
             decorators = self.eval(decorator, scope)
-            result = self._call_values(decorators, [value], {}, decorator, scope, bound=False)
+            result = self._call_values(decorators, [value], {}, position, scope, bound=False)
             opaque = not decorators or any(self._kind(d) not in ("function", "class") for d in decorators)
             value = result | value if opaque else result
-        self._bind_name(scope, stmt.name, value)
+        self._bind_name(scope, stmt[1], value)
 
-    def _bind_defaults(self, fqn: str, args: ast.arguments, scope: Scope) -> None:
-        positional = [*args.posonlyargs, *args.args]
-        for param, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
-            self._add(f"{fqn}.{param.arg}", self.eval(default, scope))
-        for param, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-            if kw_default is not None:
-                self._add(f"{fqn}.{param.arg}", self.eval(kw_default, scope))
+    def _bind_defaults(self, defaults: tuple[Node, ...], scope: Scope) -> None:
+        for key, default in defaults:
+            self._add(key, self.eval(default, scope))
 
-    def _import_from(self, stmt: ast.ImportFrom, scope: Scope) -> None:
-        base = self._resolve_relative(scope.module, stmt.module, stmt.level)
+    def _import_from(self, stmt: Node, scope: Scope) -> None:
+        base: str = stmt[1]
         imported: set[str] = set()
-        for alias in stmt.names:
-            full = f"{base}.{alias.name}" if base else alias.name
-            if alias.name == "*" or base not in self.module_names or full in self.module_names:
-                imported.add(base if alias.name == "*" else full)
+        for name, _, full in stmt[2]:
+            if name == "*" or base not in self.module_names or full in self.module_names:
+                imported.add(base if name == "*" else full)
             else:  # a name defined in (or re-exported by) a project module: what it denotes, else the module
                 imported |= {v for v in self._read(full) if v in self.scopes} or {base}
-        self._note_import(imported, stmt, scope)
-        for alias in stmt.names:
-            if alias.name == "*":
+        self._note_import(imported, stmt[3], scope)
+        for name, bound, full in stmt[2]:
+            if name == "*":
                 source = self.scopes.get(base)
                 if source is not None:
-                    for name in source.locals:
-                        if not name.startswith("_"):
-                            self._bind_name(scope, name, self._read(f"{base}.{name}"))
+                    for local in source.locals:
+                        if not local.startswith("_"):
+                            self._bind_name(scope, local, self._read(f"{base}.{local}"))
                 continue
-            full = f"{base}.{alias.name}" if base else alias.name
             if full in self.module_names:
                 values = {full}
             elif base in self.module_names:
                 values = set(self._read(full))
             else:
                 values = {full}  # an external name: kept by its qualified name
-            self._bind_name(scope, alias.asname or alias.name, values)
-
-    def _resolve_relative(self, module: str, name: str | None, level: int) -> str:
-        if level == 0:
-            return name or ""
-        package = module if module in self.packages else module.rpartition(".")[0]
-        for _ in range(level - 1):
-            package = package.rpartition(".")[0]
-        return f"{package}.{name}" if name and package else (name or package)
-
-    def _module_value(self, name: str) -> set[str]:
-        return {name}  # internal or external, a module's value is its name
+            self._bind_name(scope, bound, values)
 
     # -- binding -----------------------------------------------------------------------------------
 
@@ -753,151 +673,157 @@ class PyProject:
         var = self._name_var(scope, name)
         self._add_var(var if var is not None else self._own_var(scope, name), values)
 
-    def _bind(self, target: ast.expr, values: set[str], scope: Scope, source: ast.expr | None) -> None:
-        if isinstance(target, _AST_NAME):
-            self._bind_name(scope, target.id, values)
-        elif isinstance(target, _AST_ATTRIBUTE):
-            for obj in self.eval(target.value, scope):
+    def _bind(self, target: Node, values: set[str], scope: Scope, source: Node | None) -> None:
+        op: int = target[0]
+        if op == T_NAME:
+            self._bind_name(scope, target[1], values)
+        elif op == T_ATTR:
+            attr: str = target[2]
+            for obj in self.eval(target[1], scope):
                 if self._kind(obj) in ("class", "module", "function", "container", "external"):
-                    self._add(f"{obj}.{target.attr}", values)
-        elif isinstance(target, _AST_SUBSCRIPT):
-            key = _constant_key(target.slice)
-            objects = self.eval(target.value, scope)
+                    self._add(f"{obj}.{attr}", values)
+        elif op == T_SUB:
+            key: str | None = target[3]
+            objects = self.eval(target[1], scope)
             for obj in objects:
                 if self._kind(obj) == "container":
                     self._add(f"{obj}.{ITEMS}", values)
                     if key is not None:
                         self._add(f"{obj}[{key}]", values)
             if scope is self._flow_scope:
-                if id(target) in self._direct_targets and key is not None and len(objects) == 1:
+                if target[4] and key is not None and len(objects) == 1:  # `x[K] = v` directly in the body
                     self._slots[(next(iter(objects)), key)] = set(values)
                 elif self._slots:  # any other store to these containers: their items are unknown again
                     self._slots = {slot: v for slot, v in self._slots.items() if slot[0] not in objects}
-            self.eval(target.slice, scope)
-        elif isinstance(target, _UNPACKABLE_NODES):
-            if isinstance(source, _UNPACKABLE_NODES) and len(source.elts) == len(target.elts):
-                for element, value in zip(target.elts, source.elts, strict=True):
-                    self._bind(element, self.eval(value, scope), scope, value)
+            if target[2] is not None:
+                self.eval(target[2], scope)
+        elif op == T_UNPACK:
+            elements: tuple[Node, ...] = target[1]
+            if source is not None and source[0] == E_DISPLAY and source[4] and len(source[3]) == len(elements):
+                for element, (value, slot) in zip(elements, source[3], strict=True):
+                    # a starred value (`*rest` in the display) is no display to unpack pairwise
+                    self._bind(element, self.eval(value, scope), scope, value if slot is not None else None)
             else:
                 items = self._items(values)
-                for element in target.elts:
-                    self._bind(element.value if isinstance(element, _AST_STARRED) else element, items, scope, None)
-        elif isinstance(target, _AST_STARRED):
-            self._bind(target.value, values, scope, None)
+                for element in elements:
+                    self._bind(element, items, scope, None)
+        elif op == T_STAR:
+            self._bind(target[1], values, scope, None)
 
     # -- expressions -----------------------------------------------------------------------------------
 
-    def eval(self, node: ast.expr, scope: Scope) -> set[str]:
-        if isinstance(node, _AST_NAME):
-            values = set(self.lookup(scope, node.id))
-            self._note_reference(values, node, scope)
+    def eval(self, node: Node, scope: Scope) -> set[str]:
+        op: int = node[0]
+        if op == E_NAME:
+            name: str = node[1]
+            values = set(self.lookup(scope, name))
+            self._note_reference(values, name, node[2], scope)
             return values
-        if isinstance(node, _AST_ATTRIBUTE):
-            return self._attributes(self.eval(node.value, scope), node, scope)
-        if isinstance(node, _AST_CALL):
+        if op == E_ATTR:
+            return self._attributes(self.eval(node[1], scope), node[2], node[3], scope)
+        if op == E_CALL:
             return self._call(node, scope)
-        if isinstance(node, _AST_LAMBDA):
-            lam = self.scope_of_node[id(node)].fqn
-            self._bind_defaults(lam, node.args, scope)
-            return {lam}
-        if isinstance(node, _AST_CONSTANT):
-            kind = BUILTIN_TYPE_OF.get(type(node.value))
+        if op == E_CONST:
+            kind: str = node[1]
             return {kind} if kind else set()
-        if isinstance(node, _AST_JOINEDSTR):
-            self._eval_children(node, scope)
-            return {"<**PyStr**>"}
-        if isinstance(node, _AST_DICT):
-            cid = self._container(node, scope, "dict")
-            for key, value in zip(node.keys, node.values, strict=True):
-                values = self.eval(value, scope)
-                self._add(f"{cid}.{ITEMS}", values)
-                constant = _constant_key(key) if key is not None else None
-                if constant is not None:
-                    self._add(f"{cid}[{constant}]", values)
-                elif key is None:  # {**other}
-                    self._add(f"{cid}.{ITEMS}", self._items(values))
-                else:
-                    self.eval(key, scope)
-            return {cid}
-        if isinstance(node, _DISPLAY_NODES):
-            cid = self._container(node, scope, type(node).__name__.lower())
-            for index, element in enumerate(node.elts):
-                if isinstance(element, _AST_STARRED):
-                    self._add(f"{cid}.{ITEMS}", self._items(self.eval(element.value, scope)))
+        if op == E_SUB:
+            return self._subscript(node, scope)
+        if op == E_SEQ:
+            for child in node[1]:
+                self.eval(child, scope)
+            return set()
+        if op == E_DISPLAY:
+            items: str = node[2]
+            for element, slot in node[3]:
+                if slot is None:  # *starred
+                    self._add(items, self._items(self.eval(element, scope)))
                     continue
                 values = self.eval(element, scope)
-                self._add(f"{cid}.{ITEMS}", values)
-                self._add(f"{cid}[{index}]", values)
-            return {cid}
-        if isinstance(node, _COMPREHENSION_NODES):
-            for generator in node.generators:
-                iterated = self._iterate(self.eval(generator.iter, scope), generator.iter, scope)
-                self._bind(generator.target, iterated, scope, None)
-                for condition in generator.ifs:
-                    self.eval(condition, scope)
-            cid = self._container(node, scope, "list")
-            if isinstance(node, _AST_DICTCOMP):
-                self.eval(node.key, scope)
-                self._add(f"{cid}.{ITEMS}", self.eval(node.value, scope))
-            else:
-                self._add(f"{cid}.{ITEMS}", self.eval(node.elt, scope))
-            return {cid}
-        if isinstance(node, _AST_SUBSCRIPT) and isinstance(node.slice, _AST_SLICE):
-            return self._slice(node, node.slice, scope)
-        if isinstance(node, _AST_SUBSCRIPT):
-            subscript = _constant_key(node.slice)
-            self.eval(node.slice, scope)
-            out = set()
-            for obj in self.eval(node.value, scope):
-                if subscript is not None and (obj, subscript) in self._slots and scope is self._flow_scope:
-                    out |= self._slots[(obj, subscript)]
-                    continue
-                if self._kind(obj) == "container":
-                    specific = (self._read(f"{obj}[{subscript}]") or None) if subscript is not None else None
-                    out |= specific if specific else self._read(f"{obj}.{ITEMS}")
+                self._add(items, values)
+                self._add(slot, values)
+            return {node[1]}
+        if op == E_DICT:
+            items = node[2]
+            for value, mode, key in node[3]:
+                values = self.eval(value, scope)
+                self._add(items, values)
+                if mode == K_CONSTANT:
+                    self._add(key, values)
+                elif mode == K_SPREAD:  # {**other}
+                    self._add(items, self._items(values))
                 else:
-                    out |= self._call_method({obj}, "__getitem__", scope)
-            return out
-        if isinstance(node, _AST_IFEXP):
-            self.eval(node.test, scope)
-            return self.eval(node.body, scope) | self.eval(node.orelse, scope)
-        if isinstance(node, _AST_BOOLOP):
-            out = set()
-            for value in node.values:
+                    self.eval(key, scope)
+            return {node[1]}
+        if op == E_JSTR:
+            for child in node[1]:
+                self.eval(child, scope)
+            return {"<**PyStr**>"}
+        if op == E_LAMBDA:
+            self._bind_defaults(node[2], scope)
+            return {node[1]}
+        if op == E_COMP:
+            for iterated_expr, position, target, conditions in node[3]:
+                iterated = self._iterate(self.eval(iterated_expr, scope), position, scope)
+                self._bind(target, iterated, scope, None)
+                for condition in conditions:
+                    self.eval(condition, scope)
+            if node[4] is not None:
+                self.eval(node[4], scope)
+            self._add(node[2], self.eval(node[5], scope))
+            return {node[1]}
+        if op == E_SLICE:
+            return self._slice(node, scope)
+        if op == E_IFEXP:
+            self.eval(node[1], scope)
+            return self.eval(node[2], scope) | self.eval(node[3], scope)
+        if op == E_BOOLOP:
+            out: set[str] = set()
+            for value in node[1]:
                 out |= self.eval(value, scope)
             return out
-        if isinstance(node, _AST_NAMEDEXPR):
-            values = self.eval(node.value, scope)
-            self._bind(node.target, values, scope, node.value)
+        if op == E_PASS:
+            return self.eval(node[1], scope)
+        if op == E_WALRUS:
+            values = self.eval(node[2], scope)
+            self._bind(node[1], values, scope, node[2])
             return values
-        if isinstance(node, _PASS_THROUGH_NODES):
-            return self.eval(node.value, scope)
-        if isinstance(node, _YIELD_NODES):
-            if node.value is not None:
-                values = self.eval(node.value, scope)
-                owner = _function_owner(scope)
-                self._add_var(
-                    self._own_var(owner, YIELD), self._items(values) if isinstance(node, _AST_YIELDFROM) else values
-                )
+        if op == E_YIELD:
+            values = self.eval(node[1], scope)
+            owner = _function_owner(scope)
+            self._add_var(self._own_var(owner, YIELD), self._items(values) if node[2] else values)
             return set()
-        self._eval_children(node, scope)
-        return set()
+        raise AssertionError(f"unknown lowered expression {op}")
 
-    def _attributes(self, objects: set[str], node: ast.Attribute, scope: Scope) -> set[str]:
+    def _subscript(self, node: Node, scope: Scope) -> set[str]:
+        subscript: str | None = node[3]
+        if node[2] is not None:
+            self.eval(node[2], scope)
         out: set[str] = set()
-        for obj in objects:
-            out |= self.attribute(obj, node.attr)
-        self._note_reference(out, node, scope)
+        for obj in self.eval(node[1], scope):
+            if subscript is not None and (obj, subscript) in self._slots and scope is self._flow_scope:
+                out |= self._slots[(obj, subscript)]
+                continue
+            if self._kind(obj) == "container":
+                specific = (self._read(f"{obj}[{subscript}]") or None) if subscript is not None else None
+                out |= specific if specific else self._read(f"{obj}.{ITEMS}")
+            else:
+                out |= self._call_method({obj}, "__getitem__", scope)
         return out
 
-    def _note_reference(self, values: set[str], node: ast.expr, scope: Scope) -> None:
+    def _attributes(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
+        out: set[str] = set()
+        for obj in objects:
+            out |= self.attribute(obj, attr)
+        self._note_reference(out, attr, lineno, scope)
+        return out
+
+    def _note_reference(self, values: set[str], name: str, lineno: int, scope: Scope) -> None:
         """Remember which project definitions this name or attribute names (find_references).
 
         Only uses spelled with the definition's own name count: `callback` inside a function that was
         passed `on_login` denotes it by data flow, but it is not a place that refers to `on_login`.
         """
         if values:
-            name = node.id if isinstance(node, _AST_NAME) else getattr(node, "attr", "")
             if name not in self._definition_names:  # most names: nothing in the project is defined by that name
                 return
             suffix = "." + name
@@ -907,36 +833,27 @@ class PyProject:
                 if owner is not self._recorded:
                     self.site_recorders[owner].add(self._current or "")
                     self._recorded = owner
-                self.scope_references[self._current or ""][(owner, node.lineno)] |= targets
+                self.scope_references[self._current or ""][(owner, lineno)] |= targets
 
-    def _note_import(self, targets: set[str], stmt: ast.stmt, scope: Scope) -> None:
+    def _note_import(self, targets: AbstractSet[str], lineno: int, scope: Scope) -> None:
         """Remember what an import statement names (IMPORTS edges; modules outside the project too)."""
         owner = _function_owner(scope).fqn
         if owner is not self._recorded:
             self.site_recorders[owner].add(self._current or "")
             self._recorded = owner
-        self.scope_imports[self._current or ""][(owner, stmt.lineno)] |= targets - {""}
+        self.scope_imports[self._current or ""][(owner, lineno)] |= targets - {""}
 
-    def _eval_children(self, node: ast.AST, scope: Scope) -> None:
-        for child in _iter_child_nodes(node):
-            if isinstance(child, _AST_EXPRESSION):
-                self.eval(child, scope)
-            elif isinstance(child, _COMPREHENSION_OR_KEYWORD):
-                for grandchild in _iter_child_nodes(child):
-                    if isinstance(grandchild, _AST_EXPRESSION):
-                        self.eval(grandchild, scope)
-
-    def _iterate(self, values: set[str], node: ast.AST, scope: Scope) -> set[str]:
+    def _iterate(self, values: set[str], position: Position, scope: Scope) -> set[str]:
         """What a for loop over ``values`` binds; iterating an object calls its __iter__ and __next__."""
         items = self._items(values)
         classes = {v for v in values if self._kind(v) == "class"}
         if classes:
-            iterators = self._call_values(self._methods(classes, "__iter__"), [], {}, node, scope, bound=True)
+            iterators = self._call_values(self._methods(classes, "__iter__"), [], {}, position, scope, bound=True)
             items |= self._call_values(
                 self._methods({i for i in iterators if self._kind(i) == "class"}, "__next__"),
                 [],
                 {},
-                node,
+                position,
                 scope,
                 bound=True,
             )
@@ -948,20 +865,19 @@ class PyProject:
             out |= {m for m in self.lookup_attribute(cls, name) if self._kind(m) == "function"}
         return out
 
-    def _slice(self, node: ast.Subscript, part: ast.Slice, scope: Scope) -> set[str]:
+    def _slice(self, node: Node, scope: Scope) -> set[str]:
         """``x[a:b]``: a new container holding x's items (with positions when a and b are constants);
         a slice of a string, a typed value or an external object keeps that value."""
-        for bound in (part.lower, part.upper, part.step):
-            if bound is not None:
-                self.eval(bound, scope)
-        lower = _int_constant(part.lower, 0)
-        upper = _int_constant(part.upper, None) if part.upper is not None else None
-        exact = part.step is None and lower is not None and lower >= 0 and (part.upper is None or upper is not None)
+        for bound in node[2]:
+            self.eval(bound, scope)
+        exact: bool = node[3]
+        lower: int | None = node[4]
+        upper: int | None = node[5]
         out: set[str] = set()
         items: set[str] = set()
         positions: defaultdict[int, set[str]] = defaultdict(set)
         sliced = False
-        for obj in self.eval(node.value, scope):
+        for obj in self.eval(node[1], scope):
             kind = self._kind(obj)
             if kind == "class":
                 out |= self._call_method({obj}, "__getitem__", scope)
@@ -981,15 +897,12 @@ class PyProject:
         if sliced:
             # Every container sliced here feeds the one new container, in a single addition per key: added
             # one container at a time (set order), a set that saturated midway kept whichever came first.
-            cid = self._container(node, scope, "list")
-            self._add(f"{cid}.{ITEMS}", items)
+            cid: str = node[6]
+            self._add(node[7], items)
             for position, item in sorted(positions.items()):
                 self._add(f"{cid}[{position}]", item)
             out.add(cid)
         return out
-
-    def _container(self, node: ast.AST, scope: Scope, kind: str) -> str:
-        return f"<{kind}:{scope.module}:{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}>"
 
     def _items(self, values: set[str]) -> set[str]:
         out: set[str] = set()
@@ -1142,35 +1055,36 @@ class PyProject:
 
     # -- calls ---------------------------------------------------------------------------------------------
 
-    def _call(self, node: ast.Call, scope: Scope) -> set[str]:
-        func = node.func
-        if isinstance(func, _AST_NAME) and func.id == "super" and self._key_for(scope, "super") is None:
+    def _call(self, node: Node, scope: Scope) -> set[str]:
+        position: Position = node[6]
+        if node[7] and self._key_for(scope, "super") is None:  # super(...), the builtin
             owner = _function_owner(scope)
             cls = owner.class_fqn
-            self._call_values({"<builtin>.super"}, [], {}, node, scope, bound=False)
+            self._call_values({"<builtin>.super"}, [], {}, position, scope, bound=False)
             return {f"<super>{cls}"} if cls else set()
+        func: Node = node[1]
         receivers: set[str] = set()
-        if isinstance(func, _AST_ATTRIBUTE):  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
-            objects = self.eval(func.value, scope)
-            callees = self._attributes(objects, func, scope)
+        bound = func[0] == E_ATTR
+        if bound:  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
+            objects = self.eval(func[1], scope)
+            callees = self._attributes(objects, func[2], func[3], scope)
             receivers = {r for r in objects if self._kind(r) == "class"}
         else:
             callees = self.eval(func, scope)
-        args = [self.eval(a.value if isinstance(a, _AST_STARRED) else a, scope) for a in node.args]
-        kwargs = {k.arg: self.eval(k.value, scope) for k in node.keywords if k.arg is not None}
-        for k in node.keywords:
-            if k.arg is None:
-                self.eval(k.value, scope)
-        return self._call_values(
-            callees, args, kwargs, node, scope, bound=isinstance(func, _AST_ATTRIBUTE), receivers=receivers
-        )
+        args = [self.eval(a, scope) for a in node[2]]
+        kwargs: dict[str, set[str]] = {}
+        for name, value in zip(node[3], node[4], strict=True):
+            kwargs[name] = self.eval(value, scope)
+        for value in node[5]:  # **mapping
+            self.eval(value, scope)
+        return self._call_values(callees, args, kwargs, position, scope, bound=bound, receivers=receivers)
 
     def _call_values(
         self,
         callees: set[str],
         args: list[set[str]],
         kwargs: dict[str, set[str]],
-        node: ast.AST,
+        position: Position,
         scope: Scope,
         *,
         bound: bool,
@@ -1208,7 +1122,7 @@ class PyProject:
                 targets.add(callee)
                 name = callee.removeprefix("<builtin>.")
                 if name in CALLS_ITS_ARGUMENTS:
-                    result |= self._builtin_calls_arguments(name, args, node, scope)
+                    result |= self._builtin_calls_arguments(name, args, position, scope)
             elif kind == "external":
                 targets.add(callee)
                 # Calling an external class gives an instance (kept as the class name, so its methods
@@ -1217,7 +1131,7 @@ class PyProject:
                     result.add(callee)
         # Each run of a scope replaces what its previous run recorded, so the last run holds the final targets.
         # `super().m()` and its inner `super()` start at the same column: the end column tells them apart.
-        key = (caller, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), getattr(node, "end_col_offset", 0))
+        key = (caller, position)
         if caller is not self._recorded:
             self.site_recorders[caller].add(self._current or "")
             self._recorded = caller
@@ -1234,12 +1148,13 @@ class PyProject:
             self.call_module[key] = scope.module
         return result
 
-    def _builtin_calls_arguments(self, name: str, args: list[set[str]], node: ast.AST, scope: Scope) -> set[str]:
+    def _builtin_calls_arguments(self, name: str, args: list[set[str]], position: Position, scope: Scope) -> set[str]:
         functions = {v for values in args for v in values if self._kind(v) in ("function", "class")}
         iterables = [values for values in args if not values & functions]
         items = self._items(set().union(*iterables)) if iterables else set()
-        produced = self._call_values(functions, [items], {}, node, scope, bound=False)
-        cid = f"<list:{scope.module}:{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0)}:{name}>"
+        produced = self._call_values(functions, [items], {}, position, scope, bound=False)
+        line, column, _ = unpack_position(position)
+        cid = f"<list:{scope.module}:{line}:{column}:{name}>"
         self._add(f"{cid}.{ITEMS}", produced if name == "map" else items)
         return {cid}
 
@@ -1269,13 +1184,15 @@ class PyProject:
     @property
     def calls(self) -> dict[CallKey, set[str]]:
         """Every call site (caller, line, column, end column) and its targets."""
-        return _merged(self.site_targets, self.site_targets)
+        merged = _merged(self.site_targets, self.site_targets)
+        return {(caller, *unpack_position(position)): targets for (caller, position), targets in merged.items()}
 
     def call_sites(self, scopes: Iterable[str] | None = None) -> Iterator[CallSite]:
-        """Every call site, or those found by running ``scopes``."""
+        """Every call site, or those found by running ``scopes``, by caller and position."""
         calls = _merged(self.site_targets, self.site_targets if scopes is None else scopes)
-        for (caller, lineno, col, end), targets in sorted(calls.items()):
-            yield CallSite(caller, self.call_module[(caller, lineno, col, end)], lineno, col, frozenset(targets))
+        for key, targets in sorted(calls.items()):  # a packed position orders as (line, column, end column)
+            line, column, _ = unpack_position(key[1])
+            yield CallSite(key[0], self.call_module[key], line, column, frozenset(targets))
 
     def reference_edges(self, scopes: Iterable[str] | None = None) -> Iterator[tuple[str, str, int]]:
         """(referring scope, referenced definition, line) for every use of a project definition.
@@ -1394,14 +1311,17 @@ def _merged(per_scope: Mapping[str, Mapping[K, set[str]]], scopes: Iterable[str]
 
 
 def analyze_sources(
-    files: dict[str, tuple[str, bool]], collected: Callable[[PyProject], None] | None = None
+    files: dict[str, tuple[str, bool]],
+    collected: Callable[[PyProject], None] | None = None,
+    parallel: bool | None = None,
 ) -> PyProject:
     """Analyze ``{module name: (source, is_package)}``; modules that fail to parse are skipped.
 
     ``collected`` is called with the project once every module's scopes are known, before the fixpoint.
+    ``parallel``: see :func:`parse_sources`.
     """
     with collector_paused():
-        modules = {name: tree for name, tree in parse_sources(files).items() if tree is not None}
+        modules = {name: lowered for name, lowered in parse_sources(files, parallel).items() if lowered is not None}
         project = PyProject(modules)
         if collected is not None:
             collected(project)
@@ -1409,15 +1329,14 @@ def analyze_sources(
         return project
 
 
-def parse_sources(files: dict[str, tuple[str, bool]]) -> dict[str, tuple[ast.Module, bool] | None]:
-    """Parse ``{module name: (source, is_package)}``; a module that does not parse maps to None."""
-    modules: dict[str, tuple[ast.Module, bool] | None] = {}
-    for name, (source, is_package) in files.items():
-        try:
-            modules[name] = (ast.parse(source), is_package)
-        except (SyntaxError, ValueError, RecursionError):
-            modules[name] = None
-    return modules
+def parse_sources(files: dict[str, tuple[str, bool]], parallel: bool | None = None) -> dict[str, Lowered | None]:
+    """Parse and lower ``{module name: (source, is_package)}``; a module that does not parse maps to None.
+
+    ``parallel``: lower part of the modules in a child process meanwhile (default: for a large project on a
+    machine with a second core; see pysyntax.lower_sources).
+    """
+    with collector_paused():
+        return lower_sources(files, parallel)
 
 
 @contextmanager
@@ -1445,117 +1364,9 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-# Statements and expressions that bind names or open a scope (besides ast.Name); the rest are only walked.
-_BINDING_OR_SCOPE: Final = frozenset(
-    {
-        ast.Global,
-        ast.Nonlocal,
-        ast.FunctionDef,
-        ast.AsyncFunctionDef,
-        ast.ClassDef,
-        ast.Import,
-        ast.ImportFrom,
-        ast.ExceptHandler,
-        ast.Lambda,
-        ast.Yield,
-        ast.YieldFrom,
-    }
-)
-# Leaves that never bind a name nor hold a scope: skipping them halves the nodes a collection visits.
-_INERT: Final = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
-# Fields that never hold a node the collection needs (names, flags, operators; `names` holds strings or import
-# aliases); and per node type, its other fields, last first (filled as types are met)
-_NODE_FREE_FIELDS: Final = frozenset(
-    {"id", "attr", "ctx", "op", "kind", "arg", "module", "level", "type_comment", "conversion", "is_async"}
-    | {"simple", "name", "names", "rest", "kwd_attrs"}
-)
-_CHILD_FIELDS: Final[dict[type, tuple[str, ...]]] = {}
-
-
-def _bound_by(node: ast.AST) -> list[str]:
-    """Names a def, class, import or except clause binds."""
-    if isinstance(node, _DEFINITION_NODES):
-        return [node.name]
-    if isinstance(node, _IMPORT_NODES):
-        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
-    if isinstance(node, _AST_EXCEPTHANDLER) and node.name:
-        return [node.name]
-    return []
-
-
-def _straight_line_rebinds(
-    body: list[ast.stmt], stores: Mapping[str, int], fixed: AbstractSet[str], fqn: str
-) -> dict[int, dict[str, str]]:
-    """Names bound two or more times, and only by plain `name = ...` statements directly in ``body``:
-    statement index -> name -> the key it binds (``fqn.name@k``, the last one ``fqn.name``)."""
-    where: defaultdict[str, list[int]] = defaultdict(list)
-    for index, stmt in enumerate(body):
-        if type(stmt) is _AST_ASSIGN:
-            for target in stmt.targets:
-                if type(target) is _AST_NAME:
-                    where[target.id].append(index)
-    out: defaultdict[int, dict[str, str]] = defaultdict(dict)
-    for name, indices in where.items():
-        if len(indices) < 2 or stores[name] != len(indices) or name in fixed or len(set(indices)) != len(indices):
-            continue
-        for k, index in enumerate(indices):
-            out[index][name] = f"{fqn}.{name}" if k == len(indices) - 1 else f"{fqn}.{name}@{k}"
-    return dict(out)
-
-
-def _is_item_store(stmt: ast.stmt) -> bool:
-    """``x[K] = v`` with a constant K (x may itself be an item: ``d["a"]["b"] = v``)."""
-    return type(stmt) is _AST_ASSIGN and any(
-        type(t) is _AST_SUBSCRIPT and _constant_key(t.slice) is not None for t in stmt.targets
-    )
-
-
-def _has_call(stmt: ast.stmt) -> bool:
-    return any(type(node) is _AST_CALL for node in ast.walk(stmt))
-
-
-def _without(rebind_at: dict[int, dict[str, str]], names: AbstractSet[str]) -> dict[int, dict[str, str]]:
-    kept = {i: {n: k for n, k in binds.items() if n not in names} for i, binds in rebind_at.items()}
-    return {i: binds for i, binds in kept.items() if binds}
-
-
 def _prefixes(module_names: Iterable[str]) -> set[str]:
     """Every dotted prefix of a module: each is importable as a (namespace) package."""
     return {".".join(m.split(".")[:i]) for m in module_names for i in range(1, m.count(".") + 1)}
-
-
-def _walk_scope(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
-    """Every node in ``body`` that belongs to this scope: nested defs and lambdas are yielded, not entered."""
-    stack = list(body)[::-1]
-    while stack:
-        node = stack.pop()
-        yield node
-        node_type = type(node)
-        if node_type is _AST_NAME:  # a third of all nodes; its fields hold no node
-            continue
-        if isinstance(node, _FUNCTION_DEFINITIONS):
-            defaults = [d for d in node.args.kw_defaults if d is not None]
-            stack.extend(reversed([*node.decorator_list, *node.args.defaults, *defaults]))
-            continue
-        if isinstance(node, _AST_CLASSDEF):
-            stack.extend(reversed([*node.decorator_list, *node.bases, *node.keywords]))
-            continue
-        if isinstance(node, _AST_LAMBDA):
-            stack.extend(reversed([*node.args.defaults, *(d for d in node.args.kw_defaults if d)]))
-            continue
-        # ast.iter_child_nodes, inlined (this loop visits every node of a project), over the fields that may hold
-        # nodes, pushed last first so that they come off the stack in order
-        fields = _CHILD_FIELDS.get(node_type)
-        if fields is None:
-            fields = _CHILD_FIELDS[node_type] = tuple(f for f in node._fields if f not in _NODE_FREE_FIELDS)[::-1]
-        for name in fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                for item in reversed(value):
-                    if isinstance(item, _AST_AST) and not isinstance(item, _INERT):
-                        stack.append(item)
-            elif isinstance(value, _AST_AST) and not isinstance(value, _INERT):
-                stack.append(value)
 
 
 def _function_owner(scope: Scope) -> Scope:
@@ -1564,46 +1375,6 @@ def _function_owner(scope: Scope) -> Scope:
     while current.kind == "class" and current.parent is not None:
         current = current.parent
     return current
-
-
-def _method_kind(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Literal["method", "staticmethod", "classmethod"]:
-    names = {d.id for d in node.decorator_list if isinstance(d, _AST_NAME)}
-    if "staticmethod" in names:
-        return "staticmethod"
-    if "classmethod" in names:
-        return "classmethod"
-    return "method"
-
-
-TRANSPARENT_DECORATORS: Final = frozenset({"staticmethod", "classmethod", "property", "abstractmethod"})
-
-
-def _custom_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.expr]:
-    """Decorators other than the builtins that leave the name bound to the definition itself."""
-    out = []
-    for decorator in node.decorator_list:
-        name = decorator.id if isinstance(decorator, _AST_NAME) else getattr(decorator, "attr", None)
-        if name not in TRANSPARENT_DECORATORS:
-            out.append(decorator)
-    return out
-
-
-def _int_constant(node: ast.expr | None, default: int | None) -> int | None:
-    """The value of an int literal (``-1`` too); ``default`` for None; None for anything else."""
-    if node is None:
-        return default
-    if isinstance(node, _AST_UNARYOP) and isinstance(node.op, _AST_USUB):
-        inner = _int_constant(node.operand, None)
-        return -inner if inner is not None else None
-    if isinstance(node, _AST_CONSTANT) and type(node.value) is int:
-        return node.value
-    return None
-
-
-def _constant_key(node: ast.expr) -> str | None:
-    if isinstance(node, _AST_CONSTANT) and isinstance(node.value, str | int):
-        return repr(node.value)
-    return None
 
 
 def load_project(root: Path, files: Iterable[Path]) -> dict[str, tuple[str, bool]]:

@@ -7,10 +7,10 @@ handler links by name like any other call, an inline function links to the enclo
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 
-from strata.codegraph.pycalls import PyProject
+from strata.codegraph.pycalls import PyProject, Scope
+from strata.codegraph.pysyntax import Node
 
 __all__ = ["Route", "express_routes", "python_routes"]
 
@@ -55,34 +55,29 @@ def python_routes(project: PyProject, file_of: dict[str, str], modules: set[str]
             project.scopes[f] for m in sorted(modules) for f in project.module_scopes.get(m, []) if f in project.scopes
         ]
     for scope in scopes:
-        node = scope.node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and scope.parent is not None:
-            for decorator in node.decorator_list:
+        if scope.parent is not None:
+            for decorator in scope.route_decorators:
                 route = _decorator_route(project, decorator, scope.parent, scope.fqn, file_of.get(scope.module, ""))
                 if route is not None:
                     routes.append(route)
-        if scope.kind == "module" and scope.fqn.rsplit(".", 1)[-1] == "urls":
+        if scope.url_calls:
             routes.extend(_django_routes(project, scope, file_of.get(scope.module, "")))
     return sorted(routes, key=lambda r: (r.file, r.line))
 
 
-def _decorator_route(project: PyProject, decorator: ast.expr, scope: object, handler: str, file: str) -> Route | None:
-    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)):
+def _decorator_route(project: PyProject, decorator: Node, scope: Scope, handler: str, file: str) -> Route | None:
+    """``@app.get("/path")``: ``decorator`` is (attr, object expr, path, methods listed, line) (pysyntax)."""
+    attr, obj, path, listed, line = decorator
+    kind = DECORATOR_METHODS.get(attr)
+    if kind is None:
         return None
-    kind = DECORATOR_METHODS.get(decorator.func.attr)
-    if kind is None or not decorator.args or not _is_str(decorator.args[0]):
-        return None
-    framework = _framework(project.eval(decorator.func.value, scope))  # type: ignore[arg-type]
+    framework = _framework(project.eval(obj, scope))
     if framework is None:
         return None  # @cache.get("x") and friends: not a web framework object
     methods = [kind]
     if kind == "*":
-        listed = next((k.value for k in decorator.keywords if k.arg == "methods"), None)
-        methods = [e.value.upper() for e in getattr(listed, "elts", []) if _is_str(e)] or [
-            "GET" if framework == "flask" else "*"
-        ]
-    path = decorator.args[0].value  # type: ignore[attr-defined]
-    return Route(",".join(methods), path, framework, file, decorator.lineno, (handler,))
+        methods = [m.upper() for m in listed] or ["GET" if framework == "flask" else "*"]
+    return Route(",".join(methods), path, framework, file, line, (handler,))
 
 
 def _framework(values: set[str]) -> str | None:
@@ -94,25 +89,16 @@ def _framework(values: set[str]) -> str | None:
     return None
 
 
-def _django_routes(project: PyProject, scope: object, file: str) -> list[Route]:
+def _django_routes(project: PyProject, scope: Scope, file: str) -> list[Route]:
+    """``path("login/", views.login)`` in a module named ``urls``: ``scope.url_calls`` holds (function name,
+    path, view expr, line) of every call with a string first argument (pysyntax)."""
     out: list[Route] = []
-    module = scope.node  # type: ignore[attr-defined]
-    for node in ast.walk(module):
-        if not (isinstance(node, ast.Call) and len(node.args) >= 2 and _is_str(node.args[0])):
-            continue
-        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+    for name, path, view, line in scope.url_calls:
         if name not in DJANGO_FUNCTIONS:
             continue
-        view = node.args[1]
-        if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute) and view.func.attr == "as_view":
-            view = view.func.value  # Class.as_view(): the class handles it
-        handlers = tuple(sorted(v for v in project.eval(view, scope) if v in project.scopes))  # type: ignore[arg-type]
-        out.append(Route("*", node.args[0].value, "django", file, node.lineno, handlers))  # type: ignore[attr-defined]
+        handlers = tuple(sorted(v for v in project.eval(view, scope) if v in project.scopes))
+        out.append(Route("*", path, "django", file, line, handlers))
     return out
-
-
-def _is_str(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
 def express_routes(relative_path: str, source: bytes, language: object) -> list[tuple[Route, str | None]]:

@@ -1,0 +1,79 @@
+"""Lowering Python modules for the call analysis: the same lowered modules in this process or with a child's help."""
+
+import marshal
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from strata.codegraph import pysyntax
+from strata.codegraph.pycalls import analyze_sources, load_project
+from strata.codegraph.pysyntax import M_NAME, M_SCOPES, SC_FQN, lower_source, lower_sources
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+
+def stdlib_sources() -> dict[str, tuple[str, bool]]:
+    paths = sorted(p for package in ("json", "email", "logging") for p in (STDLIB / package).rglob("*.py"))
+    files = load_project(STDLIB, paths)
+    files["broken"] = ("def broken(:\n", False)  # does not parse: maps to None either way
+    return files
+
+
+def test_a_child_process_lowers_part_of_a_project_to_exactly_what_this_process_would() -> None:
+    files = stdlib_sources()
+    serial = lower_sources(files, parallel=False)
+    parallel = lower_sources(files, parallel=True)
+    assert list(parallel) == list(files)  # the order given, the child's part included
+    assert parallel == serial
+    assert serial["broken"] is None
+    assert serial["json"] is not None and serial["json"][M_NAME] == "json"
+    fqns = {record[SC_FQN] for lowered in serial.values() if lowered is not None for record in lowered[M_SCOPES]}
+    assert "json.decoder.JSONDecoder.raw_decode" in fqns
+
+
+def test_lowering_falls_back_to_this_process_when_the_child_cannot_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = stdlib_sources()
+    expected = lower_sources(files, parallel=False)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    assert lower_sources(files, parallel=True) == expected
+
+
+def test_lowering_falls_back_to_this_process_when_the_child_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = stdlib_sources()
+    expected = lower_sources(files, parallel=False)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, reads nothing, exits 1
+    assert lower_sources(files, parallel=True) == expected
+
+
+def test_the_analysis_is_the_same_when_a_child_lowered_part_of_it() -> None:
+    files = stdlib_sources()
+    serial = analyze_sources(files, parallel=False)
+    parallel = analyze_sources(files, parallel=True)
+    assert parallel.call_graph() == serial.call_graph()
+    assert list(parallel.call_sites()) == list(serial.call_sites())
+    assert list(parallel.scopes) == list(serial.scopes)  # definition order, which decides run order
+
+
+def test_lowered_modules_are_plain_data_that_marshal_keeps() -> None:
+    lowered = lower_source(
+        "pkg.mod",
+        "import os\nclass A(os.PathLike):\n    def f(self, x=lambda: 1):\n        return [y for y in x()][1:2]\n",
+        False,
+    )
+    assert lowered is not None
+    assert marshal.loads(marshal.dumps(lowered)) == lowered
+    assert [record[SC_FQN] for record in lowered[M_SCOPES]] == [
+        "pkg.mod",
+        "pkg.mod.A",
+        "pkg.mod.A.f",
+        "pkg.mod.<lambda1>",  # a default is evaluated where the def is: the module names it
+    ]
+
+
+def test_a_module_nested_too_deeply_to_lower_is_left_out_like_one_that_does_not_parse() -> None:
+    deep = "x = " + "(" * 180 + "1" + ")" * 180 + "\n"  # parses (CPython allows 200 levels)
+    assert lower_source("deep", deep, False) is not None
+    assert lower_source("bad", "def f(:\n", False) is None
+    assert pysyntax.PARALLEL_MIN_BYTES > 100_000  # small projects are not worth a child process
