@@ -3,6 +3,7 @@
 import marshal
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,47 @@ def test_lowering_falls_back_to_this_process_when_the_child_fails(monkeypatch: p
     expected = lower_sources(files, parallel=False)
     monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, reads nothing, exits 1
     assert lower_sources(files, parallel=True) == expected
+
+
+def test_the_child_sends_every_module_it_is_handed_from_the_last_one_back() -> None:
+    files = stdlib_sources()
+    names = list(files)[-12:]
+    child = pysyntax._Child.start(names, files)
+    assert child is not None
+    received: list[tuple[str, object]] = []
+    deadline = time.monotonic() + 60
+    while not child.ended and time.monotonic() < deadline:
+        received += child.poll()
+        time.sleep(0.01)
+    child.stop()
+    assert not child.failed
+    assert [name for name, _ in received] == names[::-1]
+    assert all(lowered == lower_source(name, *files[name]) for name, lowered in received)
+
+
+def test_lowering_survives_a_child_that_dies_midway_and_lowers_the_rest_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = stdlib_sources()
+    expected = lower_sources(files, parallel=False)
+    # a child that lowers the last two modules it is handed, then dies
+    script = tmp_path / "dying-child"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import marshal, sys\n"
+        "from strata.codegraph.pysyntax import lower_source\n"
+        "files = marshal.loads(sys.stdin.buffer.read())\n"
+        "for name, source, is_package in files[::-1][:2]:\n"
+        "    frame = marshal.dumps((name, lower_source(name, source, is_package)))\n"
+        "    sys.stdout.buffer.write(len(frame).to_bytes(4, 'little') + frame)\n"
+        "sys.stdout.buffer.write(b'\\x10\\x00')\n"  # half a frame header
+        "sys.exit(3)\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(script))
+    lowered = lower_sources(files, parallel=True)
+    assert list(lowered) == list(files)
+    assert lowered == expected
 
 
 def test_the_analysis_is_the_same_when_a_child_lowered_part_of_it() -> None:
