@@ -264,3 +264,28 @@ def test_a_value_two_modules_add_stays_until_neither_adds_it(tmp_path: Path) -> 
         assert (
             project.call_graph() == analyze_sources(load_project(tmp_path, sorted(tmp_path.rglob("*.py")))).call_graph()
         )
+
+
+def test_call_rows_are_the_call_sites_flattened_with_new_targets_noted(tmp_path: Path) -> None:
+    project = analyze_sources(
+        load_project(
+            tmp_path,
+            write_tree(
+                tmp_path,
+                {
+                    "a.py": "import os\n\ndef f():\n    return g()\n\ndef g():\n    os.getcwd()\n    unknown()\n",
+                    "b.py": "from a import f, g\n\ndef h(x):\n    (f if x else g)()\n\nh(1)\n",
+                },
+            ),
+        )
+    )
+    sites = list(project.call_sites())
+    known = set(project.scopes)
+    rows = project.call_rows(known)
+    expected = [(s.caller, t, s.lineno, len(s.targets)) for s in sites for t in sorted(s.targets)]
+    assert list(zip(rows.callers, rows.callees, rows.lines, rows.candidates, strict=True)) == expected
+    assert ("b.h", "a.f", 4, 2) in expected and ("b.h", "a.g", 4, 2) in expected
+    assert (rows.sites, rows.unresolved, rows.ambiguous) == (len(sites), 1, 1)  # unknown(); (f if x else g)()
+    assert rows.new == ["os.getcwd"] and "os.getcwd" in known
+    only_h = project.call_rows(set(project.scopes), callers={"b.h"})
+    assert set(only_h.callers) == {"b.h"} and only_h.sites == 1

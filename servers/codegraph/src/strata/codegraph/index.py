@@ -24,7 +24,7 @@ from strata.codegraph.files import scan
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
 from strata.codegraph.links import Linker
 from strata.codegraph.pycalls import (
-    CallSite,
+    CallRows,
     PyProject,
     Scope,
     analyze_sources,
@@ -257,15 +257,9 @@ def _write_edges(
         known.add(tag_file.module_id)
         known.update(d.id for d in tag_file.definitions)
     found: dict[str, list[object]] = {column: [] for column in SYMBOL_COLUMNS}  # external names the edges point to
-    calls: dict[str, list[object]] = {"from": [], "to": [], "line": [], "candidates": []}
-    sites = unresolved = ambiguous = 0
-    for site in project.call_sites():
-        sites += 1
-        if not site.targets:
-            unresolved += 1
-        elif len(site.targets) > 1:
-            ambiguous += 1
-        _add_call(calls, found, known, site)
+    rows = project.call_rows(known)
+    calls = _call_table(rows, found)
+    sites, unresolved, ambiguous = rows.sites, rows.unresolved, rows.ambiguous
     inherits = _inherit_rows(project, found, known, list(project.class_bases))
     linker = Linker(tag_files, root)
     for call, targets in linker.calls():
@@ -371,15 +365,8 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     owners = {o for o in owners if o in project.scopes}
     recorders = {r for o in owners for r in project.site_recorders.get(o, ())}
     delta.calls_from = sorted(owners)
-    delta.calls = {"from": [], "to": [], "line": [], "candidates": []}
-    sites = unresolved = ambiguous = 0
-    for site in project.call_sites(recorders):
-        if site.caller not in owners:
-            continue
-        sites += 1
-        unresolved += not site.targets
-        ambiguous += len(site.targets) > 1
-        _add_call(delta.calls, delta.symbols, known, site)
+    rows = project.call_rows(known, recorders, owners)
+    delta.calls = _call_table(rows, delta.symbols)
     delta.references_from = delta.imports_from = delta.calls_from
     delta.references = _reference_rows(
         (edge for edge in project.reference_edges(recorders) if edge[0] in owners), known
@@ -405,9 +392,9 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
         files=len(analysis.file_of) + len(analysis.tag_files),
         symbols=-1,
         call_edges=-1,
-        call_sites=sites,
-        unresolved_call_sites=unresolved,
-        ambiguous_call_sites=ambiguous,
+        call_sites=rows.sites,
+        unresolved_call_sites=rows.unresolved,
+        ambiguous_call_sites=rows.ambiguous,
         seconds=round(time.perf_counter() - started, 3),
         changed_files=len(changed),
         incremental=True,
@@ -424,14 +411,11 @@ def _function_owner_fqn(project: PyProject, fqn: str) -> str:
     return scope.fqn if scope is not None else fqn
 
 
-def _add_call(
-    calls: dict[str, list[object]], symbols: dict[str, list[object]], known: set[str], site: CallSite
-) -> None:
-    for target in sorted(site.targets):
-        if target not in known:
-            _add_symbol(symbols, target, _external_kind(target), "", "", 0, 0)
-            known.add(target)
-        _add_row(calls, site.caller, target, site.lineno, len(site.targets))
+def _call_table(rows: CallRows, symbols: dict[str, list[object]]) -> dict[str, list[object]]:
+    """The CALLS table of ``rows``; the targets they met first are added to ``symbols`` as external names."""
+    for target in rows.new:
+        _add_symbol(symbols, target, _external_kind(target), "", "", 0, 0)
+    return {"from": rows.callers, "to": rows.callees, "line": rows.lines, "candidates": rows.candidates}  # type: ignore[dict-item]
 
 
 def _add_row(

@@ -53,6 +53,7 @@ from strata.codegraph.pysyntax import (
     M_NAME,
     M_SCOPES,
     M_URL_CALLS,
+    POSITION_LINE_SHIFT,
     S_ASSIGN,
     S_DEF,
     S_FOR,
@@ -94,6 +95,7 @@ from strata.codegraph.pysyntax import position as unpack_position
 
 __all__ = [
     "CallKey",
+    "CallRows",
     "CallSite",
     "PyProject",
     "Scope",
@@ -204,6 +206,20 @@ class CallSite(NamedTuple):
     lineno: int
     col: int
     targets: frozenset[str]
+
+
+@dataclass
+class CallRows:
+    """The CALLS rows of a set of call sites (:meth:`PyProject.call_rows`), as columns, and what they counted."""
+
+    callers: list[str]
+    callees: list[str]
+    lines: list[int]
+    candidates: list[int]  # how many targets the row's call site has
+    new: list[str]  # targets that were not known, in the order first met
+    sites: int
+    unresolved: int  # sites with no target
+    ambiguous: int  # sites with several
 
 
 def module_name_for(path: Path, root: Path) -> str:
@@ -1189,10 +1205,37 @@ class PyProject:
 
     def call_sites(self, scopes: Iterable[str] | None = None) -> Iterator[CallSite]:
         """Every call site, or those found by running ``scopes``, by caller and position."""
-        calls = _merged(self.site_targets, self.site_targets if scopes is None else scopes)
-        for key, targets in sorted(calls.items()):  # a packed position orders as (line, column, end column)
-            line, column, _ = unpack_position(key[1])
-            yield CallSite(key[0], self.call_module[key], line, column, frozenset(targets))
+        for caller, sites in _grouped(self.site_targets, self.site_targets if scopes is None else scopes):
+            for position, targets in sites:  # a packed position orders as (line, column, end column)
+                line, column, _ = unpack_position(position)
+                yield CallSite(caller, self.call_module[(caller, position)], line, column, frozenset(targets))
+
+    def call_rows(
+        self, known: set[str], scopes: Iterable[str] | None = None, callers: AbstractSet[str] | None = None
+    ) -> CallRows:
+        """The CALLS rows of every call site (of those found by running ``scopes``, made in ``callers``), in
+        call_sites order, each site's targets sorted; targets not in ``known`` are added to it and listed in
+        ``new``. What index.py stores, without a CallSite per site."""
+        rows = CallRows([], [], [], [], [], 0, 0, 0)
+        for caller, sites in _grouped(self.site_targets, self.site_targets if scopes is None else scopes, callers):
+            for position, targets in sites:
+                count = len(targets)
+                rows.sites += 1
+                if count == 0:
+                    rows.unresolved += 1
+                    continue
+                if count > 1:
+                    rows.ambiguous += 1
+                line = position >> POSITION_LINE_SHIFT
+                for target in sorted(targets):
+                    if target not in known:
+                        known.add(target)
+                        rows.new.append(target)
+                    rows.callers.append(caller)
+                    rows.callees.append(target)
+                    rows.lines.append(line)
+                    rows.candidates.append(count)
+        return rows
 
     def reference_edges(self, scopes: Iterable[str] | None = None) -> Iterator[tuple[str, str, int]]:
         """(referring scope, referenced definition, line) for every use of a project definition.
@@ -1200,19 +1243,19 @@ class PyProject:
         Uses that are the callee of a call on the same line are included: a reference is any use.
         ``scopes`` limits them to what running those scopes found.
         """
-        references = _merged(self.scope_references, self.scope_references if scopes is None else scopes)
-        for (owner, line), targets in sorted(references.items()):
-            for target in sorted(targets):
-                if target != owner:
-                    yield owner, target, line
+        for owner, uses in _grouped(self.scope_references, self.scope_references if scopes is None else scopes):
+            for line, targets in uses:
+                for target in sorted(targets):
+                    if target != owner:
+                        yield owner, target, line
 
     def import_edges(self, scopes: Iterable[str] | None = None) -> Iterator[tuple[str, str, int]]:
         """(importing scope, imported module or definition, line); ``scopes`` as for reference_edges."""
-        imports = _merged(self.scope_imports, self.scope_imports if scopes is None else scopes)
-        for (owner, line), targets in sorted(imports.items()):
-            for target in sorted(targets):
-                if target != owner:
-                    yield owner, target, line
+        for owner, statements in _grouped(self.scope_imports, self.scope_imports if scopes is None else scopes):
+            for line, targets in statements:
+                for target in sorted(targets):
+                    if target != owner:
+                        yield owner, target, line
 
     def call_graph(self) -> dict[str, list[str]]:
         """PyCG's format: every function, lambda and module → the sorted names it may call."""
@@ -1308,6 +1351,27 @@ def _merged(per_scope: Mapping[str, Mapping[K, set[str]]], scopes: Iterable[str]
         for key, targets in per_scope.get(scope, {}).items():
             merged[key] = merged[key] | targets if key in merged else targets
     return merged
+
+
+def _grouped(
+    per_scope: Mapping[str, Mapping[tuple[str, int], set[str]]],
+    scopes: Iterable[str],
+    owners: AbstractSet[str] | None = None,
+) -> list[tuple[str, list[tuple[int, set[str]]]]]:
+    """What ``scopes`` found (as :func:`_merged`), by owner in sorted order, each owner's entries sorted: the order of
+    the sorted (owner, int) keys. Sorting the owners and the ints apart took a quarter of the time of sorting the
+    329k pairs of Lib/. ``owners`` keeps only theirs."""
+    by_owner: dict[str, dict[int, set[str]]] = {}
+    for scope in scopes:
+        for (owner, number), targets in per_scope.get(scope, {}).items():
+            if owners is not None and owner not in owners:
+                continue
+            entries = by_owner.get(owner)
+            if entries is None:
+                entries = by_owner[owner] = {}
+            before = entries.get(number)
+            entries[number] = targets if before is None else before | targets
+    return [(owner, sorted(by_owner[owner].items())) for owner in sorted(by_owner)]
 
 
 def analyze_sources(
