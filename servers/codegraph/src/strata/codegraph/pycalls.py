@@ -257,7 +257,6 @@ class PyProject:
         # What each scope's runs found, by the scope that ran: call site -> targets, (owner, line) -> referenced
         # definitions. Kept apart per scope so that re-running one scope replaces exactly its findings.
         self.site_targets: defaultdict[str, dict[SiteKey, set[str]]] = defaultdict(dict)
-        self.call_module: dict[SiteKey, str] = {}
         # caller -> the scopes whose runs recorded its call sites or references (its own body, class bodies
         # inside it, base-class expressions evaluated elsewhere)
         self.site_recorders: defaultdict[str, set[str]] = defaultdict(set)
@@ -551,8 +550,13 @@ class PyProject:
             target = var.values = set()
         before = len(target)
         # Values of builtin types ("<**PyStr**>", "<**PyBytes**>.name") resolve calls only where they
-        # appear (" ".join(...)); stored, they flow into every parameter and never lead anywhere.
-        kept = [v for v in values if not v.startswith("<**")]
+        # appear (" ".join(...)); stored, they flow into every parameter and never lead anywhere. Most additions
+        # hold none: they are added as they are, with no list made.
+        kept: Iterable[str] = values
+        for value in values:
+            if value.startswith("<**"):
+                kept = [v for v in values if not v.startswith("<**")]
+                break
         target.update(kept)
         if self._run is not None and kept:
             contributed = self._run.get(var)
@@ -843,8 +847,13 @@ class PyProject:
             if name not in self._definition_names:  # most names: nothing in the project is defined by that name
                 return
             suffix = "." + name
-            targets = {v for v in values if v.endswith(suffix) and self._kind(v) in ("function", "class")}
-            if targets:
+            targets: set[str] | None = None  # made only when one is found (Lib/: 1.1M of these checks)
+            for value in values:
+                if value.endswith(suffix) and self._kind(value) in ("function", "class"):
+                    if targets is None:
+                        targets = set()
+                    targets.add(value)
+            if targets is not None:
                 owner = _function_owner(scope).fqn
                 if owner is not self._recorded:
                     self.site_recorders[owner].add(self._current or "")
@@ -1026,9 +1035,14 @@ class PyProject:
         return (klass, kind, self.scopes[klass] if kind == "class" else None)
 
     def lookup_attribute(self, cls: str, name: str, start: int = 0) -> set[str]:
-        classes = self.mro(cls)
         cached = self._mro_cache.get(cls)
-        entries = cached[2] if cached is not None else [self._mro_entry(klass) for klass in classes]
+        if cached is not None:  # as mro() does with a cached MRO, without looking it up twice
+            self._note_reads(cached[1])
+            entries = cached[2]
+        else:
+            classes = self.mro(cls)
+            cached = self._mro_cache.get(cls)
+            entries = cached[2] if cached is not None else [self._mro_entry(klass) for klass in classes]
         for position in range(start, len(entries)):
             klass, kind, scope = entries[position]
             if scope is not None:
@@ -1156,12 +1170,11 @@ class PyProject:
             found = self.site_targets[self._current or ""]
             if self._current is not None:  # outside a run (routes evaluate views) nothing is kept
                 self._found = found
-        if key in found:
-            found[key] |= targets
-        else:
+        before = found.get(key)
+        if before is None:
             found[key] = targets
-        if key not in self.call_module:
-            self.call_module[key] = scope.module
+        else:
+            before |= targets
         return result
 
     def _builtin_calls_arguments(self, name: str, args: list[set[str]], position: Position, scope: Scope) -> set[str]:
@@ -1206,9 +1219,11 @@ class PyProject:
     def call_sites(self, scopes: Iterable[str] | None = None) -> Iterator[CallSite]:
         """Every call site, or those found by running ``scopes``, by caller and position."""
         for caller, sites in _grouped(self.site_targets, self.site_targets if scopes is None else scopes):
+            scope = self.scopes.get(caller)
+            module = scope.module if scope is not None else caller
             for position, targets in sites:  # a packed position orders as (line, column, end column)
                 line, column, _ = unpack_position(position)
-                yield CallSite(caller, self.call_module[(caller, position)], line, column, frozenset(targets))
+                yield CallSite(caller, module, line, column, frozenset(targets))
 
     def call_rows(
         self, known: set[str], scopes: Iterable[str] | None = None, callers: AbstractSet[str] | None = None
