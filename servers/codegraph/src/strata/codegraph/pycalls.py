@@ -128,6 +128,14 @@ _let_other_threads_run: Final = time.sleep
 # Builtins that call the functions passed to them (PyCG records those calls at the call site).
 CALLS_ITS_ARGUMENTS: Final = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
 RETURN: Final = "<RETURN>"
+_SCOPE_KINDS: Final = frozenset({"module", "class", "function"})
+_NO_KEYWORDS: Final[dict[str, set[str]]] = {}  # never written to
+_CONTAINER_TYPES: Final = {
+    "dict": "<**PyDict**>",
+    "list": "<**PyList**>",
+    "tuple": "<**PyTuple**>",
+    "set": "<**PySet**>",
+}
 YIELD: Final = "<YIELD>"
 
 ScopeKind = Literal["module", "class", "function", "lambda"]
@@ -135,6 +143,7 @@ CallKey = tuple[str, int, int, int]  # caller, line, column, end column
 Position = int  # line, column and end column of the expression a call site is, packed (pysyntax.position)
 SiteKey = tuple[str, Position]  # caller, position: a call site inside the analysis (2-tuples are cheaper to hash)
 _MroEntry = tuple[str, str, "Scope | None"]  # a class in an MRO, its kind, its scope (project classes)
+_Kinded = tuple[str, "Scope | None"]  # a value's kind, and its scope when it is a project module, class or function
 K = TypeVar("K")
 
 
@@ -250,7 +259,10 @@ class PyProject:
         self._mro_cache: dict[str, tuple[list[str], frozenset[_Var], list[_MroEntry]]] = {}
         self._mro_readers: defaultdict[_Var, set[str]] = defaultdict(set)  # set -> classes whose MRO read it
         self._read_log: list[set[_Var]] = []  # sets read while computing the MROs being computed
-        self._kinds: dict[str, str] = {}
+        self._kinds: dict[str, _Kinded] = {}
+        self._items_vars: dict[str, _Var] = {}  # container -> the set `container.<ITEMS>` (no key made per read)
+        # (module, name) -> the submodule `module.name`, or the set of that name in the module (until update())
+        self._module_attributes: dict[tuple[str, str], str | _Var] = {}
         self.scopes: dict[str, Scope] = {}
         self.class_bases: dict[str, int] = {}  # class -> how many bases it lists (their values: _base_keys)
         self.vars: dict[str, _Var] = {}  # points-to key -> its set
@@ -510,6 +522,7 @@ class PyProject:
         if any(self.module_imports.get(name) != before for name, before in imports_before.items()):
             self._rank_modules()  # 4 ms on Lib/: only when a module came, went or imports something else
         self._kinds.clear()  # a name may now be a class where it was a function, or nothing at all
+        self._module_attributes.clear()  # `m.name` may now be a submodule, or no longer one
         self._mro_cache.clear()
         self._mro_readers.clear()
         return self.solve(dirty | self._dirty)
@@ -700,14 +713,17 @@ class PyProject:
         elif op == T_ATTR:
             attr: str = target[2]
             for obj in self.eval(target[1], scope):
-                if self._kind(obj) in ("class", "module", "function", "container", "external"):
+                kind, owner = self._kinded(obj)
+                if owner is not None:  # a project module, class or function: `obj.attr` is its own set
+                    self._add_var(self._own_var(owner, attr), values)
+                elif kind in ("module", "container", "external"):
                     self._add(f"{obj}.{attr}", values)
         elif op == T_SUB:
             key: str | None = target[3]
             objects = self.eval(target[1], scope)
             for obj in objects:
                 if self._kind(obj) == "container":
-                    self._add(f"{obj}.{ITEMS}", values)
+                    self._add_var(self._items_var(obj), values)
                     if key is not None:
                         self._add(f"{obj}[{key}]", values)
             if scope is self._flow_scope:
@@ -753,24 +769,24 @@ class PyProject:
                 self.eval(child, scope)
             return set()
         if op == E_DISPLAY:
-            items: str = node[2]
+            items = self._var(node[2])  # found once for all the elements
             for element, slot in node[3]:
                 if slot is None:  # *starred
-                    self._add(items, self._items(self.eval(element, scope)))
+                    self._add_var(items, self._items(self.eval(element, scope)))
                     continue
                 values = self.eval(element, scope)
-                self._add(items, values)
+                self._add_var(items, values)
                 self._add(slot, values)
             return {node[1]}
         if op == E_DICT:
-            items = node[2]
+            items = self._var(node[2])
             for value, mode, key in node[3]:
                 values = self.eval(value, scope)
-                self._add(items, values)
+                self._add_var(items, values)
                 if mode == K_CONSTANT:
                     self._add(key, values)
                 elif mode == K_SPREAD:  # {**other}
-                    self._add(items, self._items(values))
+                    self._add_var(items, self._items(values))
                 else:
                     self.eval(key, scope)
             return {node[1]}
@@ -825,7 +841,7 @@ class PyProject:
                 continue
             if self._kind(obj) == "container":
                 specific = (self._read(f"{obj}[{subscript}]") or None) if subscript is not None else None
-                out |= specific if specific else self._read(f"{obj}.{ITEMS}")
+                out |= specific if specific else self._read_var(self._items_var(obj))
             else:
                 out |= self._call_method({obj}, "__getitem__", scope)
         return out
@@ -910,7 +926,7 @@ class PyProject:
             if kind != "container":
                 out.add(obj)
                 continue
-            items |= self._read(f"{obj}.{ITEMS}")
+            items |= self._read_var(self._items_var(obj))
             if exact and lower is not None:
                 stop = lower + MAX_SLICE_ITEMS if upper is None else min(upper, lower + MAX_SLICE_ITEMS)
                 for index in range(lower, stop):
@@ -934,7 +950,7 @@ class PyProject:
         for value in values:
             kind = self._kind(value)
             if kind == "container":
-                out |= self._read(f"{value}.{ITEMS}")
+                out |= self._read_var(self._items_var(value))
             elif value.startswith("<gen>"):
                 out |= self._read(f"{value[5:]}.{YIELD}")
             elif kind == "class":
@@ -944,11 +960,23 @@ class PyProject:
     # -- attributes and classes -------------------------------------------------------------------------
 
     def _kind(self, value: str) -> str:
-        # Scopes and modules are fixed once collected, so a value's kind never changes: memoize.
-        kind = self._kinds.get(value)
-        if kind is None:
-            kind = self._kinds[value] = self._compute_kind(value)
-        return kind
+        return self._kinded(value)[0]
+
+    def _kinded(self, value: str) -> _Kinded:
+        """A value's kind, and its scope when it is a project module, class or function. Scopes and modules are
+        fixed once collected, so this never changes (until update()): memoized, both found with one lookup."""
+        kinded = self._kinds.get(value)
+        if kinded is None:
+            kind = self._compute_kind(value)
+            kinded = self._kinds[value] = (kind, self.scopes.get(value) if kind in _SCOPE_KINDS else None)
+        return kinded
+
+    def _items_var(self, container: str) -> _Var:
+        """The set of a container's items, ``<container>.<ITEMS>``."""
+        var = self._items_vars.get(container)
+        if var is None:
+            var = self._items_vars[container] = self._var(f"{container}.{ITEMS}")
+        return var
 
     def _compute_kind(self, value: str) -> str:
         if value in self.module_names:
@@ -1031,8 +1059,8 @@ class PyProject:
         return [_base_key(cls, position) for position in range(self.class_bases.get(cls, 0))]
 
     def _mro_entry(self, klass: str) -> _MroEntry:
-        kind = self._kind(klass)
-        return (klass, kind, self.scopes[klass] if kind == "class" else None)
+        kind, scope = self._kinded(klass)
+        return (klass, kind, scope if kind == "class" else None)
 
     def lookup_attribute(self, cls: str, name: str, start: int = 0) -> set[str]:
         cached = self._mro_cache.get(cls)
@@ -1056,26 +1084,24 @@ class PyProject:
         return set()
 
     def attribute(self, obj: str, name: str) -> set[str]:
-        kind = self._kind(obj)
+        kind, function = self._kinded(obj)
         if kind == "module":
-            full = f"{obj}.{name}"
-            if full in self.module_names or full in self.module_prefixes:
-                return {full}
-            return set(self._read(full))
+            found = self._module_attributes.get((obj, name))
+            if found is None:
+                full = f"{obj}.{name}"
+                submodule = full in self.module_names or full in self.module_prefixes
+                found = full if submodule else self._var(full)
+                self._module_attributes[(obj, name)] = found
+            return {found} if isinstance(found, str) else set(self._read_var(found))
         if kind == "class":
             return self.lookup_attribute(obj, name)
         if kind == "super":
             cls = obj.removeprefix("<super>")
             return self.lookup_attribute(cls, name, start=1)
-        if kind == "function":
-            return set(self._read_var(self._own_var(self.scopes[obj], name)))
+        if kind == "function" and function is not None:
+            return set(self._read_var(self._own_var(function, name)))
         if kind == "container":
-            python_type = {
-                "dict": "<**PyDict**>",
-                "list": "<**PyList**>",
-                "tuple": "<**PyTuple**>",
-                "set": "<**PySet**>",
-            }.get(obj[1:].split(":", 1)[0])
+            python_type = _CONTAINER_TYPES.get(obj[1:].split(":", 1)[0])
             return {f"{python_type}.{name}"} if python_type else set()
         if kind == "builtin" and obj.startswith("<**") and "." not in obj:
             return {f"{obj}.{name}"}
@@ -1093,7 +1119,7 @@ class PyProject:
             self._call_values({"<builtin>.super"}, [], {}, position, scope, bound=False)
             return {f"<super>{cls}"} if cls else set()
         func: Node = node[1]
-        receivers: set[str] = set()
+        receivers: set[str] | None = None
         bound = func[0] == E_ATTR
         if bound:  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
             objects = self.eval(func[1], scope)
@@ -1102,9 +1128,11 @@ class PyProject:
         else:
             callees = self.eval(func, scope)
         args = [self.eval(a, scope) for a in node[2]]
-        kwargs: dict[str, set[str]] = {}
-        for name, value in zip(node[3], node[4], strict=True):
-            kwargs[name] = self.eval(value, scope)
+        names: tuple[str, ...] = node[3]
+        kwargs = _NO_KEYWORDS  # most calls pass none: no dict made (_call_values only reads it)
+        if names:
+            values: tuple[Node, ...] = node[4]
+            kwargs = {name: self.eval(values[i], scope) for i, name in enumerate(names)}
         for value in node[5]:  # **mapping
             self.eval(value, scope)
         return self._call_values(callees, args, kwargs, position, scope, bound=bound, receivers=receivers)
@@ -1124,9 +1152,8 @@ class PyProject:
         targets: set[str] = set()
         result: set[str] = set()
         for callee in callees:
-            kind = self._kind(callee)
-            if kind == "function":
-                function = self.scopes[callee]
+            kind, function = self._kinded(callee)
+            if kind == "function" and function is not None:
                 targets.add(callee)
                 is_method = function.method_kind in ("method", "classmethod")
                 # A method reached through an attribute is bound; one passed around as a value is bound
@@ -1144,8 +1171,9 @@ class PyProject:
                 inits = self.lookup_attribute(callee, "__init__")
                 for init in inits:
                     targets.add(init)
-                    if self._kind(init) == "function":
-                        self._bind_arguments(self.scopes[init], args, kwargs, 1)
+                    init_kind, init_scope = self._kinded(init)
+                    if init_kind == "function" and init_scope is not None:
+                        self._bind_arguments(init_scope, args, kwargs, 1)
                 if not inits:  # instantiation without an __init__ we can see: the class is the target
                     targets.add(callee)
             elif kind == "builtin":
@@ -1192,8 +1220,8 @@ class PyProject:
         for obj in objects:
             if self._kind(obj) == "class":
                 for method in self.lookup_attribute(obj, name):
-                    if self._kind(method) == "function":
-                        fn = self.scopes[method]
+                    kind, fn = self._kinded(method)
+                    if kind == "function" and fn is not None:
                         if fn.is_generator:
                             out.add(f"<gen>{method}")
                         else:
@@ -1201,9 +1229,9 @@ class PyProject:
         return out
 
     def _bind_arguments(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], skip: int) -> None:
-        params = function.params[skip:]
-        for param, values in zip(params, args, strict=False):
-            self._add_var(self._own_var(function, param), values)
+        params = function.params
+        for index in range(min(len(params) - skip, len(args))):  # no slice or zip made: 865k calls on Lib/
+            self._add_var(self._own_var(function, params[index + skip]), args[index])
         for name, values in kwargs.items():
             if name in function.locals:
                 self._add_var(self._own_var(function, name), values)
@@ -1242,7 +1270,7 @@ class PyProject:
                 if count > 1:
                     rows.ambiguous += 1
                 line = position >> POSITION_LINE_SHIFT
-                for target in sorted(targets):
+                for target in sorted(targets) if count > 1 else targets:
                     if target not in known:
                         known.add(target)
                         rows.new.append(target)
