@@ -462,6 +462,8 @@ class PyProject:
             if now is None:
                 _drop_writer(var, owner)
                 gone = values
+            elif values <= now:  # most runs add again what they added before: no empty difference made
+                continue
             else:
                 gone = values - now
             for value in gone:
@@ -848,8 +850,12 @@ class PyProject:
 
     def _attributes(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
         out: set[str] = set()
-        for obj in objects:
-            out |= self.attribute(obj, attr)
+        if len(objects) == 1:  # most: attribute() returns a set of its own, kept as it is
+            for obj in objects:
+                out = self.attribute(obj, attr)
+        else:
+            for obj in objects:
+                out |= self.attribute(obj, attr)
         self._note_reference(out, attr, lineno, scope)
         return out
 
