@@ -289,7 +289,8 @@ class PyProject:
         self.module_imports: dict[str, list[str]] = {}
         self._module_rank: dict[str, int] = {}
         self.module_scopes: defaultdict[str, list[str]] = defaultdict(list)
-        self._definition_names: set[str] = set()  # every name a def or class statement ever bound (only grows)
+        # every name a def or class statement ever bound (only grows) -> "." + name, the end of its definitions' fqns
+        self._definition_suffixes: dict[str, str] = {}
         self._dirty: set[str] = set()
         self._current: str | None = None
         # in the run in progress: its call sites' targets (site_targets[current], once asked for), and the caller
@@ -338,7 +339,9 @@ class PyProject:
             if kind == "class":
                 self.class_bases[fqn] = record[SC_BASES]
             if kind == "class" or kind == "function":
-                self._definition_names.add(fqn.rpartition(".")[2])
+                defined = fqn.rpartition(".")[2]
+                if defined not in self._definition_suffixes:
+                    self._definition_suffixes[defined] = "." + defined
             self.scopes[fqn] = scope
             # A counter, not len(self._order): a name defined twice (two `def helper` in one function) kept its
             # place in the dict, so the next scope got the same number, and the two ran in set order - the
@@ -866,9 +869,9 @@ class PyProject:
         passed `on_login` denotes it by data flow, but it is not a place that refers to `on_login`.
         """
         if values:
-            if name not in self._definition_names:  # most names: nothing in the project is defined by that name
+            suffix = self._definition_suffixes.get(name)
+            if suffix is None:  # most names: nothing in the project is defined by that name
                 return
-            suffix = "." + name
             targets: set[str] | None = None  # made only when one is found (Lib/: 1.1M of these checks)
             for value in values:
                 if value.endswith(suffix) and self._kind(value) in ("function", "class"):
