@@ -19,7 +19,7 @@ import builtins
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -555,10 +555,10 @@ class PyProject:
             self._read_log[-1].add(var)
         return var.values
 
-    def _add(self, key: str, values: Iterable[str]) -> None:
+    def _add(self, key: str, values: Collection[str]) -> None:
         self._add_var(self._var(key), values)
 
-    def _add_var(self, var: _Var, values: Iterable[str]) -> None:
+    def _add_var(self, var: _Var, values: Collection[str]) -> None:  # iterated twice: no generators
         if var.saturated or not values:
             return
         target = var.values
@@ -570,7 +570,7 @@ class PyProject:
         # Values of builtin types ("<**PyStr**>", "<**PyBytes**>.name") resolve calls only where they
         # appear (" ".join(...)); stored, they flow into every parameter and never lead anywhere. Most additions
         # hold none: they are added as they are, with no list made.
-        kept: Iterable[str] = values
+        kept: Collection[str] = values
         for value in values:
             if value.startswith("<**"):
                 kept = [v for v in values if not v.startswith("<**")]
