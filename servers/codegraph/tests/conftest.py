@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def graph(repo: Path) -> CodeGraph:
+def graph(repo: Path) -> Iterator[CodeGraph]:
     g = CodeGraph(repo, repo / ".strata")
     yield g
     g.close()

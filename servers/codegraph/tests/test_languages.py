@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 
 
 @pytest.fixture(scope="module")
-def polyglot(tmp_path_factory: pytest.TempPathFactory) -> CodeGraph:
+def polyglot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeGraph]:
     root = tmp_path_factory.mktemp("polyglot")
     shutil.copytree(FIXTURES, root, dirs_exist_ok=True)
     index_repository(root, root / ".strata")

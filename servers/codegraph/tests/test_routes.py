@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from strata.codegraph.index import index_repository
@@ -62,7 +64,7 @@ APP = {
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> CodeGraph:
+def graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeGraph]:
     root = tmp_path_factory.mktemp("routes")
     write_tree(root, APP)
     index_repository(root, root / ".strata")

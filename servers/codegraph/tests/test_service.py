@@ -209,7 +209,7 @@ def test_a_failure_while_the_definitions_load_keeps_the_previous_store(
     def broken_load(*args: object, **kwargs: object) -> None:
         raise RuntimeError("definitions failed to load")
 
-    resolve_calls = index.analyze_sources
+    resolve_calls = index.analyze_sources  # type: ignore[attr-defined]  # the name index.py calls, patched below
 
     def broken_fixpoint(sources: Any, collected: Any = None) -> Any:
         def then_fail(project: Any) -> None:  # the definitions are on their way into the store by now
@@ -355,7 +355,7 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
     )
     graph = CodeGraph(repo, repo / ".strata")
     assert graph.reindex().incremental is False  # the first index of a process is a full one
-    edits = [
+    edits: list[dict[str, str | None]] = [
         # a body edit that moves lines and swaps a call; a new subclass; a new route
         {
             "shop/pay.py": "import logging\n\nclass Card:\n    def debit(self, amount):\n        return refund(amount)\n\n"
