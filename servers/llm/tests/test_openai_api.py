@@ -155,3 +155,27 @@ def test_client_disconnect_cancels_the_generation(llm_http: RunningServer) -> No
             received += sock.recv(4096)
     after = wait_idle(llm_http, timeout=20)  # the socket is closed: the slot frees without 900 tokens
     assert after["strata_llm_cancelled_total"] == before.get("strata_llm_cancelled_total", 0) + 1
+
+
+def test_response_format_schemas_that_crashed_the_server_are_400_and_it_lives_on(llm_http: RunningServer) -> None:
+    schemas = [
+        {"type": "string", "maxLength": 5000},
+        {"type": "array", "items": {"type": "integer"}, "maxItems": 2000},
+        {"$defs": {"a": {"$ref": "#/$defs/a"}}, "type": "object", "properties": {"x": {"$ref": "#/$defs/a"}}},
+    ]
+    for schema in schemas:
+        reply = httpx.post(
+            f"{llm_http.url}/v1/chat/completions",
+            headers=llm_http.headers(),
+            json={
+                "model": "smollm2-135m-instruct",
+                "max_tokens": 8,
+                "messages": [{"role": "user", "content": "hi"}],
+                "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+            },
+            timeout=60,
+        )
+        assert reply.status_code == 400, reply.text
+        assert reply.json()["error"]["code"] == "invalid_schema"
+    assert llm_http.process.poll() is None
+    assert httpx.get(f"{llm_http.url}/healthz", timeout=10).status_code == 200

@@ -52,6 +52,22 @@ async def test_stdio_lists_the_five_tools_with_annotations(stdio_client: Client[
     assert tools["chat"].output_schema is not None
 
 
+CRASHING_SCHEMAS = [
+    {"type": "string", "maxLength": 5000},
+    {"type": "array", "items": {"type": "integer"}, "maxItems": 2000},
+    {"$defs": {"a": {"$ref": "#/$defs/a"}}, "type": "object", "properties": {"x": {"$ref": "#/$defs/a"}}},
+]
+
+
+async def test_stdio_schemas_that_crashed_the_server_are_refused_and_it_lives_on(stdio_client: Client[Any]) -> None:
+    for schema in CRASHING_SCHEMAS:
+        for tool, args in (("chat", {"messages": USER_HI}), ("complete", {"prompt": "JSON:"})):
+            with pytest.raises(ToolError, match=r"^invalid_schema: "):
+                await stdio_client.call_tool(tool, {**args, "max_tokens": 8, "json_schema": schema})
+    result = await stdio_client.call_tool("chat", {"messages": USER_HI, "max_tokens": 4, "temperature": 0})
+    assert result.structured_content is not None and result.structured_content["usage"]["completion_tokens"] >= 1
+
+
 async def test_stdio_chat_answers(stdio_client: Client[Any]) -> None:
     result = await stdio_client.call_tool("chat", {"messages": USER_HI, "max_tokens": 16, "temperature": 0})
     out = result.structured_content

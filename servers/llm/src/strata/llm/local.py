@@ -9,7 +9,6 @@ cancel flag after every token, so a cancelled request stops its generation withi
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -22,7 +21,8 @@ import anyio.to_thread
 
 from strata.llm.admission import Admission
 from strata.llm.engine import OnDelta, Prompt
-from strata.llm.errors import ContextOverflowError, InvalidRequestError, InvalidSchemaError, UnsupportedError
+from strata.llm.errors import ContextOverflowError, InvalidRequestError, UnsupportedError
+from strata.llm.grammar import check_parses, schema_grammar
 from strata.llm.types import EmbedResult, GenerationParams, GenerationResult, ModelInfo, ModelStatus, Usage
 from strata.shared.log import get_logger
 
@@ -91,6 +91,7 @@ class LocalEngine:
     def _load(self) -> Llama:
         import llama_cpp
 
+        _route_llama_logs()
         extra: dict[str, Any] = {}
         if self.embedding:
             extra = {"embedding": True, "pooling_type": llama_cpp.LLAMA_POOLING_TYPE_MEAN}
@@ -149,7 +150,7 @@ class LocalEngine:
             raise InvalidRequestError(
                 f"max_tokens {params.max_tokens} is above this server's cap of {self.max_tokens_cap}"
             )
-        grammar = _grammar(params.json_schema) if params.json_schema is not None else None
+        grammar = schema_grammar(params.json_schema) if params.json_schema is not None else None
         async with self.admission.slot():
             llama = await self._borrow()
             try:
@@ -179,11 +180,15 @@ class LocalEngine:
         llama: Llama,
         prompt: Prompt,
         params: GenerationParams,
-        grammar: Any,
+        grammar: str | None,
         on_delta: OnDelta | None,
         cancel: threading.Event,
     ) -> GenerationResult:
         from llama_cpp import StoppingCriteriaList
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        if grammar is not None:
+            check_parses(llama, grammar)
 
         tokens, template_stop = self._tokens_for(llama, prompt)
         n_prompt = len(tokens)
@@ -213,7 +218,7 @@ class LocalEngine:
             top_p=params.top_p,
             stop=[*params.stop, *template_stop],
             seed=params.seed,
-            grammar=grammar,
+            grammar=LlamaGrammar.from_string(grammar, verbose=False) if grammar is not None else None,
             stopping_criteria=StoppingCriteriaList([after_each_token]),
             stream=True,
         )
@@ -262,13 +267,28 @@ class LocalEngine:
         return EmbedResult(model=self.name, dimensions=len(vectors[0]), embeddings=vectors, prompt_tokens=sum(counts))
 
 
-def _grammar(schema: dict[str, Any]) -> Any:
-    from llama_cpp.llama_grammar import LlamaGrammar
+_llama_log_callback: Any = None
+LLAMA_LOG_CHARS = 300  # llama.cpp logs a whole refused grammar (hundreds of KB) as one error
 
-    try:
-        return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-    except Exception as exc:  # the converter raises assorted errors for schemas it cannot express
-        raise InvalidSchemaError(f"json_schema cannot be compiled to a grammar: {exc}") from exc
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's own errors to the JSON log, one bounded line each, instead of raw text on stderr."""
+    global _llama_log_callback
+    if _llama_log_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        if level in (3, 4):  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR; debug, info and continuations are dropped
+            message = " ".join(text.decode("utf-8", "replace").split())
+            if message:
+                log.warning("llama_cpp", message=message[:LLAMA_LOG_CHARS], chars=len(message))
+
+    _llama_log_callback = callback  # ctypes drops a callback nobody references
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 async def _run_cancellable(fn: Any, *args: Any) -> GenerationResult:
