@@ -48,7 +48,7 @@ def schema_grammar(schema: dict[str, Any]) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     try:
-        grammar = json_schema_to_gbnf(json.dumps(schema))
+        grammar: str = json_schema_to_gbnf(json.dumps(schema))
     except RecursionError as exc:
         raise InvalidSchemaError(f"json_schema is nested too deeply (limit {MAX_DEPTH} levels)") from exc
     except Exception as exc:  # the converter raises assorted errors (KeyError, AssertionError, ...)

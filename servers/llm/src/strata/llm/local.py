@@ -280,7 +280,7 @@ def _route_llama_logs() -> None:
 
     import llama_cpp
 
-    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
     def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
         if level in (3, 4):  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR; debug, info and continuations are dropped
             message = " ".join(text.decode("utf-8", "replace").split())
