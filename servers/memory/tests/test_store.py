@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from strata.memory.embedder import MiniLMEmbedder
 from strata.memory.errors import CardinalityError, EmbedderMismatchError, UnknownIdError
 from strata.memory.store import MemoryFilter, MemoryStore, NewMemory
-from strata.memory.vectors import EdgeVectors
+from strata.memory.vectors import EdgeVectors, VectorPoint
 from strata.shared.errors import InvalidRequestError
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -184,7 +185,11 @@ def test_forget_cascades_and_is_audited(notes: list[NewMemory], store: MemorySto
     assert done.ids == ["mem_2", "fact_1"]
     assert "mem_2" not in ids(store, "deploy pipeline Tuesday")
     assert store.get_facts("deploys", None, as_of=None, history=True, scopes=(), limit=5).facts == []
-    by_filter = store.forget([], None, MemoryFilter(scopes=("project:billing",)), dry_run=False, reason=None)
+    whole_scope = MemoryFilter(scopes=("project:billing",))
+    with pytest.raises(InvalidRequestError, match=r"matches all 1 memories in scope\(s\) project:billing"):
+        store.forget([], None, whole_scope, dry_run=False, reason=None)
+    assert store.forget([], None, whole_scope, dry_run=True, reason=None).needs_all_in_scope
+    by_filter = store.forget([], None, whole_scope, dry_run=False, reason=None, all_in_scope=True)
     assert by_filter.memories == 1
     by_entity = store.forget([], "alice", MemoryFilter(), dry_run=False, reason=None)
     assert (by_entity.entities, by_entity.facts) == (1, 1)
@@ -369,5 +374,115 @@ def test_without_neighbour_weight_only_the_channels_decide(tmp_path: Path, embed
         question, answer = _lighthouse_talk(store, T0)
         found = ids(store, "climbing the Portland lighthouse", scopes=("chat",))
         assert question in found and answer not in found
+    finally:
+        store.close()
+
+
+def test_forget_since_the_beginning_of_time_is_refused_without_all_in_scope(
+    notes: list[NewMemory], store: MemoryStore
+) -> None:
+    """Issue 25: forget {"since": "0001-01-01"} deleted every memory in every scope."""
+    store.remember(notes, max_chars=MAX)
+    everything = MemoryFilter(since=datetime(1000, 1, 1, tzinfo=UTC))
+    with pytest.raises(InvalidRequestError, match="matches all 4 memories in every scope"):
+        store.forget([], None, everything, dry_run=False, reason=None)
+    with pytest.raises(InvalidRequestError, match="all_in_scope needs scopes"):
+        store.forget([], None, everything, dry_run=False, reason=None, all_in_scope=True)
+    preview = store.forget([], None, everything, dry_run=True, reason=None)
+    assert (preview.memories, preview.needs_all_in_scope) == (4, True)
+    assert store.stats().memories == 4
+    # A narrower filter needs no confirmation.
+    assert store.forget([], None, MemoryFilter(kinds=("decision",)), dry_run=False, reason=None).memories == 1
+
+
+def test_forget_selectors_intersect(notes: list[NewMemory], store: MemoryStore) -> None:
+    store.remember(notes, max_chars=MAX)  # mem_1 and mem_4 are in other scopes than mem_2/mem_3
+    scopes = {r.id: r.scope for r in (store.get_memory(f"mem_{i}") for i in range(1, 5))}
+    one_scope = next(iter(scopes.values()))
+    done = store.forget(list(scopes), None, MemoryFilter(scopes=(one_scope,)), dry_run=False, reason=None)
+    assert done.ids == sorted(i for i, scope in scopes.items() if scope == one_scope)
+    assert store.stats().memories == 4 - len(done.ids)
+    with pytest.raises(InvalidRequestError, match="entity combines only with scopes"):
+        store.forget(["mem_1"], "alice", MemoryFilter(), dry_run=True, reason=None)
+
+
+def test_forget_an_entity_in_one_scope_keeps_it_elsewhere(store: MemoryStore) -> None:
+    store.relate("Alice", "owns", "billing", scope="user")
+    store.relate("Alice", "owns", "search", scope="project:strata")
+    done = store.forget([], "alice", MemoryFilter(scopes=("user",)), dry_run=False, reason=None)
+    assert (done.facts, done.entities) == (1, 0)
+    assert [f.object for f in store.get_facts("alice", None, as_of=None, history=False, scopes=(), limit=5).facts] == [
+        "search"
+    ]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, tzinfo=UTC),
+        datetime(9000, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_times_outside_the_range_are_refused_and_store_nothing(store: MemoryStore, when: datetime) -> None:
+    with pytest.raises(InvalidRequestError, match="out of range: times must be from 1000-01-01"):
+        store.remember([NewMemory("far away", occurred_at=when)], max_chars=MAX)
+    with pytest.raises(InvalidRequestError, match="out of range"):
+        store.set_fact("x", "at", "y", scope="user", valid_from=when)
+    assert (store.stats().memories, store.stats().facts_current + store.stats().facts_historic) == (0, 0)
+
+
+def test_a_store_poisoned_by_an_old_version_still_opens(
+    notes: list[NewMemory], tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    """A memory written with year 9999.99 (before times were checked) and left in the outbox: the store
+    opened with 'year 10000 is out of range' and refused every later index write."""
+    path = tmp_path / "store"
+    first = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim))
+    first.remember(notes[:1], max_chars=MAX)
+    first.close()
+    db = sqlite3.connect(path / "memory.db")
+    db.execute(
+        "INSERT INTO memories(text, kind, scope, tags, occurred_at, created_at, content_hash) "
+        "VALUES ('end of time', 'note', 'user', '[]', 253402300800.0, 0, 'x')"
+    )
+    db.execute("INSERT INTO outbox(memory_id) VALUES (2)")
+    db.commit()
+    db.close()
+    again = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim))
+    try:
+        assert again.get_memory("mem_2").occurred_at.year == 9999
+        events = again.timeline(MemoryFilter(), None, newest_first=True, limit=5).events
+        assert [e.id for e in events][:1] == ["mem_2"]
+        stats = again.stats()
+        assert (stats.memories, stats.pending_index, stats.vector_points) == (2, 0, 2)
+        assert again.recall("end of time", 1, MemoryFilter(), 1000).hits[0].id == "mem_2"
+    finally:
+        again.close()
+
+
+class _OneBadRecordVectors(EdgeVectors):
+    """A vector engine that refuses one memory's point (a record it cannot take), and takes the rest."""
+
+    bad_id = 2
+
+    def upsert(self, points: Sequence[VectorPoint]) -> None:  # type: ignore[override]
+        if any(p.id == self.bad_id for p in points):
+            raise ValueError("cannot index this point")
+        super().upsert(points)
+
+
+def test_one_bad_record_is_skipped_and_reported_not_holding_back_the_rest(
+    notes: list[NewMemory], tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    path = tmp_path / "store"
+    store = MemoryStore(path, embedder, _OneBadRecordVectors(path / "vectors", embedder.dim))
+    try:
+        assert [r.indexed for r in store.remember(notes[:1], max_chars=MAX)] == [True]
+        assert [r.indexed for r in store.remember(notes[1:2], max_chars=MAX)] == [False]  # mem_2 alone: pending
+        assert [r.indexed for r in store.remember(notes[2:3], max_chars=MAX)] == [True]  # mem_3 goes in, mem_2 skipped
+        stats = store.stats()
+        assert (stats.memories, stats.vector_points, stats.pending_index, stats.unindexed) == (3, 2, 0, 1)
     finally:
         store.close()

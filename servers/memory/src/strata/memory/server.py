@@ -191,10 +191,15 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
         until: When = None,
         dry_run: Annotated[bool, Field(description="Only count what would go")] = False,
         reason: Annotated[str | None, Field(max_length=500)] = None,
+        all_in_scope: Annotated[
+            bool, Field(description="Confirm a filter that matches every memory of the named scopes (or very many)")
+        ] = False,
     ) -> ForgetResult:
-        """Delete memories/facts by id, an entity, or a filter, with what was derived from them (audited)."""
+        """Delete memories/facts by id, entity or filter (they intersect); emptying a scope needs all_in_scope."""
         flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), tuple(tags or ()), tuple(about or ()), since, until)
-        return await run(lambda: memory.forget(ids or [], entity, flt, dry_run=dry_run, reason=reason))
+        return await run(
+            lambda: memory.forget(ids or [], entity, flt, dry_run=dry_run, reason=reason, all_in_scope=all_in_scope)
+        )
 
     @mcp.tool(annotations=READ_ONLY)
     async def timeline(

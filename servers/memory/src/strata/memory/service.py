@@ -345,9 +345,17 @@ class Memory:
         return result
 
     def forget(
-        self, ids: Sequence[str], entity: str | None, flt: MemoryFilter, *, dry_run: bool, reason: str | None
+        self,
+        ids: Sequence[str],
+        entity: str | None,
+        flt: MemoryFilter,
+        *,
+        dry_run: bool,
+        reason: str | None,
+        all_in_scope: bool = False,
     ) -> ForgetResult:
         kwargs = {"ids": list(ids), "entity": entity, "flt": flt, "dry_run": dry_run, "reason": reason}
+        kwargs |= {"all_in_scope": all_in_scope}
         result: ForgetResult = self._call("forget", kwargs)
         return result
 

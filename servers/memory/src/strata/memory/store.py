@@ -43,6 +43,7 @@ from strata.memory.types import (
     Stats,
     Timeline,
     TimelineEvent,
+    as_utc,
 )
 from strata.memory.vectors import Fusion, SearchHit, VectorFilter, VectorIndex, VectorPoint, keyword_terms
 from strata.shared.errors import InvalidRequestError
@@ -65,6 +66,8 @@ KEYWORD_WEIGHT = 1.5
 NEIGHBOUR_WEIGHT = 0.5
 NEIGHBOUR_WINDOW_S = 3600.0  # memories further apart in time than this are not neighbours
 MAX_FORGET_IDS = 200
+# A forget by filter alone that matches more memories than this needs all_in_scope (as one that matches all).
+MAX_FORGET_BY_FILTER = 100
 MAX_TIMELINE_FACTS = 10_000  # facts read to place their start/end events in a timeline
 CHARS_PER_TOKEN = 4  # the usual English estimate; no tokenizer call per hit
 HIT_OVERHEAD_TOKENS = 24  # id, scope, kind, time and scores around each hit's text
@@ -124,6 +127,7 @@ CREATE TABLE IF NOT EXISTS audit(
     detail TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, memory_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS index_failures(memory_id INTEGER PRIMARY KEY, error TEXT NOT NULL, at REAL NOT NULL);
 """
 
 
@@ -132,11 +136,21 @@ def estimate_tokens(text: str) -> int:
 
 
 def _ts(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
+    if value is None:
+        return None
+    try:
+        return as_utc(value).timestamp()
+    except ValueError as exc:  # checked at the edge too; the domain refuses it again for other callers
+        raise InvalidRequestError(str(exc)) from exc
 
 
 def _dt(value: float) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
+    """A stored time. One past the calendar (a store written before times were range-checked) reads as
+    the calendar's end rather than making the row, and every query over it, unreadable."""
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, ValueError, OSError):
+        return (datetime.max if value > 0 else datetime.min).replace(tzinfo=UTC)
 
 
 def _entity_key(name: str) -> str:
@@ -273,17 +287,17 @@ class MemoryStore:
             )
 
     def _replay_outbox(self) -> None:
-        rows = self._db.execute("SELECT seq, memory_id FROM outbox ORDER BY seq").fetchall()
-        if not rows:
+        """Finish the vector writes a killed process left behind. A store always opens: a write that
+        fails now stays pending (retried by the next write), a record that cannot be indexed is skipped
+        and reported (stats: unindexed)."""
+        pending = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        if not pending:
             return
-        ids = sorted({row["memory_id"] for row in rows})
-        log.info("replaying_vector_writes", count=len(ids))
-        existing = self._memories_by_id(ids)
-        self.vectors.delete([i for i in ids if i not in existing])
-        self._index([existing[i] for i in ids if i in existing])
-        self.vectors.flush()
-        with self._tx() as db:
-            db.execute("DELETE FROM outbox WHERE seq <= ?", (rows[-1]["seq"],))
+        log.info("replaying_vector_writes", count=pending)
+        if self._index_committed():
+            with self._lock, self._tx() as db:
+                self._clear_done(db)
+            self.vectors.flush()
 
     def close(self) -> None:
         with self._lock:
@@ -372,20 +386,45 @@ class MemoryStore:
 
     def _index_committed(self) -> bool:
         """The vector writes the outbox still holds, after a commit: this call's and any earlier ones
-        that failed. On failure they stay in the outbox (retried by the next write and on open)."""
+        that failed. On failure they stay in the outbox (retried by the next write and on open), but a
+        record that fails alone while others succeed is skipped and reported, so one bad record never
+        holds back the ones after it."""
         done = set(self._done.seqs)
         rows = [r for r in self._db.execute("SELECT seq, memory_id FROM outbox ORDER BY seq") if r["seq"] not in done]
         if not rows:
             return True
         ids = sorted({r["memory_id"] for r in rows})
         try:
-            records = self._memories_by_id(ids)
-            self._index([records[i] for i in ids if i in records])
-            self.vectors.delete([i for i in ids if i not in records])
+            self._index_ids(ids)
         except Exception as exc:  # the memory is stored; only its vectors wait (stats: pending_index)
-            log.warning("vector_write_failed", pending=len(ids), error=f"{type(exc).__name__}: {exc}")
-            return False
+            log.warning("vector_write_failed", pending=len(ids), error=_one_line(exc))
+            if len(ids) == 1 or not self._index_one_by_one(ids):
+                return False
         self._done.seqs.extend(r["seq"] for r in rows)
+        return True
+
+    def _index_ids(self, ids: Sequence[int]) -> None:
+        records = self._memories_by_id(ids)
+        self._index([records[i] for i in ids if i in records])
+        self.vectors.delete([i for i in ids if i not in records])
+
+    def _index_one_by_one(self, ids: Sequence[int]) -> bool:
+        """After a failed batch: index each id alone. When some succeed, the failing ones are bad records
+        (skipped, reported in ``index_failures``); when none does, the engine is down and all stay pending."""
+        failed: dict[int, str] = {}
+        for memory_id in ids:
+            try:
+                self._index_ids([memory_id])
+            except Exception as exc:  # judged below: one bad record, or an engine that is down
+                failed[memory_id] = _one_line(exc)
+        if len(failed) == len(ids):
+            return False
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO index_failures(memory_id, error, at) VALUES (?, ?, ?)",
+                [(i, error, time.time()) for i, error in failed.items()],
+            )
+        log.error("memories_not_indexed", ids=[f"mem_{i}" for i in failed], error=next(iter(failed.values()), ""))
         return True
 
     def _index(self, records: Sequence[MemoryRecord]) -> None:
@@ -805,13 +844,32 @@ class MemoryStore:
     # ----------------------------------------------------------------- forget, timeline, stats
 
     def forget(
-        self, ids: Sequence[str], entity: str | None, flt: MemoryFilter, *, dry_run: bool, reason: str | None
+        self,
+        ids: Sequence[str],
+        entity: str | None,
+        flt: MemoryFilter,
+        *,
+        dry_run: bool,
+        reason: str | None,
+        all_in_scope: bool = False,
     ) -> ForgetResult:
         """Delete memories, facts or an entity; derived data goes too (vectors, code links, facts taken from
-        a forgotten memory, facts naming a forgotten entity). The audit log keeps ids and counts, not text."""
+        a forgotten memory, facts naming a forgotten entity). The audit log keeps ids and counts, not text.
+
+        Selectors intersect: ``ids`` with a filter forgets only the listed memories the filter matches (and
+        the listed facts in its scopes); ``entity`` combines with ``scopes`` only. A filter alone that
+        matches every memory of the scopes it covers, or more than ``MAX_FORGET_BY_FILTER``, is refused
+        unless ``all_in_scope`` is set and scopes are named; ``dry_run`` always shows the count."""
         if not ids and entity is None and flt.is_empty():
             raise InvalidRequestError(
                 "forget needs ids, an entity or at least one filter (it never forgets everything)"
+            )
+        if all_in_scope and not flt.scopes:
+            raise InvalidRequestError("all_in_scope needs scopes: name the scopes whose memories may all be forgotten")
+        if entity is not None and (ids or flt.kinds or flt.tags or flt.about or flt.since or flt.until):
+            raise InvalidRequestError(
+                "entity combines only with scopes: forget an entity (its facts in those scopes), or memories "
+                "and facts by ids and filters, in separate calls"
             )
         flt.check()
         memory_ids: set[int] = set()
@@ -820,6 +878,7 @@ class MemoryStore:
         for value in ids:
             prefix, number = _parse_id(value, ("mem", "fact"))
             (memory_ids if prefix == "mem" else fact_ids).add(number)
+        needs_confirmation = ""
         with self._lock, self._tx() as db:
             self._clear_done(db)
             for number in sorted(memory_ids):
@@ -828,15 +887,29 @@ class MemoryStore:
             for number in sorted(fact_ids):
                 if db.execute("SELECT 1 FROM facts WHERE id = ?", (number,)).fetchone() is None:
                     raise UnknownIdError(f"no fact 'fact_{number}'")
+            in_scopes, scope_params = _scope_clause("scope", flt.scopes)
             if entity is not None:
-                entity_ids.add(self._entity(db, entity, create=False))
-            if not flt.is_empty():
+                key = self._entity(db, entity, create=False)
+                naming = self._ids_in(
+                    db, "SELECT id FROM facts WHERE (subject_id IN ({0}) OR object_id IN ({0}))", [key]
+                )
+                fact_ids = self._ids_in(
+                    db, f"SELECT id FROM facts WHERE id IN ({{}}) AND {in_scopes}", naming, scope_params
+                )
+                if fact_ids == naming:  # nothing of it stays in other scopes: the entity goes too
+                    entity_ids.add(key)
+            elif not flt.is_empty():
                 where, params = flt.sql()
-                memory_ids.update(r[0] for r in db.execute(f"SELECT m.id FROM memories m WHERE {where}", params))
+                matching = {r[0] for r in db.execute(f"SELECT m.id FROM memories m WHERE {where}", params)}
+                if ids:
+                    memory_ids &= matching
+                    fact_ids = self._ids_in(
+                        db, f"SELECT id FROM facts WHERE id IN ({{}}) AND {in_scopes}", fact_ids, scope_params
+                    )
+                else:
+                    memory_ids = matching
+                    needs_confirmation = self._forget_needs_confirmation(db, len(matching), flt, all_in_scope)
             fact_ids.update(self._ids_in(db, "SELECT id FROM facts WHERE memory_id IN ({})", memory_ids))
-            fact_ids.update(
-                self._ids_in(db, "SELECT id FROM facts WHERE subject_id IN ({0}) OR object_id IN ({0})", entity_ids)
-            )
             removed = [f"mem_{i}" for i in sorted(memory_ids)] + [f"fact_{i}" for i in sorted(fact_ids)]
             result = ForgetResult(
                 dry_run=dry_run,
@@ -844,9 +917,12 @@ class MemoryStore:
                 facts=len(fact_ids),
                 entities=len(entity_ids),
                 ids=removed[:MAX_FORGET_IDS],
+                needs_all_in_scope=bool(needs_confirmation),
             )
             if dry_run:
                 return result
+            if needs_confirmation:
+                raise InvalidRequestError(needs_confirmation)
             self._delete_in(db, "DELETE FROM facts WHERE id IN ({})", fact_ids)
             self._delete_in(db, "UPDATE facts SET superseded_by = NULL WHERE superseded_by IN ({})", fact_ids)
             self._delete_in(db, "DELETE FROM entities WHERE id IN ({})", entity_ids)
@@ -866,12 +942,30 @@ class MemoryStore:
         return result
 
     @staticmethod
-    def _ids_in(db: sqlite3.Connection, sql: str, ids: Iterable[int]) -> set[int]:
+    def _forget_needs_confirmation(db: sqlite3.Connection, matched: int, flt: MemoryFilter, all_in_scope: bool) -> str:
+        """Why a forget by filter alone needs ``all_in_scope`` (empty when it does not)."""
+        if all_in_scope or not matched:
+            return ""
+        in_scopes, params = _scope_clause("scope", flt.scopes)
+        total = db.execute(f"SELECT count(*) FROM memories WHERE {in_scopes}", params).fetchone()[0]
+        where = f"scope(s) {', '.join(flt.scopes)}" if flt.scopes else "every scope"
+        if matched >= total:
+            why = f"this filter matches all {matched} memories in {where}"
+        elif matched > MAX_FORGET_BY_FILTER:
+            why = f"this filter matches {matched} memories in {where}, more than {MAX_FORGET_BY_FILTER}"
+        else:
+            return ""
+        return f"{why}; to forget them pass all_in_scope=true with the scopes named (dry_run=true shows the count)"
+
+    @staticmethod
+    def _ids_in(db: sqlite3.Connection, sql: str, ids: Iterable[int], extra: Sequence[Any] = ()) -> set[int]:
+        """Run ``sql`` with each ``{}`` (or ``{0}``) filled by a chunk of ``ids``; ``extra`` parameters follow."""
         values = list(ids)
         found: set[int] = set()
         for start in range(0, len(values), 400):
             chunk = values[start : start + 400]
-            found.update(r[0] for r in db.execute(sql.format(",".join("?" * len(chunk))), chunk * sql.count("{")))
+            params = [*(chunk * sql.count("{")), *extra]
+            found.update(r[0] for r in db.execute(sql.format(",".join("?" * len(chunk))), params))
         return found
 
     @staticmethod
@@ -964,11 +1058,24 @@ class MemoryStore:
                 relations=relations,
                 vector_points=self.vectors.count(),
                 pending_index=db.execute("SELECT count(*) FROM outbox").fetchone()[0] - len(self._done.seqs),
+                unindexed=db.execute(
+                    "SELECT count(*) FROM index_failures f JOIN memories m ON m.id = f.memory_id"
+                ).fetchone()[0],
                 vector_engine=self.vectors.engine,
                 embedder=self.embedder.name,
                 store_dir=str(self.store_dir),
                 disk_bytes=disk_usage(self.store_dir),
             )
+
+
+def _scope_clause(column: str, scopes: Sequence[str]) -> tuple[str, list[Any]]:
+    if not scopes:
+        return "1", []
+    return f"{column} IN ({','.join('?' * len(scopes))})", list(scopes)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def disk_usage(path: Path) -> int:

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 __all__ = [
+    "DATE_RANGE",
+    "EARLIEST",
+    "LATEST",
     "Cardinality",
     "EntityRef",
     "Fact",
@@ -33,9 +36,23 @@ TAG_PATTERN = r"^[\w.:/@+\-]{1,64}$"
 Cardinality = Literal["one", "many"]
 
 
+# Times are stored as float seconds: near year 1 or 9999 a float cannot hold microseconds, and an offset
+# can push a valid date past the calendar ("9999-12-31T23:59:59.999999Z" read back as year 10000 and made
+# the store unopenable). Every time taken in must lie in this range.
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+DATE_RANGE = "from 1000-01-01 to before 9000-01-01 (UTC)"
+
+
 def as_utc(value: datetime) -> datetime:
-    """A naive datetime is taken as UTC; an aware one is converted to UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """A naive datetime is taken as UTC; an aware one is converted to UTC; either must be in range."""
+    try:
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None  # the offset moves it past year 1 or 9999
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{value.isoformat()} is out of range: times must be {DATE_RANGE}")
+    return utc
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
@@ -136,6 +153,9 @@ class ForgetResult(BaseModel):
     facts: int
     entities: int
     ids: list[str] = Field(description="ids removed (or that would be), at most 200")
+    needs_all_in_scope: bool = Field(
+        default=False, description="the filter matches a whole scope or very many memories: confirm with all_in_scope"
+    )
 
 
 class TimelineEvent(BaseModel):
@@ -161,6 +181,9 @@ class Stats(BaseModel):
     relations: int
     vector_points: int
     pending_index: int = Field(description="writes stored but not yet in the vector index (retried)")
+    unindexed: int = Field(
+        default=0, description="memories stored but skipped by the vector index (a bad record; see the log)"
+    )
     vector_engine: str
     embedder: str
     store_dir: str
