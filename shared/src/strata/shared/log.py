@@ -36,6 +36,17 @@ def redact(value: Any, key: str | None = None) -> Any:
     return value
 
 
+class _ExpectedToolErrors(logging.Filter):
+    """Drops fastmcp's "Error calling tool" records for StrataErrors: those are answers to bad input,
+    logged once by the tool edge (``tool_error``, no traceback). Tracebacks stay for real crashes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from strata.shared.errors import StrataError
+
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.name.startswith("fastmcp") and isinstance(error, StrataError))
+
+
 def _redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     # uvicorn adds an ANSI-coloured duplicate of each message; JSON logs do not want it.
     return {k: redact(v, k) for k, v in event_dict.items() if k != "color_message"}
@@ -68,6 +79,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(_ExpectedToolErrors())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)

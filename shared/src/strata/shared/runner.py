@@ -1,9 +1,14 @@
 """The one server runner every Strata server uses: stdio or streamable HTTP, with health, metrics and auth.
 
 HTTP serves MCP at ``/mcp``, ``GET /healthz`` (no auth, for probes) and Prometheus ``GET /metrics``.
-Binding anything but loopback requires a bearer token; on loopback the Host and Origin headers are
-checked strictly (DNS-rebinding defence), since a browser page could otherwise reach the port.
-SIGTERM and SIGINT stop the server gracefully on both transports.
+Binding anything but loopback requires a strong bearer token; on loopback the Host header is checked
+strictly (DNS-rebinding defence), and a browser Origin is trusted only when configured
+(``http_guard.py``). SIGTERM and SIGINT stop the server gracefully on both transports.
+
+At the tool edge every error is ``"<code>: <one line>"`` of at most ``MAX_ERROR_CHARS``: argument
+validation says what was wrong first and how many more problems there were, a lone UTF-16 surrogate
+anywhere in the arguments is refused before any tool sees it, and ``/healthz`` answers 503 while a tool
+call has run longer than ``stuck_after_s``.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strata.shared.errors import ConfigError, StrataError, UnauthorizedError
+from strata.shared.http_guard import OriginGuard, check_token, protocol_options
 from strata.shared.log import get_logger
 from strata.shared.settings import ServerSettings
+from strata.shared.stdio import answering_stdio
 
 __all__ = [
     "Metrics",
@@ -41,6 +48,7 @@ __all__ = [
     "ServeOptions",
     "build_http_app",
     "create_mcp",
+    "http_config",
     "serve",
     "serve_options_from",
 ]
@@ -52,6 +60,12 @@ DEFAULT_HOST = "127.0.0.1"
 MCP_PATH = "/mcp"
 GRACEFUL_SHUTDOWN_SECONDS = 5
 UNAUTHENTICATED_PATHS = frozenset({"/healthz"})
+# A tool error a client reads: one line, bounded (a call with 200k unknown keys made a 41.6 MB error).
+MAX_ERROR_CHARS = 500
+# A tool call running longer than this makes /healthz answer 503 "stuck" (a wedged worker).
+DEFAULT_STUCK_AFTER_S = 300.0
+# Arguments nested deeper than this are refused before any tool sees them (recursion in tool code).
+MAX_ARGUMENT_DEPTH = 64
 
 
 class RunnerSettings(ServerSettings):
@@ -63,6 +77,9 @@ class RunnerSettings(ServerSettings):
     token: str | None = Field(default=None, description="Bearer token for HTTP (STRATA_TOKEN)")
     allowed_origins: list[str] = Field(default_factory=list, description="Extra browser origins trusted")
     allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host header values trusted")
+    stuck_after_s: float = Field(
+        default=DEFAULT_STUCK_AFTER_S, gt=0, description="/healthz says stuck when a tool call runs longer"
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -86,14 +103,18 @@ class ServeOptions:
     allowed_hosts: tuple[str, ...] = ()
     # Path prefixes that authenticate their own requests; the bearer token does not guard them.
     self_authenticated: tuple[str, ...] = ()
+    stuck_after_s: float = DEFAULT_STUCK_AFTER_S
 
     def check(self) -> None:
         """Refuse unsafe combinations before anything binds a port."""
-        if self.transport == "http" and not is_loopback(self.host) and not self.token:
+        if self.transport != "http" or is_loopback(self.host):
+            return
+        if not self.token:
             raise ConfigError(
                 f"Refusing to bind {self.host}: serving beyond loopback requires a bearer token - "
                 "pass --token or set STRATA_TOKEN"
             )
+        check_token(self.token)
 
 
 @dataclass
@@ -113,16 +134,41 @@ class Metrics:
         self.tool_seconds = Histogram(
             "strata_tool_call_seconds", "MCP tool call latency", ["tool"], registry=self.registry
         )
+        self.stuck_after_s = DEFAULT_STUCK_AFTER_S
+        self._in_flight: dict[int, tuple[str, float]] = {}
+        self._next_call = 0
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
+    def call_started(self, tool: str) -> int:
+        self._next_call += 1
+        self._in_flight[self._next_call] = (tool, time.monotonic())
+        return self._next_call
+
+    def call_ended(self, call: int) -> None:
+        self._in_flight.pop(call, None)
+
+    def health(self) -> tuple[dict[str, Any], int]:
+        """The /healthz body and status: 503 "stuck" while a tool call has run past ``stuck_after_s``."""
+        now = time.monotonic()
+        calls = list(self._in_flight.values())
+        oldest = min(calls, key=lambda call: call[1], default=None)
+        body: dict[str, Any] = {"status": "ok", "in_flight": len(calls)}
+        if oldest is not None:
+            body["oldest_call"] = {"tool": oldest[0], "seconds": round(now - oldest[1], 1)}
+            if now - oldest[1] > self.stuck_after_s:
+                body["status"] = "stuck"
+                return body, 503
+        return body, 200
+
 
 class _ToolEdgeMiddleware(Middleware):
-    """Counts and times tool calls, and turns domain errors into MCP tool errors at the edge.
+    """Counts and times tool calls, and turns errors into one-line MCP tool errors at the edge.
 
-    A StrataError becomes ``"<code>: <message>"``; any other exception is logged with its traceback
-    and reaches the client as ``"internal: ..."`` without one.
+    A StrataError becomes ``"<code>: <message>"``; invalid arguments ``"invalid_arguments: <first
+    problem> (and N more problems)"``; any other exception is logged and reaches the client as
+    ``"internal: ..."`` without a traceback. Every message is cut to ``MAX_ERROR_CHARS``.
     """
 
     def __init__(self, metrics: Metrics) -> None:
@@ -134,26 +180,98 @@ class _ToolEdgeMiddleware(Middleware):
         tool = context.message.name
         started = time.perf_counter()
         outcome = "error"
+        call = self.metrics.call_started(tool)
         try:
+            problem = _argument_problem(context.message.arguments)
+            if problem:
+                outcome = "invalid_arguments"
+                raise ToolError(_bounded(f"invalid_arguments: {problem}"))
             result = await call_next(context)
             outcome = "ok"
             return result
         except ToolError as exc:
+            if outcome == "invalid_arguments":
+                raise
             # FastMCP has already masked the tool's exception; the original is the cause.
             cause = exc.__cause__
             if isinstance(cause, StrataError):
                 outcome = cause.code
-                log.info("tool_error", tool=tool, code=cause.code, message=cause.message)
-                raise ToolError(str(cause)) from cause
-            if cause is not None and not isinstance(cause, FastMCPError | ValidationError):
+                log.info("tool_error", tool=tool, code=cause.code, message=cause.message[:MAX_ERROR_CHARS])
+                raise ToolError(_bounded(str(cause))) from cause
+            invalid = _validation_error(exc)
+            if invalid is not None:
+                outcome = "invalid_arguments"
+                raise ToolError(_bounded(f"invalid_arguments: {_describe(invalid)}")) from None
+            if cause is not None and not isinstance(cause, FastMCPError):
                 log.error("tool_crashed", tool=tool, error=type(cause).__name__)
                 raise ToolError(
                     f"internal: tool '{tool}' failed ({type(cause).__name__}); see the server log"
                 ) from cause
-            raise
+            raise ToolError(_bounded(" ".join(str(exc).split()))) from exc
+        except FastMCPError as exc:  # fastmcp's own ValidationError for arguments that do not fit the schema
+            invalid = _validation_error(exc)
+            outcome = "invalid_arguments"
+            detail = _describe(invalid) if invalid is not None else " ".join(str(exc).split())
+            raise ToolError(_bounded(f"invalid_arguments: {detail}")) from None
         finally:
+            self.metrics.call_ended(call)
             self.metrics.tool_calls.labels(tool=tool, outcome=outcome).inc()
             self.metrics.tool_seconds.labels(tool=tool).observe(time.perf_counter() - started)
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _validation_error(exc: BaseException) -> ValidationError | None:
+    """The pydantic ValidationError behind ``exc`` (fastmcp wraps it once or twice), if any."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        if isinstance(seen, ValidationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _describe(error: ValidationError) -> str:
+    """The first problem of a validation error on one line, and how many more there were."""
+    problems = error.errors(include_url=False, include_input=False, include_context=False)
+    first = problems[0] if problems else {"loc": (), "msg": "invalid"}
+    where = ".".join(str(part) for part in first["loc"])[:100] or "arguments"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    text = " ".join(f"{where}: {message}".split())[:300]
+    more = len(problems) - 1
+    return f"{text} (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else text
+
+
+def _argument_problem(arguments: Any) -> str:
+    """What makes these arguments unusable by any tool: a lone surrogate, or nesting past MAX_ARGUMENT_DEPTH."""
+    stack: list[tuple[Any, str, int]] = [(arguments, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_ARGUMENT_DEPTH:
+            return f"{where or 'arguments'}: nested deeper than {MAX_ARGUMENT_DEPTH} levels"
+        if isinstance(value, str):
+            if not value.isascii() and not _encodable(value):
+                return f"{where or 'arguments'}: text contains a lone UTF-16 surrogate (not valid Unicode)"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not key.isascii() and not _encodable(key):
+                    return f"{where or 'arguments'}: a key contains a lone UTF-16 surrogate (not valid Unicode)"
+                stack.append((item, f"{where}.{key}" if where else str(key)[:100], depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}.{i}", depth + 1) for i, item in enumerate(value))
+    return ""
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def create_mcp(
@@ -178,7 +296,8 @@ def create_mcp(
 
     @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "server": name, "version": version})
+        body, status = metrics.health()
+        return JSONResponse({**body, "server": name, "version": version}, status_code=status)
 
     @server.custom_route("/metrics", methods=["GET"], include_in_schema=False)
     async def metrics_route(_: Request) -> Response:
@@ -248,7 +367,11 @@ class _HttpMetrics:
 def build_http_app(server: FastMCP, options: ServeOptions, metrics: Metrics) -> Any:
     """The Starlette app for ``server``: MCP at /mcp plus its custom routes, guarded as documented."""
     options.check()
-    middleware = [AsgiMiddleware(_HttpMetrics, metrics=metrics)]
+    metrics.stuck_after_s = options.stuck_after_s
+    middleware = [
+        AsgiMiddleware(_HttpMetrics, metrics=metrics),
+        AsgiMiddleware(OriginGuard, allowed_origins=options.allowed_origins),
+    ]
     if options.token:
         middleware.append(
             AsgiMiddleware(_BearerAuth, token=options.token, self_authenticated=options.self_authenticated)
@@ -283,23 +406,44 @@ async def _serve_async(server: FastMCP, options: ServeOptions, metrics: Metrics)
         async with anyio.create_task_group() as tg:
             await tg.start(_stop_on_signal, tg.cancel_scope)
             log.info("serving", server=server.name, transport="stdio")
-            await server.run_stdio_async(show_banner=False)
+            await _run_stdio(server)
             tg.cancel_scope.cancel()
         return
 
     import uvicorn
 
     app = build_http_app(server, options, metrics)
-    config = uvicorn.Config(
+    log.info("serving", server=server.name, transport="http", url=f"http://{options.host}:{options.port}{MCP_PATH}")
+    # uvicorn drains in-flight requests on SIGTERM/SIGINT
+    await uvicorn.Server(http_config(app, options.host, options.port)).serve()
+
+
+def http_config(app: Any, host: str, port: int) -> Any:
+    """The uvicorn configuration every Strata HTTP server runs with (request deadlines, JSON logs)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
-        host=options.host,
-        port=options.port,
+        host=host,
+        port=port,
         lifespan="on",
         log_config=None,  # our handlers (stderr JSON) stay in place
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **protocol_options(),
     )
-    log.info("serving", server=server.name, transport="http", url=f"http://{options.host}:{options.port}{MCP_PATH}")
-    await uvicorn.Server(config).serve()  # uvicorn drains in-flight requests on SIGTERM/SIGINT
+
+
+async def _run_stdio(server: FastMCP) -> None:
+    """``FastMCP.run_stdio_async`` with a transport that answers the lines it cannot read (stdio.py)."""
+    from fastmcp.server.context import reset_transport, set_transport
+
+    token = set_transport("stdio")
+    try:
+        async with server._lifespan_manager(), answering_stdio() as (read_stream, write_stream):
+            low_level = server._mcp_server
+            await low_level.run(read_stream, write_stream, low_level.create_initialization_options())
+    finally:
+        reset_transport(token)
 
 
 async def _stop_on_signal(
@@ -330,4 +474,5 @@ def serve_options_from(
         token=token or runner.token,
         allowed_origins=(*runner.allowed_origins, *extra_origins),
         allowed_hosts=tuple(runner.allowed_hosts),
+        stuck_after_s=runner.stuck_after_s,
     )

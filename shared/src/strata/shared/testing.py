@@ -26,8 +26,10 @@ async def serving(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn (lifespan on) for the body; yields its base URL."""
     import uvicorn
 
+    from strata.shared.runner import http_config
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="on", log_config=None))
+    server = uvicorn.Server(http_config(app, host, port))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
         with anyio.fail_after(30):

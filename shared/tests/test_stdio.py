@@ -1,0 +1,77 @@
+"""A real stdio server process answers every line at once, the ones it cannot read included (issue 25)."""
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+SERVER = """
+from strata.shared.log import configure_logging
+from strata.shared.runner import Metrics, ServeOptions, create_mcp, serve
+configure_logging("info")
+metrics = Metrics()
+mcp = create_mcp("echo", version="1", instructions="echo", metrics=metrics)
+
+@mcp.tool
+def echo(text: str) -> str:
+    '''Echo.'''
+    return text
+
+serve(mcp, ServeOptions(transport="stdio"), metrics)
+"""
+CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
+}
+
+
+@pytest.fixture
+def server() -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert exchange(process, json.dumps(INITIALIZE).encode())["id"] == 0
+    assert process.stdin is not None
+    process.stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+    yield process
+    process.kill()
+    process.communicate()
+
+
+def exchange(process: subprocess.Popen[bytes], line: bytes, timeout: float = 20) -> dict[str, Any]:
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(line + b"\n")
+    process.stdin.flush()
+    started = time.monotonic()
+    reply = process.stdout.readline()
+    assert reply, "the server closed stdout"
+    assert time.monotonic() - started < timeout
+    parsed: dict[str, Any] = json.loads(reply)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        (b"[" * 1000 + b"]" * 1000, -32700),
+        (b"this is not json", -32700),
+        (b'{"jsonrpc": "2.0", "id": 5, "method": "\xff\xfe"', -32700),
+        (b'{"jsonrpc": "2.0", "id": 5,\x00 "method": "ping"}', -32700),
+        (b'{"hello": "world"}', -32600),
+    ],
+    ids=["deep nesting", "not json", "invalid utf-8", "nul byte", "not json-rpc"],
+)
+def test_unreadable_lines_get_a_json_rpc_error_and_the_server_goes_on(
+    server: subprocess.Popen[bytes], line: bytes, code: int
+) -> None:
+    error = exchange(server, line)
+    assert error["id"] is None and error["error"]["code"] == code
+    answer = exchange(server, json.dumps(CALL).encode())
+    assert answer["id"] == 1 and answer["result"]["structuredContent"] == {"result": "hi"}
