@@ -145,6 +145,51 @@ def test_cypher_syntax_error_is_one_line(graph: CodeGraph) -> None:
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "MATCH (a:Symbol)-[*1..12]-(b:Symbol) RETURN count(*)",  # issue 25: 3 minutes, 11 GB, SIGTERM ignored
+        "MATCH (a:Symbol)-[*]-(b:Symbol) RETURN count(*)",
+        "MATCH p = (a:Symbol)-[:CALLS* SHORTEST 1..40]->(b:Symbol) RETURN p",
+        "MATCH (a)-[:CALLS*3..]->(b) RETURN a",
+    ],
+)
+def test_variable_length_paths_need_a_small_upper_bound(graph: CodeGraph, query: str) -> None:
+    with pytest.raises(InvalidRequestError, match=r"needs an upper bound of at most 6 hops"):
+        graph.query(query, 10)
+    assert graph.query("MATCH (a:Symbol)-[:CALLS*1..3]->(b:Symbol) RETURN count(*)", 1).rows[0][0] > 0
+
+
+def test_a_query_that_grows_past_the_memory_limit_is_killed_and_the_graph_goes_on(graph: CodeGraph) -> None:
+    """Kuzu's own limits do not stop range(): it grew past 20 GB and ignored the timeout."""
+    with pytest.raises(InvalidRequestError, match=r"^query_too_large: query needed more than the 2048 MB"):
+        graph.query("UNWIND range(1, 300000000) AS x RETURN count(x)", 1)
+    assert graph.search("login", [], 1).items  # the other tools never waited on it
+    assert graph.query("MATCH (s:Symbol) RETURN count(*)", 1).rows[0][0] > 0  # a new worker answers
+
+
+def test_a_query_past_the_time_limit_is_stopped(graph: CodeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(graph._queries, "timeout_s", 0.2)
+    with pytest.raises(InvalidRequestError, match=r"^query_timeout: query stopped after 0.2 s"):
+        graph.query(
+            "UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y WITH x + y AS z WHERE z % 7 = 3 RETURN sum(z)", 1
+        )
+    monkeypatch.setattr(graph._queries, "timeout_s", 10.0)
+    assert graph.query("RETURN 1", 1).rows == [[1]]
+
+
+def test_cypher_replies_are_bounded_in_bytes(graph: CodeGraph) -> None:
+    with pytest.raises(InvalidRequestError, match=r"the first row is [\d,]+ bytes of JSON; a reply holds at most"):
+        graph.query("RETURN range(1, 2000000)", 1)
+    many = graph.query("UNWIND range(1, 1000) AS x RETURN x, lpad('', 2000, 'x')", 1000)
+    assert many.truncated and many.note and 0 < len(many.rows) < 1000
+
+
+def test_a_path_with_a_nul_is_a_coded_error(graph: CodeGraph) -> None:
+    with pytest.raises(InvalidRequestError, match="cannot contain a NUL"):
+        graph.outline("app/\x00views.py")
+
+
 def test_task_context_finds_the_code_a_task_is_about_and_its_neighbours(graph: CodeGraph) -> None:
     context = graph.task_context("find where we authenticate against the legacy LDAP server", max_tokens=4000)
     ids = [item.id for item in context.items]

@@ -42,6 +42,11 @@ SCHEMA = [
     "CREATE NODE TABLE File(path STRING, sha256 STRING, PRIMARY KEY(path))",
 ]
 LOCK_WAIT_SECONDS = 10.0
+# A read-only store serves agents' Cypher: one `MATCH (a)-[*1..12]-(b) RETURN count(*)` took 11 GB and
+# minutes. Kuzu takes every intermediate result from its buffer pool (default: 80% of RAM), so the pool
+# bounds a query's memory (it fails with "buffer pool is full"); the timeout bounds its time.
+READ_BUFFER_POOL_BYTES = 1024 * 1024 * 1024
+QUERY_TIMEOUT_MS = 10_000
 SEPARATORS = re.compile(r"[./:\\ ]")  # what joins the names in a symbol id
 SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line"
 HIDDEN_KINDS = ("external", "builtin")  # names the code uses but does not define: never search results
@@ -75,12 +80,17 @@ def _symbol(row: Sequence[Any], offset: int = 0) -> StoredSymbol:
 class CodeGraphStore:
     """One Kuzu database holding one repository's graph."""
 
-    def __init__(self, path: Path, *, read_only: bool = True) -> None:
+    def __init__(self, path: Path, *, read_only: bool = True, timeout_ms: int = QUERY_TIMEOUT_MS) -> None:
         import kuzu
 
         self.path = path
-        self._db = kuzu.Database(str(path), read_only=read_only)
+        if read_only:
+            self._db = kuzu.Database(str(path), read_only=True, buffer_pool_size=READ_BUFFER_POOL_BYTES)
+        else:
+            self._db = kuzu.Database(str(path), read_only=False)
         self._conn = kuzu.Connection(self._db)
+        if read_only:
+            self._conn.set_query_timeout(timeout_ms)
         self._fts_loaded = False
         self._hot: HotGraph | None = None
 
@@ -125,12 +135,14 @@ class CodeGraphStore:
             yield store
 
     @classmethod
-    def open_read_only(cls, path: Path, wait: float = LOCK_WAIT_SECONDS) -> CodeGraphStore:
+    def open_read_only(
+        cls, path: Path, wait: float = LOCK_WAIT_SECONDS, *, timeout_ms: int = QUERY_TIMEOUT_MS
+    ) -> CodeGraphStore:
         """Open a store for reading, waiting out an in-place update by another process (it takes milliseconds)."""
         deadline = time.monotonic() + wait
         while True:
             try:
-                return cls(path, read_only=True)
+                return cls(path, read_only=True, timeout_ms=timeout_ms)
             except RuntimeError as exc:
                 if not _is_lock_error(exc) or time.monotonic() > deadline:
                     raise
@@ -466,19 +478,13 @@ class CodeGraphStore:
         )
         return [(_symbol(r), float(r[7])) for r in rows]
 
-    def read_query(self, query: str, limit: int) -> tuple[list[str], list[list[Any]], bool]:
-        """Run a read-only Cypher query; at most ``limit`` rows, and whether more were left out."""
+    def read_query(self, query: str) -> Any:
+        """Run a read-only Cypher query; the result, to read row by row (``get_next``)."""
         import kuzu
 
         result = self._conn.execute(query)
         assert isinstance(result, kuzu.QueryResult)
-        columns = result.get_column_names()
-        rows: list[list[Any]] = []
-        while result.has_next():
-            if len(rows) == limit:
-                return columns, rows, True
-            rows.append(list(result.get_next()))
-        return columns, rows, False
+        return result
 
     def routes(self, text: str, method: str | None, limit: int) -> tuple[list[tuple[Any, ...]], int]:
         """Routes whose path contains ``text`` (and whose method matches), with their handler ids."""

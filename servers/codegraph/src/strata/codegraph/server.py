@@ -59,6 +59,7 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, de
         finally:
             if watcher is not None:
                 watcher.stop()
+            graph.interrupt()
             graph.close()
 
     mcp = create_mcp("strata-codegraph", version=VERSION, instructions=INSTRUCTIONS, metrics=metrics, lifespan=lifespan)
@@ -119,7 +120,15 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, de
 
     @mcp.tool(annotations=READ_ONLY)
     def cypher(
-        query: Annotated[str, Field(min_length=1, max_length=5000, description="Read-only Cypher")],
+        query: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=5000,
+                description="Read-only Cypher; paths need an upper bound (at most 6 hops, e.g. [:CALLS*1..3]); "
+                "10 s, 2 GB and 512 KB of rows per query",
+            ),
+        ],
         limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     ) -> QueryResult:
         """Read-only Cypher. Nodes: Symbol(id,name,kind,language,file,start_line,end_line), Route, File.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import json
 import os
 import re
 import threading
@@ -21,6 +20,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
 
+from strata.codegraph.cypher import QueryWorker
 from strata.codegraph.errors import (
     AmbiguousSymbolError,
     NotIndexedError,
@@ -76,6 +76,15 @@ WRITE_KEYWORDS = re.compile(
     re.IGNORECASE,
 )
 log = get_logger("strata.codegraph.service")
+# A variable-length pattern must say how far it goes: -[:CALLS*1..3]->. Kuzu's default is 30 hops, and
+# paths multiply with every hop (1..6 hops over 9k call edges filled 10 GB in a minute).
+MAX_PATH_HOPS = 6
+VARIABLE_LENGTH = re.compile(
+    r"\[[^\]]*?\*\s*(?:SHORTEST|ALL\s+SHORTEST|TRAIL|ACYCLIC|WSHORTEST\([^)]*\))?\s*(\d*)\s*(\.\.\s*(\d*))?", re.I
+)
+# A Cypher query may run this long, and hold this much memory, in the query worker (cypher.py).
+QUERY_TIMEOUT_S = 10.0
+QUERY_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
 STRINGS_AND_COMMENTS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|//[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
@@ -164,7 +173,8 @@ class Impact(BaseModel):
 class QueryResult(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
-    truncated: bool = Field(description="True when more rows matched than limit")
+    truncated: bool = Field(description="True when more rows matched than limit, or the rows filled the reply")
+    note: str | None = Field(default=None, description="why rows were left out, when not because of limit")
 
 
 class RouteRef(BaseModel):
@@ -242,6 +252,7 @@ class CodeGraph:
         self.root = root.resolve()
         self.store_dir = store_dir
         self._store: CodeGraphStore | None = None
+        self._queries = QueryWorker(timeout_s=QUERY_TIMEOUT_S, memory_bytes=QUERY_MEMORY_BYTES)
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self._analysis: RepositoryAnalysis | None = None  # kept after this process indexes: incremental updates
@@ -254,6 +265,10 @@ class CodeGraph:
         self._write_failed = False
         self._written: tuple[int, int] | None = None
 
+    def interrupt(self) -> None:
+        """Stop a Cypher query that is running now (shutdown must not wait out its timeout)."""
+        self._queries.close()
+
     @_locked
     def close(self) -> None:
         """Write what is queued, then let the store go."""
@@ -261,6 +276,7 @@ class CodeGraph:
         if self._writer is not None:
             self._writer.shutdown()
             self._writer = None
+        self._queries.close()
         self._close_store()
 
     @_locked
@@ -551,18 +567,19 @@ class CodeGraph:
             omitted=max(0, total - len(edges)),
         )
 
-    @_locked
     def query(self, cypher: str, limit: int) -> QueryResult:
-        """A read-only Cypher query over the graph, bounded to ``limit`` rows."""
+        """A read-only Cypher query over the graph, in the query worker (cypher.py): bounded paths, at most
+        ``limit`` rows and ``MAX_QUERY_BYTES`` of them, and a time and memory limit. Not locked: a slow
+        query never holds up the other tools."""
         scanned = STRINGS_AND_COMMENTS.sub(" ", cypher)
         write = WRITE_KEYWORDS.search(scanned)
         if write:
             raise ReadOnlyQueryError(f"the graph is read-only here: '{write.group(1).upper()}' is not allowed")
-        try:
-            columns, rows, truncated = self.store().read_query(cypher, limit)
-        except RuntimeError as exc:  # kuzu reports parse and binder errors as RuntimeError
-            raise InvalidRequestError(f"query failed: {str(exc).splitlines()[0]}") from exc
-        return QueryResult(columns=columns, rows=[[_jsonable(v) for v in row] for row in rows], truncated=truncated)
+        _check_path_lengths(scanned)
+        with self._lock:
+            self.store()  # the index exists, and what this process queued is written
+            location = CodeGraphStore.location(self.store_dir)
+        return QueryResult(**self._queries.run(location, cypher, limit))
 
     @_locked
     def task_context(self, task: str, max_tokens: int) -> TaskContext:
@@ -638,6 +655,8 @@ class CodeGraph:
 
     def relative_path(self, file: str) -> str:
         """``file`` as a path relative to the repository root; anything outside the root is refused."""
+        if "\x00" in file:
+            raise InvalidRequestError("a path cannot contain a NUL character")
         candidate = (self.root / file).resolve() if not os.path.isabs(file) else Path(file).resolve()
         if not candidate.is_relative_to(self.root):
             raise PathOutsideRepoError(f"{file} is outside the repository root {self.root}")
@@ -651,17 +670,15 @@ class CodeGraph:
             return []
 
 
-def _jsonable(value: Any) -> Any:
-    """Kuzu returns nodes and relationships as dicts with internal ids; keep what JSON can carry."""
-    try:
-        json.dumps(value)
-        return value
-    except TypeError:
-        if isinstance(value, dict):
-            return {str(k): _jsonable(v) for k, v in value.items() if not str(k).startswith("_")}
-        if isinstance(value, list | tuple):
-            return [_jsonable(v) for v in value]
-        return str(value)
+def _check_path_lengths(cypher: str) -> None:
+    for match in VARIABLE_LENGTH.finditer(cypher):
+        low, has_range, high = match.group(1), match.group(2), match.group(3)
+        upper = high if has_range else low
+        if not upper or int(upper) > MAX_PATH_HOPS:
+            raise InvalidRequestError(
+                f"variable-length path '{match.group(0).strip()}...' needs an upper bound of at most "
+                f"{MAX_PATH_HOPS} hops, e.g. [:CALLS*1..3]"
+            )
 
 
 def _call_ref(edge: CallEdge) -> CallRef:
