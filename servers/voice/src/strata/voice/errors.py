@@ -9,6 +9,7 @@ StrataError
 │   ├── UnknownVoiceError        no voice by that id (404)
 │   └── ModelNotFoundError       an ASR model or voice file that cannot be located (404)
 ├── EngineUnavailableError       an engine whose package or model files are missing (503)
+├── ModelUnreadableError         a model file that is there but cannot be loaded (corrupt, wrong format) (500)
 └── BusyError                    too many requests waiting for the engine (429)
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "EngineUnavailableError",
     "InvalidRequestError",
     "ModelNotFoundError",
+    "ModelUnreadableError",
     "TextTooLongError",
     "UnknownVoiceError",
 ]
@@ -63,3 +65,9 @@ class EngineUnavailableError(StrataError):
 
     code = "engine_unavailable"
     http_status = 503
+
+
+class ModelUnreadableError(StrataError):
+    """A model file exists but its engine cannot load it (corrupt, truncated, another format)."""
+
+    code = "model_unreadable"

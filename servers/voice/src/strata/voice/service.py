@@ -32,11 +32,26 @@ from strata.voice.errors import AudioError, BusyError, EmptyTextError, InvalidRe
 from strata.voice.settings import VoiceSettings
 from strata.voice.tts import RenderOptions, TtsEngine, VoiceInfo, load_engines, resolve_voice
 
-__all__ = ["Progress", "Speech", "SpeechRequest", "Transcript", "VoiceService", "VoiceStatus"]
+__all__ = [
+    "MAX_UNIT_CHARS",
+    "Progress",
+    "Speech",
+    "SpeechRequest",
+    "Transcript",
+    "VoiceService",
+    "VoiceStatus",
+    "speech_pieces",
+]
 
 log = get_logger("strata.voice")
 Progress = Callable[[float, float, str], Awaitable[None]]
 SPEAKABLE = re.compile(r"\w", re.UNICODE)
+# Synthesis memory grows faster than linearly with the length of one unit (one unbroken sentence of
+# "word " * 500 peaked at 2.9 GB in Piper; "word " * 2000 was OOM-killed at 24 GB). Text is cut into
+# pieces of at most this many characters - at sentence ends, then clause marks, then spaces, then
+# anywhere - before an engine splits it into units, so no unit is longer. Measured: docs/voice.md.
+MAX_UNIT_CHARS = 200
+BREAKS = (re.compile(r"[.!?…。！？]+[\"')\]]*\s+"), re.compile(r"[,;:，；、—–]\s*|\s+-\s+"), re.compile(r"\s+"))
 AUDIO_NAME = re.compile(r"^[0-9TZ-]+-[0-9a-f]{10}\.(wav|ogg|flac|mp3)$")
 
 
@@ -177,7 +192,7 @@ class VoiceService:
         started = time.perf_counter()
         async with lane.slot():
             await anyio.to_thread.run_sync(engine.load, info.name)
-            units = await anyio.to_thread.run_sync(engine.split, text, info.name, options)
+            units = await anyio.to_thread.run_sync(_split_bounded, engine, text, info.name, options)
             if not units:
                 raise EmptyTextError("text has nothing the voice can pronounce")
             rate = engine.sample_rate(info.name)
@@ -241,20 +256,24 @@ class VoiceService:
 
     # --- transcribe ---------------------------------------------------------------------------
     def resolve_audio_path(self, raw: str) -> Path:
-        """An existing file under one of the allowed roots (``audio_roots``), symlinks resolved."""
-        path = Path(raw).expanduser()
-        try:
-            resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError) as exc:
-            raise AudioError(f"cannot open {raw}: no such file") from exc
-        if not resolved.is_file():
-            raise AudioError(f"{raw} is not a file")
+        """An existing file under one of the allowed roots (``audio_roots``), symlinks resolved. A path
+        outside the roots is only ever "outside": whether it exists there is not this server's to tell."""
+        if "\x00" in raw:
+            raise AudioError("a path cannot contain a NUL character")
         roots = self.settings.roots()
+        try:
+            resolved = Path(raw).expanduser().resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise AudioError(f"cannot open {raw}: the path cannot be resolved") from exc
         if not any(resolved.is_relative_to(root) for root in roots):
             raise AudioError(
                 f"{raw} is outside the directories transcribe may read ({', '.join(map(str, roots))}); "
                 "add its directory to audio_roots in [voice]"
             )
+        if not resolved.exists():
+            raise AudioError(f"cannot open {raw}: no such file")
+        if not resolved.is_file():
+            raise AudioError(f"{raw} is not a file")
         return resolved
 
     async def transcribe(
@@ -326,6 +345,31 @@ class VoiceService:
             output_dir=str(self.output_dir),
             output_files=files,
         )
+
+
+def _split_bounded(engine: TtsEngine, text: str, voice: str, options: RenderOptions) -> list[Any]:
+    """The engine's units of ``text``, each from a piece of at most MAX_UNIT_CHARS characters."""
+    return [unit for piece in speech_pieces(text, MAX_UNIT_CHARS) for unit in engine.split(piece, voice, options)]
+
+
+def speech_pieces(text: str, limit: int) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` characters, at the strongest break that fits."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = 0
+        for pattern in BREAKS:
+            ends = [m.end() for m in pattern.finditer(window) if m.end() <= limit and m.end() > limit // 4]
+            if ends:
+                cut = ends[-1]
+                break
+        cut = cut or limit
+        pieces.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        pieces.append(rest)
+    return [piece for piece in pieces if piece]
 
 
 def _clean(text: str) -> str:
