@@ -89,3 +89,18 @@ def test_busy_upstream_maps_to_busy() -> None:
     response = httpx.Response(429, json={"error": {"message": "slow down"}}, request=httpx.Request("POST", "http://x"))
     with pytest.raises(BusyError, match="slow down"):
         engine._raise_for(response)
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_an_upstream_echoing_the_key_never_relays_it(status: int) -> None:
+    """Issue 25: an upstream that echoes Authorization put the API key into llm tool and /v1 errors."""
+    import httpx
+
+    key = "plain-upstream-secret-0815"
+    engine = RemoteEngine("leaky", RemoteConfig(base_url="http://127.0.0.1:1/v1", model="m", api_key=key), max_queue=1)
+    echoed = f'Authorization: Bearer {key}\nTraceback (most recent call last):\n  File "/srv/app.py", line 9'
+    response = httpx.Response(status, text=echoed, request=httpx.Request("POST", "http://x"))
+    with pytest.raises(InvalidRequestError if status < 500 else UpstreamError) as caught:
+        engine._raise_for(response)
+    message = str(caught.value)
+    assert key not in message and "/srv/app.py" not in message and "***" in message and "\n" not in message

@@ -11,6 +11,8 @@ by the upstream model id, so a route's config decides which behaviour a tier get
     ratelimit   HTTP 429                                 overflow    HTTP 400 context_length_exceeded
     reject      HTTP 400 (a client error)                slow        answers after 2 s
     midfail     streams a piece, then an error event
+    leak401     HTTP 401 whose body echoes the request's Authorization header, with a traceback
+    leak500     HTTP 500, the same echo as plain text
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ def openai_app(calls: list[dict[str, Any]]) -> Starlette:
         body = await request.json()
         calls.append(body)
         model = body["model"]
+        if model in ("leak401", "leak500"):
+            echoed = request.headers.get("authorization", "")
+            trace = 'Traceback (most recent call last):\n  File "/srv/app.py", line 9, in check\nKeyError: ' + echoed
+            if model == "leak401":
+                return JSONResponse({"error": {"message": f"bad key {echoed}\n{trace}"}}, status_code=401)
+            return Response(f"internal error; request had Authorization: {echoed}\n{trace}", status_code=500)
         if model in ERRORS:
             status, payload = ERRORS[model]
             return JSONResponse(payload, status_code=status)

@@ -172,3 +172,19 @@ def test_raw_store_round_trip_survives_a_restart_and_bounds_sizes(tmp_path: Path
         reopened.get(ids[0])  # pruned: only the newest two are kept
     with pytest.raises(InvalidRequestError, match="limit is 100000"):
         reopened.save("x" * 100_001, compress("x"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,  # issue 25: RecursionError became `internal`
+        '{"a":' * 3000 + "1" + "}" * 3000,
+        "Error: x\n" * 10,
+        "\n".join(f"ERROR line {i}" for i in range(1000)),
+        "E",
+    ],
+)
+@pytest.mark.parametrize("kind", ["auto", "json", "log"])
+def test_compress_never_fails_on_deep_json_and_never_grows(text: str, kind: str) -> None:
+    out = compress(text, kind)  # type: ignore[arg-type]
+    assert len(out.text) <= len(text)

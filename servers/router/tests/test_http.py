@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import anthropic
@@ -400,3 +401,27 @@ def test_api_keys_guard_v1_and_name_the_spender(make_router: Any) -> None:
     )
     keys = {r.group["key"] for r in usage(router, "key")}
     assert keys == {"alice", "bob"}
+
+
+LEAKED_KEY = "plain-upstream-secret-4711"  # not sk- shaped: only knowing the configured key finds it
+
+
+@pytest.mark.parametrize("behaviour", ["leak401", "leak500"])
+def test_an_upstream_that_echoes_the_key_never_shows_it_to_clients_or_the_ledger(
+    make_router: Any, upstreams: Any, monkeypatch: pytest.MonkeyPatch, behaviour: str
+) -> None:
+    """Issue 25: an upstream echoing Authorization put the key in tool errors, /v1 errors and router.db."""
+    monkeypatch.setenv("LEAKY_KEY", LEAKED_KEY)
+    router = make_router(
+        providers={"leaky": {"base_url": upstreams[0].url, "api_key_env": "LEAKY_KEY"}},
+        models={"leaky": {"provider": "leaky", "model": behaviour}},
+        routes={"default": {"policy": "fixed", "model": "leaky"}},
+    )
+    with pytest.raises(openai.APIStatusError) as caught:
+        ask(router)
+    relayed = json.dumps(caught.value.body)
+    assert "***" in relayed  # the echo arrived, redacted
+    assert LEAKED_KEY not in relayed and "Traceback" not in relayed and "/srv/app.py" not in relayed
+    router.router.ledger.db.flush()
+    dump = "\n".join(sqlite3.connect(router.router.ledger.db.path).iterdump())
+    assert "leaky" in dump and LEAKED_KEY not in dump

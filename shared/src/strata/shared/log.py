@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger", "redact"]
+__all__ = ["configure_logging", "get_logger", "redact", "register_secret", "scrub"]
 
 REDACTED = "***"
 # Keys whose values are secrets wherever they appear in an event.
@@ -23,12 +23,46 @@ SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|authorizatio
 SECRET_TEXT = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+|\bsk-[A-Za-z0-9_-]{8,}")
 
 
+# Secrets in "key: value" or "key=value" form inside free text (an upstream echoing its request headers).
+SECRET_FIELD = re.compile(
+    r"(?i)((?:x-)?api[_-]?key|authorization|token|password|secret)([\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+"
+)
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\n\s+File \"[^\"]+\", line \d+")
+MIN_SECRET_CHARS = 6  # shorter values would blank out ordinary words
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a configured secret (API key, token): logs and relayed upstream text never show it."""
+    if value and len(value) >= MIN_SECRET_CHARS:
+        _secrets.add(value)
+
+
+def scrub(text: str, limit: int = 300) -> str:
+    """Upstream text made fit to relay or store: configured secrets, bearer tokens, key fields and
+    tracebacks removed, one line, at most ``limit`` characters."""
+    found = TRACEBACK.search(text)
+    if found:
+        text = text[: found.start()] + " [upstream traceback withheld]"
+    text = _strip_secrets(text)
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _strip_secrets(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    text = SECRET_FIELD.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+    return SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, text)
+
+
 def redact(value: Any, key: str | None = None) -> Any:
     """Return ``value`` with secrets replaced by ``***``, looking into dicts, lists and strings."""
     if key is not None and SECRET_KEY.search(key) and value not in (None, "", False):
         return REDACTED
     if isinstance(value, str):
-        return SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, value)
+        return _strip_secrets(value)
     if isinstance(value, dict):
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):

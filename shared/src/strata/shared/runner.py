@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strata.shared.errors import ConfigError, StrataError, UnauthorizedError
 from strata.shared.http_guard import OriginGuard, check_token, protocol_options
-from strata.shared.log import get_logger
+from strata.shared.log import get_logger, register_secret
 from strata.shared.settings import ServerSettings
 from strata.shared.stdio import answering_stdio
 
@@ -467,6 +467,7 @@ def serve_options_from(
 ) -> ServeOptions:
     """Combine flags with runner settings (flag > env > file > default)."""
     runner = settings or RunnerSettings()
+    register_secret(token or runner.token)
     return ServeOptions(
         transport=transport,
         host=host,

@@ -24,6 +24,7 @@ from strata.llm.errors import (
 )
 from strata.llm.settings import RemoteConfig
 from strata.llm.types import EmbedResult, GenerationParams, GenerationResult, ModelInfo, ModelStatus, Usage
+from strata.shared.log import register_secret, scrub
 
 __all__ = ["RemoteEngine"]
 
@@ -35,6 +36,7 @@ class RemoteEngine:
         self.name = name
         self.config = config
         self.admission = Admission(name, config.max_concurrency, max_queue)
+        register_secret(config.api_key)
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self._client = httpx.AsyncClient(
             base_url=config.base_url.rstrip("/") + "/", headers=headers, timeout=config.timeout_s
@@ -161,7 +163,7 @@ class RemoteEngine:
                         return
                     yield json.loads(payload)
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"{self.config.base_url} failed: {type(exc).__name__}: {exc}") from exc
+            raise UpstreamError(f"{self.config.base_url} failed: {type(exc).__name__}: {scrub(str(exc))}") from exc
         except json.JSONDecodeError as exc:
             raise UpstreamError(f"{self.config.base_url} sent an unreadable stream event") from exc
 
@@ -181,7 +183,7 @@ class RemoteEngine:
         try:
             response = await self._client.post(path, json=body)
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"{self.config.base_url} failed: {type(exc).__name__}: {exc}") from exc
+            raise UpstreamError(f"{self.config.base_url} failed: {type(exc).__name__}: {scrub(str(exc))}") from exc
         if response.status_code >= 400:
             self._raise_for(response)
         try:
@@ -196,7 +198,8 @@ class RemoteEngine:
             error = response.json().get("error") or {}
         except ValueError:
             error = {}
-        message = str(error.get("message") or response.text[:300] or response.reason_phrase)
+        # Relayed to clients: no configured key, bearer token or upstream traceback in it.
+        message = scrub(str(error.get("message") or response.text[:2000] or response.reason_phrase))
         where = f"upstream {self.config.base_url} ({response.status_code})"
         if response.status_code == 429:
             raise BusyError(f"{where} is busy: {message}")

@@ -13,7 +13,7 @@ import click
 from strata.router.errors import ConfigError
 from strata.router.settings import RouterSettings
 from strata.shared.cli import report_errors, serve_options
-from strata.shared.log import configure_logging
+from strata.shared.log import configure_logging, register_secret
 from strata.shared.runner import Metrics, serve, serve_options_from
 
 __all__ = ["main"]
@@ -27,6 +27,7 @@ def _keys(settings: RouterSettings) -> dict[str, str]:
         value = os.environ.get(key.key_env)
         if not value:
             raise ConfigError(f"router key '{name}' reads its secret from ${key.key_env}, which is not set")
+        register_secret(value)
         keys[name] = value
     return keys
 

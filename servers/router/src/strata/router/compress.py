@@ -98,7 +98,7 @@ def detect(text: str) -> Kind:
         try:
             json.loads(stripped)
             return "json"
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeper than the interpreter can decode
             pass
     if re.search(r"^\S+:\d+(:\d+)?: (error|warning)|^error(\[E\d+\])?: |error TS\d+:", head, re.M):
         return "compiler"
@@ -248,9 +248,9 @@ def _shorten(value: Any) -> Any:
 def _json(lines: list[str]) -> list[str]:
     try:
         value = json.loads("\n".join(lines))
-    except ValueError:
+        return [json.dumps(_shorten(value), ensure_ascii=False, separators=(",", ":"))]
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to walk: treat it as a log
         return _log(lines)
-    return [json.dumps(_shorten(value), ensure_ascii=False, separators=(",", ":"))]
 
 
 LIBRARY_FRAME = re.compile(r'^\s*File "[^"]*(site-packages|dist-packages|/lib/python\d|<frozen )')
@@ -369,7 +369,10 @@ def compress(text: str, kind: Kind | Literal["auto"] = "auto", max_lines: int = 
     if missing:
         kept = [*kept, "[kept error lines]", *missing]
     errors = len({ln for ln in lines if is_error(ln)})
-    return Compressed(kind=chosen, text="\n".join(kept), raw_chars=len(text), raw_lines=len(lines), error_lines=errors)
+    out = "\n".join(kept)
+    if len(out) > len(text):  # markers and kept error lines can outgrow a short or error-dense input: never larger
+        out = text
+    return Compressed(kind=chosen, text=out, raw_chars=len(text), raw_lines=len(lines), error_lines=errors)
 
 
 class RawStore:

@@ -23,6 +23,7 @@ import aiohttp
 from strata.router.anthropic_format import AnthropicStreamReader, from_anthropic_response, to_anthropic_request
 from strata.router.errors import ConfigError
 from strata.router.settings import ProviderConfig
+from strata.shared.log import register_secret, scrub
 
 __all__ = [
     "AnthropicProvider",
@@ -54,6 +55,8 @@ class ProviderFailure(Exception):
     """An upstream call failed; ``kind`` classifies it, ``status`` is the HTTP status if there was one."""
 
     def __init__(self, kind: FailureKind, message: str, status: int | None = None) -> None:
+        # Upstream text goes to clients and the ledger: no configured key, bearer token or traceback in it.
+        message = scrub(message)
         super().__init__(message)
         self.kind: FailureKind = kind
         self.status = status
@@ -99,6 +102,7 @@ def _api_key(name: str, config: ProviderConfig) -> str | None:
     key = os.environ.get(config.api_key_env)
     if not key:
         raise ConfigError(f"provider '{name}' reads its API key from ${config.api_key_env}, which is not set")
+    register_secret(key)
     return key
 
 
