@@ -163,6 +163,7 @@ class CacheConfig(_Strict):
     similarity: float = Field(default=0.95, gt=0, le=1, description="Cosine similarity a semantic hit needs")
     ttl_s: int = Field(default=24 * 3600, ge=1)
     max_entries: int = Field(default=10_000, ge=1, le=1_000_000)
+    memory_mb: int = Field(default=16, ge=1, le=16_384, description="Most memory the cached answers may hold")
     cache_tools: bool = Field(default=False, description="Also cache requests that offer tools")
     cache_sampled: bool = Field(default=False, description="Also cache requests with temperature > 0")
 
