@@ -251,11 +251,10 @@ class ResponseCache:
         budget = self.config.memory_mb * 1024 * 1024
         while self.size() and (self.size() > self.config.max_entries or self._bytes > budget):
             if self._exact:
-                key, entry = self._exact.popitem(last=False)
+                _, entry = self._exact.popitem(last=False)
             else:
                 largest = max(self._semantic, key=lambda k: len(self._semantic[k]))
                 entry = self._semantic[largest].pop(0)
-                key = entry.key
                 if not self._semantic[largest]:
                     del self._semantic[largest]
             self._bytes -= entry.size
