@@ -4,10 +4,13 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from strata.shared.stdio import MAX_LINE_BYTES
 
 SERVER = """
 from strata.shared.log import configure_logging
@@ -72,6 +75,41 @@ def test_unreadable_lines_get_a_json_rpc_error_and_the_server_goes_on(
     server: subprocess.Popen[bytes], line: bytes, code: int
 ) -> None:
     error = exchange(server, line)
-    assert error["id"] is None and error["error"]["code"] == code
+    assert error["id"] in (None, 5) and error["error"]["code"] == code  # 5: the id these lines still show
     answer = exchange(server, json.dumps(CALL).encode())
     assert answer["id"] == 1 and answer["result"]["structuredContent"] == {"result": "hi"}
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        (json.dumps({**CALL, "id": 41})[:-5].encode(), -32700),
+        (
+            b'{"jsonrpc": "2.0", "id": 42, "method": "tools/call", "params": {"x": ' + b"[" * 300 + b"]" * 300 + b"}}",
+            -32700,
+        ),
+        (b'{"jsonrpc": "2.0", "id": "call-43"}', -32600),
+    ],
+    ids=["cut short", "deeper than the parser", "not a message"],
+)
+def test_an_unreadable_request_with_a_visible_id_gets_its_error_at_once(
+    server: subprocess.Popen[bytes], line: bytes, code: int
+) -> None:
+    """The client's pending call ends with the error instead of waiting for its own timeout."""
+    error = exchange(server, line)
+    assert error["id"] in (41, 42, "call-43") and error["error"]["code"] == code
+    answer = exchange(server, json.dumps(CALL).encode())
+    assert answer["id"] == 1 and answer["result"]["structuredContent"] == {"result": "hi"}
+
+
+def test_a_line_past_the_size_bound_is_refused_without_being_held(server: subprocess.Popen[bytes]) -> None:
+    """mcp read a whole line however long: a 628 MB argument took a server past 6 GB."""
+    huge = b'{"jsonrpc": "2.0", "id": 44, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "'
+    huge += b"x" * (MAX_LINE_BYTES + 1024) + b'"}}}'
+    error = exchange(server, huge)
+    assert error["id"] == 44 and error["error"]["code"] == -32600 and "too large" in error["error"]["message"]
+    answer = exchange(server, json.dumps(CALL).encode())
+    assert answer["result"]["structuredContent"] == {"result": "hi"}
+    status = Path(f"/proc/{server.pid}/status").read_text()
+    peak_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+    assert peak_mb < 300

@@ -29,7 +29,10 @@ INSTRUCTIONS = (
     "an audio file or base64 audio into text with timed segments, `list_voices` shows voices, `status` shows load."
 )
 # base64 is 4/3 of the bytes; the decoded size is checked again against max_audio_bytes.
-MAX_BASE64_CHARS = 300 * 1024 * 1024
+# Inline audio rides in one JSON message: HTTP refuses bodies over 4 MiB and stdio lines over 16 MiB,
+# and a 300 MB string took the process past 6 GB while it was parsed, validated and decoded. Longer
+# recordings go by path.
+MAX_BASE64_CHARS = 4 * 1024 * 1024
 MAX_SEGMENTS = 5000
 # The schema's hard ceiling; the configured max_text_chars (default 20,000) is checked in the service.
 MAX_TEXT_CHARS = 1_000_000
@@ -101,7 +104,10 @@ def create_server(service: VoiceService, metrics: Metrics) -> FastMCP:
             str | None, Field(max_length=4096, description="Audio file on this machine (WAV, FLAC, Ogg, MP3, M4A...)")
         ] = None,
         audio_base64: Annotated[
-            str | None, Field(max_length=MAX_BASE64_CHARS, description="The audio itself, base64; instead of path")
+            str | None, Field(
+                max_length=MAX_BASE64_CHARS,
+                description="The audio itself, base64 (at most 4 MiB of it; pass a path for more); instead of path",
+            )
         ] = None,
         language: Annotated[
             str | None,
