@@ -109,6 +109,27 @@ async def test_bad_inputs_are_clear_errors_and_store_nothing(client: Client[Any]
     assert content(await client.call_tool("stats", {}))["memories"] == 0
 
 
+async def test_the_dates_and_forget_that_poisoned_a_store_are_refused_over_stdio(tmp_path: Path) -> None:
+    """Issue 25, the exact inputs: a year-9999.99 occurred_at made the store unopenable; forget with a
+    `since` at year 1 deleted every memory of every scope."""
+    store = tmp_path / "store"
+    async with Client(stdio_transport(store, tmp_path, "first"), timeout=120) as first:
+        kept = content(await first.call_tool("remember", {"text": "keep me", "scope": "project:a"}))["id"]
+        for when in ("9999-12-31T23:59:59.999999Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"):
+            with pytest.raises(ToolError, match=r"^invalid_arguments: occurred_at: .* is out of range"):
+                await first.call_tool("remember", {"text": "far away", "occurred_at": when})
+        with pytest.raises(ToolError, match=r"^invalid_arguments: since: .* is out of range"):
+            await first.call_tool("forget", {"since": "0001-01-01T00:00:00Z"})
+        with pytest.raises(ToolError, match=r"^invalid_request: this filter matches all 1 memories in every scope"):
+            await first.call_tool("forget", {"since": "1970-01-01T00:00:00Z"})
+        preview = content(await first.call_tool("forget", {"since": "1970-01-01T00:00:00Z", "dry_run": True}))
+        assert preview["memories"] == 1 and preview["needs_all_in_scope"]
+    async with Client(stdio_transport(store, tmp_path, "again"), timeout=120) as again:  # the store opens
+        stats = content(await again.call_tool("stats", {}))
+        assert (stats["memories"], stats["pending_index"], stats["unindexed"]) == (1, 0, 0)
+        assert content(await again.call_tool("timeline", {}))["events"][0]["id"] == kept
+
+
 async def test_stdio_session(tmp_path: Path) -> None:
     async with Client(stdio_transport(tmp_path / "store", tmp_path, "stdio"), timeout=60) as stdio:
         assert {t.name for t in await stdio.list_tools()} == TOOLS
