@@ -8,6 +8,15 @@ from pathlib import Path
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--hostile-calls",
+        type=int,
+        default=100,
+        help="calls per tool in tests/test_hostile.py (100 in CI; raise it to run longer by hand)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_strata_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("strata-home")
