@@ -104,10 +104,11 @@ def create_server(service: VoiceService, metrics: Metrics) -> FastMCP:
             str | None, Field(max_length=4096, description="Audio file on this machine (WAV, FLAC, Ogg, MP3, M4A...)")
         ] = None,
         audio_base64: Annotated[
-            str | None, Field(
+            str | None,
+            Field(
                 max_length=MAX_BASE64_CHARS,
                 description="The audio itself, base64 (at most 4 MiB of it; pass a path for more); instead of path",
-            )
+            ),
         ] = None,
         language: Annotated[
             str | None,
