@@ -7,7 +7,9 @@ self-joins deep; SQLite's recursive queries are enough for bounded neighbourhood
 
 Vectors (dense + BM25) live in Qdrant (``vectors.py``). Every write commits to SQLite first, together
 with an outbox row; the vector write follows, and the outbox row is cleared once it is done. A process
-killed between the two leaves an outbox row, which the next open replays (writes are idempotent).
+killed between the two leaves an outbox row, which the next open replays (writes are idempotent). A
+store always opens: a record the vector engine refuses is skipped and listed in ``index_failures``
+(``stats.unindexed``) rather than holding back the writes after it.
 
 One process owns a store (``owner.py`` lets others share it); within it, a lock serialises calls.
 """
