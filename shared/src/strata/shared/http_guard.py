@@ -46,7 +46,6 @@ class TimedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with deadlines for a request's headers and body."""
 
     _deadline: asyncio.TimerHandle | None = None
-    _responding = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -58,7 +57,6 @@ class TimedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._responding = False
         self._arm(HEADER_TIMEOUT_S)
 
     def on_headers_complete(self) -> None:
@@ -67,7 +65,6 @@ class TimedHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._responding = True
         self._disarm()
 
     def on_response_complete(self) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 
+from strata.shared.errors import StrataError
+
 __all__ = ["configure_logging", "get_logger", "redact", "register_secret", "scrub"]
 
 REDACTED = "***"
@@ -75,8 +77,6 @@ class _ExpectedToolErrors(logging.Filter):
     logged once by the tool edge (``tool_error``, no traceback). Tracebacks stay for real crashes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from strata.shared.errors import StrataError
-
         error = record.exc_info[1] if record.exc_info else None
         return not (record.name.startswith("fastmcp") and isinstance(error, StrataError))
 

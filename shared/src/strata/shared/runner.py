@@ -210,9 +210,10 @@ class _ToolEdgeMiddleware(Middleware):
             raise ToolError(_bounded(" ".join(str(exc).split()))) from exc
         except FastMCPError as exc:  # fastmcp's own ValidationError for arguments that do not fit the schema
             invalid = _validation_error(exc)
+            if invalid is None:
+                raise
             outcome = "invalid_arguments"
-            detail = _describe(invalid) if invalid is not None else " ".join(str(exc).split())
-            raise ToolError(_bounded(f"invalid_arguments: {detail}")) from None
+            raise ToolError(_bounded(f"invalid_arguments: {_describe(invalid)}")) from None
         finally:
             self.metrics.call_ended(call)
             self.metrics.tool_calls.labels(tool=tool, outcome=outcome).inc()

@@ -33,6 +33,9 @@ __all__ = ["MAX_QUERY_BYTES", "QueryWorker"]
 log = get_logger("strata.codegraph.cypher")
 
 MAX_QUERY_BYTES = 512 * 1024
+# The worker's own Kuzu handle: every intermediate result comes from the buffer pool (Kuzu's default is
+# 80% of RAM), so the pool stops most runaway queries with "buffer pool is full" before the kill does.
+WORKER_BUFFER_POOL_BYTES = 1024 * 1024 * 1024
 GRACE_S = 2.0  # Kuzu's own timeout usually answers first; the kill is for what it does not stop
 POLL_S = 0.05
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -138,7 +141,9 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     from strata.codegraph.graph import CodeGraphStore
 
     try:
-        store = CodeGraphStore.open_read_only(Path(request["store"]), timeout_ms=int(request["timeout_ms"]))
+        store = CodeGraphStore.open_read_only(
+            Path(request["store"]), buffer_pool_bytes=WORKER_BUFFER_POOL_BYTES, timeout_ms=int(request["timeout_ms"])
+        )
     except RuntimeError as exc:
         return _error("query_failed", f"cannot open the index: {_first_line(exc)}")
     try:

@@ -42,11 +42,6 @@ SCHEMA = [
     "CREATE NODE TABLE File(path STRING, sha256 STRING, PRIMARY KEY(path))",
 ]
 LOCK_WAIT_SECONDS = 10.0
-# A read-only store serves agents' Cypher: one `MATCH (a)-[*1..12]-(b) RETURN count(*)` took 11 GB and
-# minutes. Kuzu takes every intermediate result from its buffer pool (default: 80% of RAM), so the pool
-# bounds a query's memory (it fails with "buffer pool is full"); the timeout bounds its time.
-READ_BUFFER_POOL_BYTES = 1024 * 1024 * 1024
-QUERY_TIMEOUT_MS = 10_000
 SEPARATORS = re.compile(r"[./:\\ ]")  # what joins the names in a symbol id
 SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line"
 HIDDEN_KINDS = ("external", "builtin")  # names the code uses but does not define: never search results
@@ -80,16 +75,14 @@ def _symbol(row: Sequence[Any], offset: int = 0) -> StoredSymbol:
 class CodeGraphStore:
     """One Kuzu database holding one repository's graph."""
 
-    def __init__(self, path: Path, *, read_only: bool = True, timeout_ms: int = QUERY_TIMEOUT_MS) -> None:
+    def __init__(self, path: Path, *, read_only: bool = True, buffer_pool_bytes: int = 0, timeout_ms: int = 0) -> None:
+        """``buffer_pool_bytes`` and ``timeout_ms`` (0: Kuzu's defaults) bound every query on this handle."""
         import kuzu
 
         self.path = path
-        if read_only:
-            self._db = kuzu.Database(str(path), read_only=True, buffer_pool_size=READ_BUFFER_POOL_BYTES)
-        else:
-            self._db = kuzu.Database(str(path), read_only=False)
+        self._db = kuzu.Database(str(path), read_only=read_only, buffer_pool_size=buffer_pool_bytes)
         self._conn = kuzu.Connection(self._db)
-        if read_only:
+        if timeout_ms:
             self._conn.set_query_timeout(timeout_ms)
         self._fts_loaded = False
         self._hot: HotGraph | None = None
@@ -136,13 +129,13 @@ class CodeGraphStore:
 
     @classmethod
     def open_read_only(
-        cls, path: Path, wait: float = LOCK_WAIT_SECONDS, *, timeout_ms: int = QUERY_TIMEOUT_MS
+        cls, path: Path, wait: float = LOCK_WAIT_SECONDS, *, buffer_pool_bytes: int = 0, timeout_ms: int = 0
     ) -> CodeGraphStore:
         """Open a store for reading, waiting out an in-place update by another process (it takes milliseconds)."""
         deadline = time.monotonic() + wait
         while True:
             try:
-                return cls(path, read_only=True, timeout_ms=timeout_ms)
+                return cls(path, read_only=True, buffer_pool_bytes=buffer_pool_bytes, timeout_ms=timeout_ms)
             except RuntimeError as exc:
                 if not _is_lock_error(exc) or time.monotonic() > deadline:
                     raise

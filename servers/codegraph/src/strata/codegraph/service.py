@@ -79,8 +79,8 @@ log = get_logger("strata.codegraph.service")
 # A variable-length pattern must say how far it goes: -[:CALLS*1..3]->. Kuzu's default is 30 hops, and
 # paths multiply with every hop (1..6 hops over 9k call edges filled 10 GB in a minute).
 MAX_PATH_HOPS = 6
-VARIABLE_LENGTH = re.compile(
-    r"\[[^\]]*?\*\s*(?:SHORTEST|ALL\s+SHORTEST|TRAIL|ACYCLIC|WSHORTEST\([^)]*\))?\s*(\d*)\s*(\.\.\s*(\d*))?", re.I
+VARIABLE_LENGTH = re.compile(  # a relationship pattern -[...*...]- (not a list literal such as [x * 10])
+    r"-\s*\[[^\]]*?\*\s*(?:SHORTEST|ALL\s+SHORTEST|TRAIL|ACYCLIC|WSHORTEST\([^)]*\))?\s*(\d*)\s*(\.\.\s*(\d*))?", re.I
 )
 # A Cypher query may run this long, and hold this much memory, in the query worker (cypher.py).
 QUERY_TIMEOUT_S = 10.0
