@@ -229,6 +229,7 @@ def test_killing_index_midway_leaves_the_previous_store_usable(tmp_path: Path) -
     process.wait()
     # a kill during the database phase leaves a half-built store named after the dead process
     (tmp_path / ".strata" / f".codegraph.kuzu.building-{process.pid}").write_bytes(b"half-written")
+    (tmp_path / ".strata" / f".codegraph.kuzu.building-{process.pid}.shadow").write_bytes(b"")  # Kuzu's, too
     graph = CodeGraph(tmp_path, tmp_path / ".strata")
     assert [s.id for s in graph.search("original", [], 5).items] == ["first.original"]  # the old index
     index_repository(tmp_path, tmp_path / ".strata")  # and a new run completes over the leftovers

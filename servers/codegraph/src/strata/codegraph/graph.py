@@ -791,14 +791,14 @@ def _install(temporary: Path, final: Path) -> None:
 def _remove_abandoned_builds(directory: Path) -> None:
     """Delete half-built stores left by index runs that were killed (their process is gone)."""
     for leftover in directory.glob(f".{DB_FILE}.building-*"):
-        pid_text = leftover.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        pid_text = leftover.name.rsplit("-", 1)[-1].split(".", 1)[0]  # Kuzu's own files: .wal, .shadow
         if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
-        _remove(directory / leftover.name.removesuffix(".wal"))
+        _remove(directory / f".{DB_FILE}.building-{pid_text}")
 
 
 def _remove(path: Path) -> None:
-    for candidate in (path, Path(f"{path}.wal")):
+    for candidate in (path, Path(f"{path}.wal"), Path(f"{path}.shadow")):
         if candidate.is_dir():
             shutil.rmtree(candidate)
         elif candidate.exists():
