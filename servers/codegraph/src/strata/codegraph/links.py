@@ -20,6 +20,7 @@ of the local name.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections import defaultdict
@@ -39,6 +40,11 @@ JS_INDEXES = ("/index.ts", "/index.tsx", "/index.js", "/index.jsx", "/index.mjs"
 MAX_BASE_DEPTH = 10
 MAX_REEXPORT_DEPTH = 5
 GO_MODULE = re.compile(r"^\s*module\s+(\S+)", re.MULTILINE)
+JS_GLOBALS = frozenset(
+    line.strip()
+    for line in (Path(__file__).parent / "data" / "javascript_globals.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
 
 
 def family(language: str) -> str:
@@ -324,6 +330,53 @@ class _Target:
     external: str = ""  # e.g. "react", "fmt", "std::collections", "java.util"
 
 
+@dataclass(frozen=True)
+class TsPaths:
+    """``compilerOptions.paths`` and ``baseUrl`` of the repository's tsconfig.json (or jsconfig.json)."""
+
+    base: str = ""  # baseUrl, repository-relative; "" when not set
+    paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def read(cls, root: Path) -> TsPaths:
+        for name in ("tsconfig.json", "jsconfig.json"):
+            try:
+                text = (root / name).read_text(encoding="utf-8")
+            except OSError:
+                continue
+            try:  # tsconfig allows comments and trailing commas; a config json cannot read is ignored
+                options = json.loads(_JSON_COMMENTS.sub(lambda m: m.group(1) or "", text)).get("compilerOptions", {})
+            except (ValueError, AttributeError):
+                return cls()
+            base_url = options.get("baseUrl")
+            base = posixpath.normpath(base_url) if isinstance(base_url, str) else ""
+            paths = options.get("paths") if isinstance(options.get("paths"), dict) else {}
+            pairs = tuple(
+                (str(k), tuple(str(t) for t in v if isinstance(t, str)))
+                for k, v in paths.items()
+                if isinstance(v, list)
+            )
+            return cls("" if base == "." else base, pairs)
+        return cls()
+
+    def resolve(self, source: str) -> list[str]:
+        """Repository-relative stems an import may denote through paths, then baseUrl."""
+        out: list[str] = []
+        for pattern, targets in self.paths:
+            prefix, star, suffix = pattern.partition("*")
+            if star and source.startswith(prefix) and source.endswith(suffix) and len(source) >= len(prefix + suffix):
+                middle = source[len(prefix) : len(source) - len(suffix)]
+                out += [posixpath.normpath(posixpath.join(self.base, t.replace("*", middle, 1))) for t in targets]
+            elif not star and source == pattern:
+                out += [posixpath.normpath(posixpath.join(self.base, t)) for t in targets]
+        if self.base:
+            out.append(posixpath.normpath(posixpath.join(self.base, source)))
+        return out
+
+
+_JSON_COMMENTS = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+
+
 class Linker:
     """Resolves the names used in a set of tags files (one language family each) to definitions."""
 
@@ -350,6 +403,7 @@ class Linker:
         self.packages = {key: tuple(sorted(paths)) for key, paths in packages.items()}
         self.externals: dict[str, str] = {}  # external id -> language
         self._go_modules: dict[str, tuple[str, str] | None] = {}  # directory -> (go.mod dir, module path)
+        self._ts_paths = TsPaths.read(root)
         self.bindings: dict[str, dict[str, list[tuple[_Target, str]]]] = {}
         self.stars: dict[str, list[_Target]] = {}
         for f in self.files.values():
@@ -405,15 +459,25 @@ class Linker:
 
     def _js_target(self, f: TagFile, source: str) -> _Target:
         if source.startswith((".", "/")):
-            base = posixpath.normpath(posixpath.join(posixpath.dirname(f.path), source))
-            stems = [base]
-            if base.endswith((".js", ".jsx", ".mjs")):  # TypeScript's ESM convention: import "./x.js" for x.ts
-                stems.append(base.rsplit(".", 1)[0])
-            for stem in stems:
-                for suffix in (*JS_EXTENSIONS, *JS_INDEXES):
-                    if stem + suffix in self.files:
-                        return _Target(files=(stem + suffix,))
+            candidates = [posixpath.normpath(posixpath.join(posixpath.dirname(f.path), source))]
+        else:  # tsconfig.json paths ("@lib/*": ["src/lib/*"]) and baseUrl
+            candidates = self._ts_paths.resolve(source)
+        for base in candidates:
+            found = self._js_file(base)
+            if found:
+                return _Target(files=(found,))
         return _Target(external=source)
+
+    def _js_file(self, base: str) -> str:
+        """The indexed file an import of ``base`` (extension-less, or with a .js for a .ts) denotes, or ""."""
+        stems = [base]
+        if base.endswith((".js", ".jsx", ".mjs")):  # TypeScript's ESM convention: import "./x.js" for x.ts
+            stems.append(base.rsplit(".", 1)[0])
+        for stem in stems:
+            for suffix in (*JS_EXTENSIONS, *JS_INDEXES):
+                if stem + suffix in self.files:
+                    return stem + suffix
+        return ""
 
     def _go_target(self, f: TagFile, path: str) -> _Target:
         module = self._go_module(posixpath.dirname(f.path))
@@ -630,6 +694,8 @@ class Linker:
                 return found or self._fallback(f, name)
         if receiver and receiver != "?":
             namespaces = self._namespaces(f, receiver)
+            if namespaces is None and lang == "js" and receiver in JS_GLOBALS and not self._plain(f, receiver):
+                return [self._external(f"<lib>:{receiver}.{name}", f.language)]  # JSON.stringify is not ours
             found = [i for ns in namespaces or [] for i in self._members_of(ns, name, f.language)]
             if found or (namespaces is not None and not any(ns.container for ns in namespaces)):
                 return found  # a module's names are known; a class's may come from bases outside the repo
