@@ -12,6 +12,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # OpenMP spin-waiting collapses generation on a busy 2-core machine (shared/MODELS.md).
 export OMP_WAIT_POLICY := PASSIVE
 export UV_PYTHON ?= 3.11
+CODEGRAPH_TS := servers/codegraph/src/strata/codegraph/typescript
 
 .PHONY: help install run test lint bench clean
 
@@ -27,9 +28,16 @@ $(CURDIR)/.tools/bin/uv:
 
 # The second line compiles codegraph's call analysis in place unless it is current (servers/codegraph/hatch_build.py):
 # uv rebuilds it when its source changes, not when `git clean` removed the compiled module.
-install: $(UV)
+install: $(UV) $(CODEGRAPH_TS)/node_modules/.package-lock.json
 	$(UV) sync --locked --all-packages
 	$(UV) run --no-sync python servers/codegraph/hatch_build.py
+
+# The TypeScript compiler codegraph resolves TS/JS calls with (pinned in its package-lock.json), installed inside
+# the package from the npm cache; without npm, codegraph indexes those files with tree-sitter instead.
+$(CODEGRAPH_TS)/node_modules/.package-lock.json: $(CODEGRAPH_TS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(CODEGRAPH_TS) --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: codegraph will index TypeScript/JavaScript with tree-sitter"; fi
 
 DEMO_REQUEST := find all places that authenticate against the legacy LDAP server and refactor them to use the new SSO module
 
@@ -50,6 +58,7 @@ bench: install
 	$(UV) run --no-sync python bench/bench_llm.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_codegraph_accuracy.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_codegraph_speed.py --write docs/benchmarks.md
+	$(UV) run --no-sync python bench/bench_codegraph_languages.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_memory.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_router.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_voice.py --write docs/benchmarks.md

@@ -71,7 +71,7 @@ def test_calls_resolve_by_name_within_the_language(polyglot: CodeGraph, caller: 
         # an aliased named import, a namespace import and an external package; not the JS check() of ldap.js
         (
             "typescript/verify.ts:verify",
-            ["javascript/ldap.js:ldapBind", "react:useState", "typescript/check.ts:check"],
+            ["javascript/ldap.js:ldapBind", "<lib>:react:useState", "typescript/check.ts:check"],
         ),
         # a package of this module (go.mod) and one outside it
         ("go/server.go:Run", ["fmt:Println", "go/server.go:Server.Start", "go/store/store.go:Open"]),
@@ -90,7 +90,7 @@ def test_calls_resolve_by_name_within_the_language(polyglot: CodeGraph, caller: 
 )
 def test_imports_and_bases_resolve_calls(polyglot: CodeGraph, caller: str, callees: list[str]) -> None:
     found = polyglot.calls(caller, "callees", 1, 20).items
-    assert sorted((c.callee, c.candidates) for c in found) == [(c, 1) for c in callees]
+    assert sorted((c.callee, c.candidates) for c in found) == sorted((c, 1) for c in callees)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_inheritance_and_implementation(polyglot: CodeGraph, symbol: str, bases:
     [
         (
             "typescript/verify.ts",
-            [("react:useState", 1), ("typescript/check.ts:check", 2), ("javascript/ldap.js", 3)],
+            [("<lib>:react:useState", 1), ("typescript/check.ts:check", 2), ("javascript/ldap.js", 3)],
         ),
         ("go/server.go", [("fmt", 4), ("go/store/store.go", 6)]),
         ("rust/src/cache.rs", [("rust/src/store/mod.rs:Store", 1), ("rust/src/store/util.rs:hash", 1)]),

@@ -35,6 +35,7 @@ from strata.codegraph.pycalls import (
 )
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for
+from strata.codegraph.tscompiler import TS_SUFFIXES, CompilerRun, ResolvedEdges, compiler_files
 from strata.shared.log import get_logger
 
 __all__ = [
@@ -140,6 +141,7 @@ class RepositoryAnalysis:
     hashes: dict[str, str]  # repository-relative path -> sha256 of every indexed file
     tag_files: list[TagFile]
     stamps: dict[str, tuple[tuple[int, int], str]]  # the cache of file_hashes
+    typescript: CompilerRun | None = None  # how the TypeScript/JavaScript files were resolved (None: there are none)
 
     def current_hashes(self) -> dict[str, str]:
         """The files on disk now (reads only those whose size or modification time changed)."""
@@ -205,15 +207,30 @@ def analyze_repository(
         sources = load_project(root, paths)
         file_of = {module_name_for(path, root): path.relative_to(root).as_posix() for path in paths}
         step(INDEX_STEPS[1])
-        tag_files = _tag_files(root, [p for p in hashes if Path(p).suffix in LANGUAGE_OF_SUFFIX])
-        step(INDEX_STEPS[2])
+        scripts = [p for p in hashes if Path(p).suffix in TS_SUFFIXES and Path(p).suffix in LANGUAGE_OF_SUFFIX]
+        with ThreadPoolExecutor(1, "codegraph-typescript") as pool:
+            # Node runs the compiler while the other languages and Python are read here.
+            compiling = pool.submit(compiler_files, root, scripts) if scripts else None
+            others = [p for p in hashes if Path(p).suffix in LANGUAGE_OF_SUFFIX and p not in set(scripts)]
+            tag_files = _tag_files(root, others)
+            step(INDEX_STEPS[2])
+            typescript: list[CompilerRun] = []
 
-        def collected(project: PyProject) -> None:
-            if definitions_known is not None:
-                definitions_known(_definition_rows(project, file_of, tag_files))
+            def compiled() -> None:
+                if compiling is not None and not typescript:
+                    run = compiling.result()
+                    typescript.append(run)
+                    tag_files.extend(run.files if run.files else _tag_files(root, scripts))
 
-        project = analyze_sources(sources, collected)
-        return RepositoryAnalysis(root, project, file_of, hashes, tag_files, stamps)
+            def collected(project: PyProject) -> None:
+                compiled()
+                if definitions_known is not None:
+                    definitions_known(_definition_rows(project, file_of, tag_files))
+
+            project = analyze_sources(sources, collected)
+            compiled()
+        run = typescript[0] if typescript else None
+        return RepositoryAnalysis(root, project, file_of, hashes, tag_files, stamps, run)
 
 
 def write_index(analysis: RepositoryAnalysis, store_dir: Path) -> IndexSummary:
@@ -262,14 +279,28 @@ def _write_edges(
     sites, unresolved, ambiguous = rows.sites, rows.unresolved, rows.ambiguous
     inherits = _inherit_rows(project, found, known, list(project.class_bases))
     linker = Linker(tag_files, root)
-    for call, targets in linker.calls():
+    seen: set[tuple[str, int, str]] = set()  # a name reached through several imports is one row
+    for call, found_targets in linker.calls():
+        targets = list(dict.fromkeys(found_targets))  # candidates counts distinct targets
         sites += 1
         unresolved += not targets  # library calls, mostly: nothing in the repository defines the name
         ambiguous += len(targets) > 1
         for target in targets:
-            _add_row(calls, call.caller, target, call.line, len(targets))
+            if (call.caller, call.line, target) not in seen:
+                seen.add((call.caller, call.line, target))
+                _add_row(calls, call.caller, target, call.line, len(targets))
     for owner, base, position, candidates in linker.base_rows:
         _add_row(inherits, owner, base, position, candidates, third="position")
+    resolved = analysis.typescript.resolved if analysis.typescript is not None else {}
+    for edges in resolved.values():  # the compiler's: one target per call site, or an external/unresolved mark
+        for caller, target, line in edges.calls:
+            sites += 1
+            unresolved += target.startswith(UNRESOLVED)
+            _add_row(calls, caller, target, line, 1)
+            _note_external(linker, known, target)
+        for owner, base, position in edges.bases:
+            _add_row(inherits, owner, base, position, 1, third="position")
+            _note_external(linker, known, base)
     _add_externals(found, known, linker)
     call_tables = (pa.table(found), pa.table(calls), pa.table(inherits))
 
@@ -282,16 +313,26 @@ def _write_edges(
     imports = _import_rows(project.import_edges(), found, known)
     for module, target, line, candidates in linker.imports():
         _add_row(imports, module, target, line, candidates)
+    for edges in resolved.values():
+        for module, target, line in edges.imports:
+            _add_row(imports, module, target, line, 1)
+            _note_external(linker, known, target)
     languages = sorted({"python"} if file_of else set()) + sorted({f.language for f in tag_files})
     step(INDEX_STEPS[3])
     references = _reference_rows(project.reference_edges(), known)
     for ref, targets in linker.calls(references=True):
         for target in targets:
             _add_row(references, ref.caller, target, ref.line, len(targets))
+    for edges in resolved.values():
+        for owner, target, line in edges.references:
+            if target in known:
+                _add_row(references, owner, target, line, 1)
     _add_externals(found, known, linker)
-    routes = python_routes(project, file_of) + _express_routes(root, tag_files, linker)
+    routes = python_routes(project, file_of) + _express_routes(root, tag_files, linker, resolved)
     route_rows, handler_rows = _route_rows(routes, known)
     meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
+    if analysis.typescript is not None:
+        meta["typescript_engine"] = analysis.typescript.engine
     step(INDEX_STEPS[4])
     hashes = analysis.hashes
     tables = (  # made while Kuzu still loads
@@ -536,17 +577,28 @@ def _add_symbol(
     rows["words"].append(identifier_words(f"{fqn} {file}") if words is None else words)
 
 
-def _express_routes(root: Path, tag_files: list[TagFile], linker: Linker) -> list[Route]:
-    """Express routes in JS/TS files, their named handlers resolved like any other use of the name."""
+def _express_routes(
+    root: Path, tag_files: list[TagFile], linker: Linker, resolved: dict[str, ResolvedEdges]
+) -> list[Route]:
+    """Express routes in JS/TS files, their named handlers resolved like any other use of the name: by the compiler
+    (the use of the handler's name on the route's line), else by the name resolution of the tags path."""
     routes: list[Route] = []
     for tag_file in tag_files:
         if tag_file.language not in ("javascript", "typescript", "tsx"):
             continue
         source = (root / tag_file.path).read_bytes()
+        compiled = resolved.get(tag_file.path)
         for route, handler in express_routes(tag_file.path, source, language_for(tag_file.path)):
             receiver, _, name = (handler or "").rpartition(".")
-            targets = linker.resolve(tag_file, name, receiver, tag_file.module_id) if name else []
-            handlers = tuple(t for t in targets if t in linker.kind_of)
+            if compiled is not None:
+                targets = [
+                    target
+                    for _, target, line in compiled.references
+                    if line == route.line and name and target.rsplit(":", 1)[-1].rsplit(".", 1)[-1] == name
+                ]
+            else:
+                targets = linker.resolve(tag_file, name, receiver, tag_file.module_id) if name else []
+            handlers = tuple(dict.fromkeys(t for t in targets if t in linker.kind_of))
             routes.append(Route(route.method, route.path, route.framework, route.file, route.line, handlers))
     return routes
 
@@ -586,6 +638,15 @@ def _add_externals(found: dict[str, list[object]], known: set[str], linker: Link
         if external not in known:
             _add_symbol(found, external, "external", "", "", 0, 0, language)
             known.add(external)
+
+
+UNRESOLVED = "<unresolved>:"
+
+
+def _note_external(linker: Linker, known: set[str], target: str) -> None:
+    """A library declaration or an unresolved callee the compiler named: an external symbol of its own."""
+    if target not in known and target.startswith(("<lib>:", UNRESOLVED)):
+        linker.externals.setdefault(target, "typescript")
 
 
 def _external_kind(target: str) -> str:

@@ -222,6 +222,10 @@ class IndexStatus(BaseModel):
     python_analysis: Literal["compiled", "interpreted", "stale"] = Field(
         description="compiled: the fast mypyc build; stale: compiled from an older source, reinstall"
     )
+    typescript_engine: str = Field(
+        description="How TypeScript/JavaScript calls were resolved: 'compiler <version> (repository|bundled)', "
+        "'tree-sitter (<why>)' by name when Node or the compiler was not there; empty without such files"
+    )
 
 
 P = ParamSpec("P")
@@ -379,6 +383,7 @@ class CodeGraph:
             indexed_at=int(meta.get("indexed_at", "0")),
             languages=meta.get("languages", "").split(","),
             python_analysis=python_analysis_build(),
+            typescript_engine=meta.get("typescript_engine", ""),
             **store.counts(),
         )
 

@@ -1,0 +1,594 @@
+'use strict';
+// Strata codegraph: definitions, calls, references, imports and bases of a repository's TypeScript and
+// JavaScript files, resolved by the TypeScript compiler's own checker.
+//
+// Input (stdin, JSON): {root, files: [repository-relative paths], typescript: path of typescript.js,
+//                       tsconfig: repository-relative path or ""}
+// Output (stdout): one JSON object per line: {"typescript": version, "options": {...}} first, then one
+// {"file": path, ...} per input file, then {"done": true}.
+// A call's target is the declaration of the signature the checker resolves
+// (checker.getResolvedSignature(call).declaration), named like the definitions:
+//   a project definition   "<path>:<Outer.inner>"  (a repeated name in one scope gets "@<line>")
+//   a library declaration  "<lib>:<qualified name>"  (lib.d.ts, @types, node_modules: "<lib>:<package>:<name>")
+//   nothing known          "<unresolved>:<callee as spelled>"  (an `any` receiver, a call of a call's result)
+// A call whose declaration is an anonymous function (a callback, a returned closure) has no definition to name
+// and is counted in `anonymous`.
+
+const fs = require('fs');
+const path = require('path');
+
+const input = JSON.parse(fs.readFileSync(0, 'utf8'));
+const ts = require(input.typescript);
+const root = path.resolve(input.root);
+const MAX_TEXT = 80;
+
+function out(value) {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}
+
+function compilerOptions() {
+  const defaults = {
+    allowJs: true,
+    checkJs: false,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ESNext,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    jsx: ts.JsxEmit.Preserve,
+    resolveJsonModule: true,
+    allowImportingTsExtensions: true,
+    allowArbitraryExtensions: true,
+  };
+  if (!input.tsconfig) return { options: defaults, config: '' };
+  const configPath = path.join(root, input.tsconfig);
+  const read = ts.readConfigFile(configPath, ts.sys.readFile);
+  if (read.error) return { options: defaults, config: '', error: flatten(read.error.messageText) };
+  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(configPath), undefined, configPath);
+  const options = Object.assign({}, parsed.options, {
+    allowJs: parsed.options.allowJs !== false,
+    noEmit: true,
+    skipLibCheck: true,
+    allowImportingTsExtensions: true,
+  });
+  delete options.declaration;
+  delete options.composite;
+  delete options.incremental;
+  delete options.tsBuildInfoFile;
+  delete options.emitDeclarationOnly;
+  delete options.outDir;
+  if (options.moduleResolution === undefined && options.module === undefined) {
+    options.module = ts.ModuleKind.ESNext;
+    options.moduleResolution = ts.ModuleResolutionKind.Bundler;
+  }
+  return { options, config: input.tsconfig };
+}
+
+function flatten(message) {
+  return typeof message === 'string' ? message : ts.flattenDiagnosticMessageText(message, ' ');
+}
+
+const { options, config, error } = compilerOptions();
+const rootNames = input.files.map((f) => path.join(root, f));
+const program = ts.createProgram({ rootNames, options });
+const checker = program.getTypeChecker();
+out({ typescript: ts.version, tsconfig: config, tsconfig_error: error || '', paths: !!options.paths });
+
+const relativeOf = new Map(); // absolute file name -> repository-relative path (the indexed files only)
+for (const f of input.files) relativeOf.set(path.join(root, f).split(path.sep).join('/'), f);
+
+function relative(sourceFile) {
+  return relativeOf.get(sourceFile.fileName.split(path.sep).join('/'));
+}
+
+function line(sourceFile, position) {
+  return sourceFile.getLineAndCharacterOfPosition(position).line + 1;
+}
+
+// ---- definitions -------------------------------------------------------------------------------------------
+
+const defOf = new Map(); // declaration node -> definition id (overload signatures -> the implementation's)
+const fileDefs = new Map(); // relative path -> [[id, name, kind, start, end], ...]
+
+function isFunctionValue(node) {
+  return node && (ts.isArrowFunction(node) || ts.isFunctionExpression(node));
+}
+
+function unwrap(node) {
+  while (node && (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression?.(node)
+    || ts.isTypeAssertionExpression(node) || ts.isNonNullExpression(node))) {
+    node = node.expression;
+  }
+  return node;
+}
+
+function propertyName(name) {
+  if (!name) return undefined;
+  if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name)) {
+    return name.text;
+  }
+  if (ts.isComputedPropertyName(name)) {
+    const e = name.expression;
+    if (ts.isPropertyAccessExpression(e)) return '[' + e.getText() + ']';
+    if (ts.isStringLiteralLike(e)) return e.text;
+    return undefined;
+  }
+  return undefined;
+}
+
+// What a node defines: [name, kind, value node whose body holds the definition's code] or undefined.
+function definitionOf(node) {
+  switch (node.kind) {
+    case ts.SyntaxKind.ClassDeclaration:
+    case ts.SyntaxKind.ClassExpression:
+      if (node.name) return [node.name.text, 'class'];
+      if (node.parent && ts.isExportAssignment(node.parent)) return ['default', 'class'];
+      return undefined; // named by its variable or property below
+    case ts.SyntaxKind.InterfaceDeclaration:
+      return [node.name.text, 'interface'];
+    case ts.SyntaxKind.EnumDeclaration:
+    case ts.SyntaxKind.TypeAliasDeclaration:
+      return [node.name.text, 'class'];
+    case ts.SyntaxKind.ModuleDeclaration:
+      return ts.isIdentifier(node.name) ? [node.name.text, 'module'] : undefined;
+    case ts.SyntaxKind.FunctionDeclaration:
+      if (node.name) return [node.name.text, 'function'];
+      return ['default', 'function'];
+    case ts.SyntaxKind.FunctionExpression:
+    case ts.SyntaxKind.ArrowFunction:
+      if (node.parent && ts.isExportAssignment(node.parent)) return ['default', 'function'];
+      return undefined;
+    case ts.SyntaxKind.MethodDeclaration:
+    case ts.SyntaxKind.MethodSignature:
+    case ts.SyntaxKind.GetAccessor:
+    case ts.SyntaxKind.SetAccessor: {
+      const name = propertyName(node.name);
+      return name === undefined ? undefined : [name, 'method'];
+    }
+    case ts.SyntaxKind.Constructor:
+      return ['constructor', 'method'];
+    case ts.SyntaxKind.PropertyDeclaration:
+    case ts.SyntaxKind.PropertyAssignment: {
+      const value = unwrap(node.initializer);
+      const name = propertyName(node.name);
+      if (name === undefined || !value) return undefined;
+      if (isFunctionValue(value)) return [name, 'method'];
+      if (ts.isClassExpression(value)) return [name, 'class'];
+      return undefined;
+    }
+    case ts.SyntaxKind.PropertySignature: {
+      const name = propertyName(node.name);
+      return name !== undefined && node.type && ts.isFunctionTypeNode(node.type) ? [name, 'method'] : undefined;
+    }
+    case ts.SyntaxKind.VariableDeclaration: {
+      const value = unwrap(node.initializer);
+      if (!ts.isIdentifier(node.name) || !value) return undefined;
+      if (isFunctionValue(value)) return [node.name.text, 'function'];
+      if (ts.isClassExpression(value)) return [node.name.text, 'class'];
+      return undefined;
+    }
+    case ts.SyntaxKind.BinaryExpression: {
+      // JavaScript: exports.f = function () {}, Foo.prototype.bar = function () {}, obj.f = () => {}
+      if (node.operatorToken.kind !== ts.SyntaxKind.EqualsToken) return undefined;
+      const value = unwrap(node.right);
+      if (!isFunctionValue(value) && !(value && ts.isClassExpression(value))) return undefined;
+      const left = node.left;
+      if (!ts.isPropertyAccessExpression(left) || !ts.isIdentifier(left.name)) return undefined;
+      const kind = ts.isClassExpression(value) ? 'class' : 'function';
+      const owner = left.expression;
+      if (ts.isPropertyAccessExpression(owner) && owner.name.text === 'prototype') {
+        return [left.name.text, 'method', owner.expression.getText()];
+      }
+      if (ts.isIdentifier(owner) && owner.text === 'module' && left.name.text === 'exports') return ['default', kind, ''];
+      if (ts.isIdentifier(owner) && owner.text === 'exports') return [left.name.text, kind, ''];
+      if (owner.kind === ts.SyntaxKind.ThisKeyword) return [left.name.text, 'method', null];
+      return [left.name.text, kind, owner.getText().replace(/\s+/g, '')];
+    }
+    default:
+      return undefined;
+  }
+}
+
+// The node whose subtree is the definition's code (a variable's function value, a property's arrow).
+function bodyNode(node) {
+  if (ts.isVariableDeclaration(node) || ts.isPropertyDeclaration(node) || ts.isPropertyAssignment(node)) {
+    return unwrap(node.initializer);
+  }
+  if (ts.isBinaryExpression(node)) return unwrap(node.right);
+  return node;
+}
+
+function collectDefinitions(sourceFile, rel) {
+  const rows = [];
+  const used = new Set();
+  const implementations = new Map(); // "<parent id>\0<name>" -> id of the declaration with a body
+  function add(node, qualifier, name, kind) {
+    const start = line(sourceFile, node.getStart(sourceFile));
+    const qualified = qualifier ? qualifier + '.' + name : name;
+    const overloadKey = qualifier + '\0' + name + '\0' + kind;
+    const isSignature = (ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isConstructorDeclaration(node))
+      && !node.body;
+    const siblings = implementations.get(overloadKey);
+    if (siblings && siblings.overloads && (isSignature || siblings.signatureOnly)) {
+      // an overload signature or the implementation after its signatures: one definition
+      defOf.set(node, siblings.id);
+      if (!isSignature && siblings.signatureOnly) {
+        siblings.signatureOnly = false;
+        siblings.row[4] = line(sourceFile, node.getEnd());
+      }
+      return siblings.id;
+    }
+    let id = rel + ':' + qualified;
+    if (used.has(id)) id = id + '@' + start;
+    let n = 2;
+    while (used.has(id)) id = rel + ':' + qualified + '@' + start + '#' + n++;
+    used.add(id);
+    const row = [id, name, kind, start, line(sourceFile, node.getEnd())];
+    rows.push(row);
+    defOf.set(node, id);
+    const overloadable = ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isConstructorDeclaration(node);
+    implementations.set(overloadKey, { id, row, overloads: overloadable, signatureOnly: isSignature });
+    return id;
+  }
+  function visit(node, qualifier) {
+    const found = definitionOf(node);
+    let inner = qualifier;
+    if (found) {
+      const [name, kind, override] = found;
+      // `this.f = ...` belongs to the class around it; `Foo.prototype.f = ...` to Foo
+      const owner = override === null ? classQualifier : override === undefined ? qualifier : override;
+      add(node, owner, name, kind);
+      inner = owner ? owner + '.' + name : name;
+    } else if (ts.isObjectLiteralExpression(node) && node.parent && ts.isVariableDeclaration(node.parent)
+      && ts.isIdentifier(node.parent.name)) {
+      inner = qualifier ? qualifier + '.' + node.parent.name.text : node.parent.name.text;
+    }
+    const saved = classQualifier;
+    if (found && found[1] === 'class') classQualifier = inner;
+    ts.forEachChild(node, (child) => visit(child, inner));
+    classQualifier = saved;
+  }
+  let classQualifier = '';
+  visit(sourceFile, '');
+  fileDefs.set(rel, rows);
+}
+
+const sourceFiles = [];
+for (const sourceFile of program.getSourceFiles()) {
+  const rel = relative(sourceFile);
+  if (rel === undefined) continue;
+  sourceFiles.push([sourceFile, rel]);
+  collectDefinitions(sourceFile, rel);
+}
+
+// ---- targets ------------------------------------------------------------------------------------------------
+
+function isLibraryFile(sourceFile) {
+  return relative(sourceFile) === undefined;
+}
+
+function packageOf(fileName) {
+  const normal = fileName.split(path.sep).join('/');
+  const at = normal.lastIndexOf('/node_modules/');
+  if (at < 0) return '';
+  const parts = normal.slice(at + '/node_modules/'.length).split('/');
+  let name = parts[0].startsWith('@') ? parts[0] + '/' + parts[1] : parts[0];
+  if (name.startsWith('@types/')) {
+    const bare = name.slice('@types/'.length);
+    name = bare.includes('__') ? '@' + bare.replace('__', '/') : bare;
+  }
+  return name;
+}
+
+// "<lib>:JSON.stringify", "<lib>:zod:ZodType.parse": the declaration's name with its containers.
+function libraryTarget(declaration) {
+  const sourceFile = declaration.getSourceFile();
+  let symbol = declaration.symbol;
+  if (!symbol && declaration.name) symbol = checker.getSymbolAtLocation(declaration.name);
+  let name;
+  if (symbol) {
+    const qualified = checker.getFullyQualifiedName(symbol);
+    name = qualified.replace(/^"[^"]*"\./, '');
+    if (name.startsWith('__')) name = undefined;
+  }
+  if (!name) {
+    const parts = [];
+    for (let n = declaration; n && !ts.isSourceFile(n); n = n.parent) {
+      const p = n.name && propertyName(n.name);
+      if (p) parts.unshift(p);
+    }
+    name = parts.join('.') || '?';
+  }
+  const pkg = program.isSourceFileDefaultLibrary(sourceFile) ? '' : packageOf(sourceFile.fileName);
+  if (!pkg) {
+    // lib.d.ts declares `new Set()` as SetConstructor's construct signature and `Object.assign` on ObjectConstructor
+    name = name.replace(/^(\w+)Constructor\.__new$/, '$1.constructor').replace(/^(\w+)Constructor\.__call$/, '$1')
+      .replace(/^(\w+)Constructor\./, '$1.');
+  }
+  return '<lib>:' + (pkg ? pkg + ':' : '') + name;
+}
+
+// The definition a declaration is: itself, or the variable, property, assignment or signature that names a function
+// value or function type; undefined for an anonymous function (a callback, a parameter's type, a returned closure).
+function projectTarget(declaration) {
+  const id = defOf.get(declaration);
+  if (id !== undefined) return id;
+  if (!(isFunctionValue(declaration) || ts.isClassExpression(declaration) || ts.isFunctionTypeNode(declaration))) {
+    return undefined;
+  }
+  let parent = declaration.parent;
+  while (parent && (ts.isParenthesizedExpression(parent) || ts.isAsExpression(parent) || ts.isNonNullExpression(parent)
+    || (ts.isSatisfiesExpression && ts.isSatisfiesExpression(parent)) || ts.isTypeAssertionExpression(parent))) {
+    parent = parent.parent;
+  }
+  const named = parent && defOf.get(parent);
+  if (named === undefined) return undefined;
+  if (ts.isFunctionTypeNode(declaration)) return ts.isPropertySignature(parent) && parent.type === declaration ? named : undefined;
+  return bodyNode(parent) === declaration ? named : undefined;
+}
+
+function targetOfDeclaration(declaration) {
+  if (!declaration) return undefined;
+  if (isLibraryFile(declaration.getSourceFile())) return libraryTarget(declaration);
+  const id = projectTarget(declaration);
+  return id === undefined ? null : id; // null: a project function with no name
+}
+
+function aliased(symbol) {
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) {
+    try {
+      return checker.getAliasedSymbol(symbol);
+    } catch (e) {
+      return symbol;
+    }
+  }
+  return symbol;
+}
+
+function targetOfSymbol(symbol) {
+  symbol = aliased(symbol);
+  if (!symbol || !symbol.declarations || symbol.declarations.length === 0) return undefined;
+  const declaration = symbol.valueDeclaration || symbol.declarations[0];
+  return targetOfDeclaration(declaration);
+}
+
+function spelled(node) {
+  const text = node.getText().replace(/\s+/g, ' ');
+  return text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) + '…' : text;
+}
+
+function calleeTarget(call) {
+  let signature;
+  try {
+    signature = checker.getResolvedSignature(call);
+  } catch (e) {
+    signature = undefined;
+  }
+  let declaration = signature && signature.declaration;
+  if (declaration && ts.isJSDocSignature?.(declaration)) declaration = declaration.parent;
+  if (declaration) return targetOfDeclaration(declaration);
+  // `new C()` / `super()` with no constructor declared: the class itself
+  if (ts.isNewExpression(call) || (ts.isCallExpression(call) && call.expression.kind === ts.SyntaxKind.SuperKeyword)) {
+    let type;
+    try {
+      if (call.expression.kind === ts.SyntaxKind.SuperKeyword) {
+        type = checker.getTypeAtLocation(call.expression);
+        const symbol = type && type.getSymbol();
+        if (symbol) return targetOfSymbol(symbol);
+      } else {
+        const symbol = checker.getSymbolAtLocation(call.expression);
+        const target = targetOfSymbol(symbol);
+        if (target !== undefined) return target;
+      }
+    } catch (e) {
+      // fall through: unresolved
+    }
+  }
+  return importedFromPackage(call.expression);
+}
+
+// `useState()` / `React.useState()` imported from a package that is not installed: "<lib>:react:useState".
+function importedFromPackage(expression) {
+  const chain = [];
+  let e = expression;
+  while (e && ts.isPropertyAccessExpression(e)) {
+    chain.unshift(e.name.text);
+    e = e.expression;
+  }
+  if (!e || !ts.isIdentifier(e)) return undefined;
+  let symbol;
+  try {
+    symbol = checker.getSymbolAtLocation(e);
+  } catch (error) {
+    return undefined;
+  }
+  const declaration = symbol && symbol.flags & ts.SymbolFlags.Alias && symbol.declarations && symbol.declarations[0];
+  if (!declaration) return undefined;
+  let statement = declaration;
+  while (statement && !ts.isImportDeclaration(statement)) statement = statement.parent;
+  if (!statement || !ts.isStringLiteral(statement.moduleSpecifier)) return undefined;
+  const specifier = statement.moduleSpecifier.text;
+  if (specifier.startsWith('.') || specifier.startsWith('/')) return undefined;
+  let imported = [];
+  if (ts.isImportSpecifier(declaration)) imported = [(declaration.propertyName || declaration.name).text];
+  else if (ts.isImportClause(declaration)) imported = ['default'];
+  return '<lib>:' + specifier + ':' + (imported.concat(chain).join('.') || 'default');
+}
+
+// ---- per file ------------------------------------------------------------------------------------------------
+
+const counts = { sites: 0, project: 0, library: 0, unresolved: 0, anonymous: 0 };
+
+for (const [sourceFile, rel] of sourceFiles) {
+  const calls = new Set();
+  const refs = new Set();
+  const imports = new Set();
+  const bases = [];
+  function caller(stack) {
+    return stack.length ? stack[stack.length - 1] : rel;
+  }
+  function addCall(from, node, target) {
+    counts.sites++;
+    const at = line(sourceFile, node.getStart(sourceFile));
+    if (target === null) {
+      counts.anonymous++;
+      return;
+    }
+    if (target === undefined) {
+      counts.unresolved++;
+      const callee = ts.isCallExpression(node) || ts.isNewExpression(node) ? node.expression
+        : ts.isTaggedTemplateExpression(node) ? node.tag : node.expression;
+      target = '<unresolved>:' + spelled(callee);
+    } else if (target.startsWith('<lib>:')) {
+      counts.library++;
+    } else {
+      counts.project++;
+    }
+    calls.add(JSON.stringify([from, target, at]));
+  }
+  function addRef(from, node, target) {
+    if (typeof target !== 'string' || target === from) return;
+    refs.add(JSON.stringify([from, target, line(sourceFile, node.getStart(sourceFile))]));
+  }
+  function importTargets(node, specifier) {
+    const at = line(sourceFile, node.getStart(sourceFile));
+    let moduleSymbol;
+    try {
+      moduleSymbol = checker.getSymbolAtLocation(specifier);
+    } catch (e) {
+      moduleSymbol = undefined;
+    }
+    const declaration = moduleSymbol && moduleSymbol.declarations && moduleSymbol.declarations[0];
+    let module;
+    if (declaration && ts.isSourceFile(declaration)) {
+      module = relative(declaration) || '<lib>:' + (packageOf(declaration.fileName) || specifier.text);
+    } else {
+      module = '<lib>:' + specifier.text;
+    }
+    return [module, at];
+  }
+  function visit(node, stack) {
+    const id = defOf.get(node);
+    const inner = id !== undefined ? stack.concat([id]) : stack;
+    if (ts.isCallExpression(node) || ts.isNewExpression(node) || ts.isTaggedTemplateExpression(node)
+      || ts.isDecorator(node)) {
+      if (ts.isDecorator(node)) {
+        if (ts.isCallExpression(node.expression)) {
+          // @dec(...): the call expression is visited as a call below
+        } else {
+          addCall(caller(stack), node, calleeTarget(node));
+        }
+      } else if (!(ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)) {
+        addCall(caller(stack), node, calleeTarget(node));
+      }
+    } else if (ts.isImportDeclaration(node) || (ts.isExportDeclaration(node) && node.moduleSpecifier)) {
+      if (node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+        const [module, at] = importTargets(node, node.moduleSpecifier);
+        const clause = ts.isImportDeclaration(node) ? node.importClause : node.exportClause;
+        const names = [];
+        if (clause && ts.isImportClause(clause)) {
+          if (clause.name) names.push(clause.name);
+          const bindings = clause.namedBindings;
+          if (bindings && ts.isNamedImports(bindings)) for (const e of bindings.elements) names.push(e.name);
+        } else if (clause && ts.isNamedExports(clause)) {
+          for (const e of clause.elements) names.push(e.name);
+        }
+        let named = 0;
+        for (const name of names) {
+          let target;
+          try {
+            const symbol = checker.getSymbolAtLocation(name);
+            target = symbol ? targetOfSymbol(symbol) : undefined;
+          } catch (e) {
+            target = undefined;
+          }
+          if (typeof target === 'string' && !target.startsWith('<lib>:')) {
+            imports.add(JSON.stringify([rel, target, at]));
+            named++;
+          } else if (target === undefined && module.startsWith('<lib>:') && ts.isImportSpecifier(name.parent)) {
+            // a package that is not installed: the name it is asked for
+            const imported = (name.parent.propertyName || name.parent.name).text;
+            imports.add(JSON.stringify([rel, module + ':' + imported, at]));
+            named++;
+          }
+        }
+        if (!named) imports.add(JSON.stringify([rel, module, at]));
+      }
+    } else if (ts.isHeritageClause(node)) {
+      const owner = caller(stack);
+      node.types.forEach((expression) => {
+        let target;
+        try {
+          target = targetOfSymbol(checker.getSymbolAtLocation(expression.expression));
+        } catch (e) {
+          target = undefined;
+        }
+        if (target === undefined || target === null) {
+          target = '<unresolved>:' + spelled(expression.expression);
+        }
+        bases.push([owner, target, bases.filter((b) => b[0] === owner).length]);
+      });
+    } else if (ts.isTypeReferenceNode(node)) {
+      try {
+        addRef(caller(stack), node, targetOfSymbol(checker.getSymbolAtLocation(node.typeName)));
+      } catch (e) {
+        // an unresolvable type name: no reference
+      }
+    } else if ((ts.isIdentifier(node) || ts.isPropertyAccessExpression(node)) && isValueUse(node)) {
+      try {
+        const target = targetOfSymbol(checker.getSymbolAtLocation(ts.isIdentifier(node) ? node : node.name));
+        if (typeof target === 'string' && !target.startsWith('<lib>:')) addRef(caller(stack), node, target);
+      } catch (e) {
+        // no symbol: no reference
+      }
+    }
+    ts.forEachChild(node, (child) => visit(child, inner));
+  }
+  visit(sourceFile, []);
+  out({
+    file: rel,
+    language: languageOf(rel),
+    definitions: fileDefs.get(rel),
+    calls: [...calls].map((c) => JSON.parse(c)),
+    references: [...refs].map((r) => JSON.parse(r)),
+    imports: [...imports].map((i) => JSON.parse(i)),
+    bases,
+    errors: sourceFile.parseDiagnostics ? sourceFile.parseDiagnostics.length : 0,
+  });
+}
+
+// An identifier used as a value that is not the called name, a declaration's name or a property name:
+// `arr.map(helper)`, `const f = helper`, `handlers[helper.name]`.
+function isValueUse(node) {
+  const parent = node.parent;
+  if (!parent) return false;
+  if (ts.isPropertyAccessExpression(node)) {
+    // `accounts.remove` handed over as a value, not called and not the object of a longer access
+    if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.expression === node) return false;
+    if ((ts.isPropertyAccessExpression(parent) || ts.isElementAccessExpression(parent)) && parent.expression === node) {
+      return false;
+    }
+    if (ts.isBinaryExpression(parent) && parent.left === node) return false;
+    return ts.isCallExpression(parent) || ts.isVariableDeclaration(parent) || ts.isReturnStatement(parent)
+      || ts.isArrayLiteralExpression(parent) || ts.isPropertyAssignment(parent) || ts.isExportAssignment(parent);
+  }
+  if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.expression === node) return false;
+  if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
+  if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return false;
+  if (parent.name === node) return false; // declarations, property assignments
+  if (ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isImportClause(parent)) return false;
+  if (ts.isTypeReferenceNode(parent) || ts.isQualifiedName(parent) || ts.isExpressionWithTypeArguments(parent)) return false;
+  if (ts.isTypeQueryNode(parent)) return false;
+  if (ts.isShorthandPropertyAssignment(parent)) return true;
+  return ts.isExpression(parent) || ts.isVariableDeclaration(parent) || ts.isReturnStatement(parent)
+    || ts.isArrayLiteralExpression(parent) || ts.isPropertyAssignment(parent) || ts.isExportAssignment(parent)
+    || ts.isSpreadElement(parent);
+}
+
+function languageOf(rel) {
+  if (/\.tsx$/.test(rel)) return 'tsx';
+  if (/\.(c|m)?ts$/.test(rel)) return 'typescript';
+  return 'javascript';
+}
+
+out({ done: true, counts });
