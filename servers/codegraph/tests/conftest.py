@@ -61,3 +61,25 @@ def graph(repo: Path) -> Iterator[CodeGraph]:
     g = CodeGraph(repo, repo / ".strata")
     yield g
     g.close()
+
+
+def dump_store(store_dir: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Everything a store holds, except when it was indexed, as sorted rows."""
+    from strata.codegraph.graph import CodeGraphStore
+
+    store = CodeGraphStore(CodeGraphStore.location(store_dir))
+    try:
+        queries = {
+            "symbols": "MATCH (s:Symbol) RETURN s.id, s.name, s.kind, s.language, s.file, s.start_line, "
+            "s.end_line, s.words",
+            "calls": "MATCH (a:Symbol)-[e:CALLS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
+            "references": "MATCH (a:Symbol)-[e:REFERENCES]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
+            "inherits": "MATCH (a:Symbol)-[e:INHERITS]->(b:Symbol) RETURN a.id, b.id, e.position, e.candidates",
+            "imports": "MATCH (a:Symbol)-[e:IMPORTS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
+            "routes": "MATCH (r:Route) RETURN r.id, r.method, r.path, r.framework, r.file, r.line",
+            "handlers": "MATCH (r:Route)-[:HANDLED_BY]->(s:Symbol) RETURN r.id, s.id",
+            "files": "MATCH (f:File) RETURN f.path, f.sha256",
+        }
+        return {name: sorted(tuple(row) for row in store._rows(query)) for name, query in queries.items()}
+    finally:
+        store.close()

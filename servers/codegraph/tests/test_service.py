@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from strata.codegraph.graph import CodeGraphStore, HotGraph
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 from strata.shared.errors import InvalidRequestError
+
+from .conftest import dump_store
 
 
 def test_index_status_counts_what_was_indexed(graph: CodeGraph, repo: Path) -> None:
@@ -355,28 +358,6 @@ def test_in_memory_search_and_walks_agree_with_the_database(graph: CodeGraph) ->
                 )
 
 
-def _dump(store_dir: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Everything a store holds, except when it was indexed, as sorted rows."""
-    from strata.codegraph.graph import CodeGraphStore
-
-    store = CodeGraphStore(CodeGraphStore.location(store_dir))
-    try:
-        queries = {
-            "symbols": "MATCH (s:Symbol) RETURN s.id, s.name, s.kind, s.language, s.file, s.start_line, "
-            "s.end_line, s.words",
-            "calls": "MATCH (a:Symbol)-[e:CALLS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
-            "references": "MATCH (a:Symbol)-[e:REFERENCES]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
-            "inherits": "MATCH (a:Symbol)-[e:INHERITS]->(b:Symbol) RETURN a.id, b.id, e.position, e.candidates",
-            "imports": "MATCH (a:Symbol)-[e:IMPORTS]->(b:Symbol) RETURN a.id, b.id, e.line, e.candidates",
-            "routes": "MATCH (r:Route) RETURN r.id, r.method, r.path, r.framework, r.file, r.line",
-            "handlers": "MATCH (r:Route)-[:HANDLED_BY]->(s:Symbol) RETURN r.id, s.id",
-            "files": "MATCH (f:File) RETURN f.path, f.sha256",
-        }
-        return {name: sorted(tuple(row) for row in store._rows(query)) for name, query in queries.items()}
-    finally:
-        store.close()
-
-
 def _hot_view(hot: HotGraph) -> tuple[object, ...]:
     """An in-memory graph's contents, less external names that no call touches (Kuzu drops those)."""
     touched = {k for k, v in hot.callers.items() if v} | {k for k, v in hot.callees.items() if v}
@@ -430,7 +411,7 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
         assert (summary.symbols, summary.call_edges) == (status.symbols, status.calls)
         full = tmp_path / f"full-{number}"
         index_repository(repo, full)
-        incremental_rows, full_rows = _dump(repo / ".strata"), _dump(full)
+        incremental_rows, full_rows = dump_store(repo / ".strata"), dump_store(full)
         assert set(incremental_rows["symbols"]) ^ set(full_rows["symbols"]) == set()
         assert incremental_rows == full_rows
         # The patched in-memory graph is adopted (not read back) and equals one built from the store.
@@ -449,8 +430,16 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
     assert graph.routes("", None, 10).total == 0  # web.py and its routes are gone
     assert [(i.target, i.line) for i in graph.outline("shop/report.py").imports] == [("shop.pay.audit", 1)]
     assert [(r.symbol, r.how) for r in graph.references("shop.pay.charge", 5).items] == [("shop", "import")]
-    # another language changing still rebuilds everything (its calls resolve by name across files)
+    # a JavaScript edit goes through the TypeScript compiler kept alive, to what a full index holds
     (repo / "static/app.js").write_text("function boot() { return 2; }\nfunction other() { boot(); }\n")
+    summary = graph.reindex()
+    assert summary.incremental is (shutil.which("node") is not None)
+    graph.flush()
+    index_repository(repo, tmp_path / "full-js")
+    assert dump_store(repo / ".strata") == dump_store(tmp_path / "full-js")
+    assert [c.caller for c in graph.calls("static/app.js:boot", "callers", 1, 10).items] == ["static/app.js:other"]
+    # another language changing still rebuilds everything (its calls resolve by name across files)
+    (repo / "main.go").write_text("package main\nfunc main() {}\n")
     assert graph.reindex().incremental is False
     graph.close()
 

@@ -13,7 +13,7 @@ from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 from strata.codegraph.tscompiler import find_compiler
 
-from .conftest import write_tree
+from .conftest import dump_store, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="the compiler path needs node (make install)")
 
@@ -192,5 +192,45 @@ def test_a_node_that_fails_falls_back_to_tree_sitter(tmp_path: Path, monkeypatch
     try:
         assert service.status().typescript_engine == "tree-sitter (compiler run failed: exit 3)"
         assert service.outline("src/util.ts").items
+    finally:
+        service.close()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # a body edit: only the edited file is resolved again
+        {"src/util.ts": REPO["src/util.ts"].replace("s.trim()", "s.trim().toLowerCase()")},
+        # a rename: what other files call changes with it
+        {
+            "src/lib/text.ts": REPO["src/lib/text.ts"].replace("isFunction", "isCallable"),
+            "src/model.ts": REPO["src/model.ts"].replace("isFunction", "isCallable"),
+        },
+        # a definition renamed under its callers' feet: the files that called it are resolved again
+        {"src/lib/text.ts": REPO["src/lib/text.ts"].replace("function stringify", "function toText")},
+        # a member dropped from a base class another method's call went to
+        {"src/model.ts": REPO["src/model.ts"].replace("  abstract _parse(input: string): string;\n", "")},
+        # a new file, and a file gone
+        {"src/extra.ts": "import { first } from './steps';\nexport const go = () => first();\n", "web/app.js": None},
+    ],
+)
+def test_typescript_edits_update_incrementally_to_what_a_full_index_holds(
+    tmp_path: Path, edit: dict[str, str | None]
+) -> None:
+    repo = tmp_path / "repo"
+    write_tree(repo, REPO)
+    service = CodeGraph(repo, repo / ".strata")
+    try:
+        service.reindex()
+        for relative, text in edit.items():
+            if text is None:
+                (repo / relative).unlink()
+            else:
+                (repo / relative).write_text(text)
+        summary = service.reindex()
+        assert summary.incremental and summary.changed_files == len(edit)
+        service.flush()
+        index_repository(repo, tmp_path / "full")
+        assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
     finally:
         service.close()

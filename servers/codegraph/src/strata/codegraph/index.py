@@ -35,7 +35,14 @@ from strata.codegraph.pycalls import (
 )
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for
-from strata.codegraph.tscompiler import TS_SUFFIXES, CompilerRun, ResolvedEdges, compiler_files
+from strata.codegraph.tscompiler import (
+    TS_SUFFIXES,
+    CompilerFailed,
+    CompilerRun,
+    ResolvedEdges,
+    compiler_files,
+    file_and_edges,
+)
 from strata.shared.log import get_logger
 
 __all__ = [
@@ -147,13 +154,20 @@ class RepositoryAnalysis:
         """The files on disk now (reads only those whose size or modification time changed)."""
         return file_hashes(self.root, self.stamps)
 
+    def close(self) -> None:
+        """Stop the TypeScript compiler kept for updates (it also stops when the analysis is collected)."""
+        if self.typescript is not None:
+            self.typescript.close()
+
 
 def index_repository(root: Path, store_dir: Path, on_step: Callable[[str], None] | None = None) -> IndexSummary:
     """Index every supported file under ``root`` into ``store_dir`` (replacing any previous index).
 
     ``on_step`` is told the name of each of the INDEX_STEPS as it starts (for a progress display).
     """
-    return build_index(root, store_dir, on_step)[0]
+    summary, analysis = build_index(root, store_dir, on_step)
+    analysis.close()
+    return summary
 
 
 def build_index(
@@ -210,7 +224,7 @@ def analyze_repository(
         scripts = [p for p in hashes if Path(p).suffix in TS_SUFFIXES and Path(p).suffix in LANGUAGE_OF_SUFFIX]
         with ThreadPoolExecutor(1, "codegraph-typescript") as pool:
             # Node runs the compiler while the other languages and Python are read here.
-            compiling = pool.submit(compiler_files, root, scripts) if scripts else None
+            compiling = pool.submit(compiler_files, root, scripts, keep=True) if scripts else None
             others = [p for p in hashes if Path(p).suffix in LANGUAGE_OF_SUFFIX and p not in set(scripts)]
             tag_files = _tag_files(root, others)
             step(INDEX_STEPS[2])
@@ -381,8 +395,20 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     started = time.perf_counter()
     root, project = analysis.root, analysis.project
     changed = sorted(p for p in hashes.keys() | analysis.hashes.keys() if hashes.get(p) != analysis.hashes.get(p))
-    if any(Path(p).suffix not in PYTHON_SUFFIXES for p in changed):
+    scripts = [p for p in changed if Path(p).suffix in TS_SUFFIXES]
+    compiled = analysis.typescript.session if analysis.typescript is not None else None
+    if scripts and (compiled is None or not compiled.alive):
+        return None  # no compiler kept: resolved by name across the whole repository
+    if any(Path(p).suffix not in PYTHON_SUFFIXES and p not in scripts for p in changed):
         return None
+    if scripts:
+        assert compiled is not None
+        try:
+            records = compiled.update([p for p in scripts if p in hashes], [p for p in scripts if p not in hashes])
+        except CompilerFailed as error:
+            log.warning("typescript_update_failed", reason=str(error), stderr=error.stderr)
+            return None
+        changed = [p for p in changed if p not in scripts]
     modules = {module_name_for(root / p, root): p for p in changed}
     present = {m: p for m, p in modules.items() if p in hashes}
     sources = load_project(root, [root / p for p in present.values()])
@@ -424,6 +450,9 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     delta.routes, delta.handlers = _route_rows(
         python_routes(project, analysis.file_of, modules=touched_modules), all_ids
     )
+    if scripts:
+        _merge_compiled(analysis, delta, records, [p for p in scripts if p not in hashes], all_ids)
+        changed += scripts
     delta.files = {p: hashes.get(p) for p in changed}
     delta.meta = {"indexed_at": str(int(time.time()))}
     analysis.hashes = hashes
@@ -442,6 +471,73 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
         rerun_scopes=len(ran),
     )
     return delta, summary
+
+
+def _merge_compiled(
+    analysis: RepositoryAnalysis,
+    delta: GraphDelta,
+    records: list[dict[str, object]],
+    removed: list[str],
+    known: set[str],
+) -> None:
+    """Add to ``delta`` what the compiler says of the TS/JS files an edit reached: their symbols replace the old
+    ones, every edge from them is replaced, files gone take their symbols along; ``analysis`` follows."""
+    run = analysis.typescript
+    assert run is not None
+    by_path = {f.path: i for i, f in enumerate(analysis.tag_files)}
+    fresh = [file_and_edges(record) for record in records]
+    old_ids: set[str] = set()
+    for path in [*removed, *(f.path for f, _ in fresh)]:
+        at = by_path.get(path)
+        if at is not None:
+            old_ids.add(analysis.tag_files[at].module_id)
+            old_ids.update(d.id for d in analysis.tag_files[at].definitions)
+    new_ids: set[str] = set()
+    owners: set[str] = set()
+    for tag_file, edges in fresh:
+        if tag_file.path in by_path:
+            analysis.tag_files[by_path[tag_file.path]] = tag_file
+        else:
+            by_path[tag_file.path] = len(analysis.tag_files)
+            analysis.tag_files.append(tag_file)
+        run.resolved[tag_file.path] = edges
+        new_ids.add(tag_file.module_id)
+        _add_symbol(delta.symbols, tag_file.module_id, "module", tag_file.path, tag_file.path, 1, 1, tag_file.language)
+        for d in tag_file.definitions:
+            new_ids.add(d.id)
+            _add_symbol(delta.symbols, d.id, d.kind, d.name, tag_file.path, d.start_line, d.end_line, tag_file.language)
+        for source, target, line in edges.calls:
+            _add_row(delta.calls, source, target, line, 1)
+        for source, target, line in edges.references:
+            _add_row(delta.references, source, target, line, 1)
+        for source, target, line in edges.imports:
+            _add_row(delta.imports, source, target, line, 1)
+        for source, target, position in edges.bases:
+            _add_row(delta.inherits, source, target, position, 1, third="position")
+    gone = set(removed)
+    analysis.tag_files[:] = [f for f in analysis.tag_files if f.path not in gone]
+    for path in removed:
+        run.resolved.pop(path, None)
+    owners = old_ids | new_ids
+    delta.removed_symbols = sorted(set(delta.removed_symbols) | (old_ids - new_ids))
+    # an external name may be stored already: the store updates rather than adds a row it has
+    external = {str(t) for table in (delta.calls, delta.imports, delta.inherits) for t in table.get("to", [])}
+    for target in sorted(t for t in external if t.startswith(("<lib>:", UNRESOLVED))):
+        _add_symbol(delta.symbols, target, "external", "", "", 0, 0, "typescript")
+    known.update(f.module_id for f in analysis.tag_files)
+    known.update(d.id for f in analysis.tag_files for d in f.definitions)
+    keep = [i for i, target in enumerate(delta.references.get("to", [])) if str(target) in known]
+    delta.references = {column: [values[i] for i in keep] for column, values in delta.references.items()}
+    for name in ("calls_from", "references_from", "imports_from", "inherits_from"):
+        setattr(delta, name, sorted(set(getattr(delta, name)) | owners))
+    delta.route_files = sorted(set(delta.route_files) | {f.path for f, _ in fresh} | gone)
+    routes, handlers = _route_rows(
+        _express_routes(analysis.root, [f for f, _ in fresh], Linker([], analysis.root), run.resolved), known
+    )
+    for key, values in routes.items():
+        delta.routes.setdefault(key, []).extend(values)
+    for key, values in handlers.items():
+        delta.handlers.setdefault(key, []).extend(values)
 
 
 def _function_owner_fqn(project: PyProject, fqn: str) -> str:

@@ -282,6 +282,8 @@ class CodeGraph:
             self._writer = None
         self._queries.close()
         self._close_store()
+        if self._analysis is not None:
+            self._analysis.close()  # the TypeScript compiler it keeps for updates
 
     @_locked
     def flush(self) -> None:
@@ -417,6 +419,8 @@ class CodeGraph:
         changed = {p for p in current.keys() | previous.keys() if current.get(p) != previous.get(p)}
         if counts and not changed and not force:
             return self._up_to_date(len(current), counts["symbols"], counts["calls"])
+        if self._analysis is not None:
+            self._analysis.close()
         self._hold(None)
         self._hot = None
         summary, analysis = build_index(self.root, self.store_dir)

@@ -2,10 +2,14 @@
 // Strata codegraph: definitions, calls, references, imports and bases of a repository's TypeScript and
 // JavaScript files, resolved by the TypeScript compiler's own checker.
 //
-// Input (stdin, JSON): {root, files: [repository-relative paths], typescript: path of typescript.js,
-//                       tsconfig: repository-relative path or ""}
-// Output (stdout): one JSON object per line: {"typescript": version, "options": {...}} first, then one
-// {"file": path, ...} per input file, then {"done": true}.
+// Protocol: JSON lines. The first line on stdin is {root, files: [repository-relative paths], typescript: path of
+// typescript.js, tsconfig: repository-relative path or ""}; the answer (stdout) is {"typescript": version, ...},
+// one {"file": path, ...} record per file, then {"done": true, ...}. Every later line is an edit,
+// {"changed": [paths, new ones too], "removed": [paths]}: the program is rebuilt from the previous one (unchanged
+// files are not parsed or bound again), and records come back for the changed files and, when what a changed
+// file declares (its definitions and their types) changed, for every file that uses it; then
+// {"done": true, "removed": [...]}. End of input ends the process.
+//
 // A call's target is the declaration of the signature the checker resolves
 // (checker.getResolvedSignature(call).declaration), named like the definitions:
 //   a project definition   "<path>:<Outer.inner>"  (a repeated name in one scope gets "@<line>")
@@ -17,9 +21,11 @@
 const fs = require('fs');
 const path = require('path');
 
-const input = JSON.parse(fs.readFileSync(0, 'utf8'));
-const ts = require(input.typescript);
-const root = path.resolve(input.root);
+const readline = require('readline');
+
+let input;
+let ts;
+let root;
 const MAX_TEXT = 80;
 
 function out(value) {
@@ -68,14 +74,37 @@ function flatten(message) {
   return typeof message === 'string' ? message : ts.flattenDiagnosticMessageText(message, ' ');
 }
 
-const { options, config, error } = compilerOptions();
-const rootNames = input.files.map((f) => path.join(root, f));
-const program = ts.createProgram({ rootNames, options });
-const checker = program.getTypeChecker();
-out({ typescript: ts.version, tsconfig: config, tsconfig_error: error || '', paths: !!options.paths });
-
+let options;
+let host;
+let program;
+let checker;
+const sourceCache = new Map(); // absolute file name -> SourceFile: what a rebuild reuses
 const relativeOf = new Map(); // absolute file name -> repository-relative path (the indexed files only)
-for (const f of input.files) relativeOf.set(path.join(root, f).split(path.sep).join('/'), f);
+
+function absolute(rel) {
+  return path.join(root, rel).split(path.sep).join('/');
+}
+
+function makeHost() {
+  const made = ts.createCompilerHost(options);
+  const read = made.getSourceFile;
+  made.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+    const key = fileName.split(path.sep).join('/');
+    let sourceFile = sourceCache.get(key);
+    if (sourceFile === undefined) {
+      sourceFile = read.call(made, fileName, languageVersion, onError, shouldCreate);
+      if (sourceFile !== undefined) sourceCache.set(key, sourceFile);
+    }
+    return sourceFile;
+  };
+  return made;
+}
+
+function build() {
+  const rootNames = [...relativeOf.keys()];
+  program = ts.createProgram({ rootNames, options, host, oldProgram: program });
+  checker = program.getTypeChecker();
+}
 
 function relative(sourceFile) {
   return relativeOf.get(sourceFile.fileName.split(path.sep).join('/'));
@@ -87,8 +116,9 @@ function line(sourceFile, position) {
 
 // ---- definitions -------------------------------------------------------------------------------------------
 
-const defOf = new Map(); // declaration node -> definition id (overload signatures -> the implementation's)
+const defOf = new WeakMap(); // declaration node -> definition id (overload signatures -> the implementation's)
 const fileDefs = new Map(); // relative path -> [[id, name, kind, start, end], ...]
+const defNodes = new Map(); // relative path -> [[id, declaration node], ...]
 
 function isFunctionValue(node) {
   return node && (ts.isArrowFunction(node) || ts.isFunctionExpression(node));
@@ -200,6 +230,7 @@ function bodyNode(node) {
 
 function collectDefinitions(sourceFile, rel) {
   const rows = [];
+  const nodes = [];
   const used = new Set();
   const implementations = new Map(); // "<parent id>\0<name>" -> id of the declaration with a body
   function add(node, qualifier, name, kind) {
@@ -225,6 +256,7 @@ function collectDefinitions(sourceFile, rel) {
     used.add(id);
     const row = [id, name, kind, start, line(sourceFile, node.getEnd())];
     rows.push(row);
+    nodes.push([id, node]);
     defOf.set(node, id);
     const overloadable = ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isConstructorDeclaration(node);
     implementations.set(overloadKey, { id, row, overloads: overloadable, signatureOnly: isSignature });
@@ -251,14 +283,7 @@ function collectDefinitions(sourceFile, rel) {
   let classQualifier = '';
   visit(sourceFile, '');
   fileDefs.set(rel, rows);
-}
-
-const sourceFiles = [];
-for (const sourceFile of program.getSourceFiles()) {
-  const rel = relative(sourceFile);
-  if (rel === undefined) continue;
-  sourceFiles.push([sourceFile, rel]);
-  collectDefinitions(sourceFile, rel);
+  defNodes.set(rel, nodes);
 }
 
 // ---- targets ------------------------------------------------------------------------------------------------
@@ -418,8 +443,15 @@ function importedFromPackage(expression) {
 // ---- per file ------------------------------------------------------------------------------------------------
 
 const counts = { sites: 0, project: 0, library: 0, unresolved: 0, anonymous: 0 };
+const dependsOn = new Map(); // relative path -> the project files its edges point into
 
-for (const [sourceFile, rel] of sourceFiles) {
+function fileOfTarget(target) {
+  if (target.startsWith('<')) return undefined;
+  const at = target.indexOf(':');
+  return at > 0 ? target.slice(0, at) : target;
+}
+
+function emit(sourceFile, rel) {
   const calls = new Set();
   const refs = new Set();
   const imports = new Set();
@@ -545,6 +577,18 @@ for (const [sourceFile, rel] of sourceFiles) {
     ts.forEachChild(node, (child) => visit(child, inner));
   }
   visit(sourceFile, []);
+  const deps = new Set();
+  for (const rows of [calls, refs, imports]) {
+    for (const row of rows) {
+      const file = fileOfTarget(JSON.parse(row)[1]);
+      if (file !== undefined && file !== rel) deps.add(file);
+    }
+  }
+  for (const base of bases) {
+    const file = fileOfTarget(base[1]);
+    if (file !== undefined && file !== rel) deps.add(file);
+  }
+  dependsOn.set(rel, deps);
   out({
     file: rel,
     language: languageOf(rel),
@@ -591,4 +635,107 @@ function languageOf(rel) {
   return 'javascript';
 }
 
-out({ done: true, counts });
+// What other files can see of one file: its definitions and the types the checker gives them, its exports.
+function shape(rel) {
+  const sourceFile = program.getSourceFile(absolute(rel));
+  if (!sourceFile) return '';
+  const parts = [];
+  for (const [id, node] of defNodes.get(rel) || []) {
+    let type = '';
+    try {
+      const at = node.name || node;
+      type = checker.typeToString(checker.getTypeAtLocation(at), undefined, ts.TypeFormatFlags.NoTruncation);
+    } catch (e) {
+      type = '?';
+    }
+    parts.push(id + '\t' + type);
+  }
+  try {
+    const moduleSymbol = checker.getSymbolAtLocation(sourceFile);
+    for (const exported of moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : []) {
+      const declaration = exported.valueDeclaration || (exported.declarations || [])[0];
+      const type = declaration ? checker.typeToString(checker.getTypeOfSymbolAtLocation(exported, declaration)) : '';
+      parts.push('export ' + exported.name + '\t' + type);
+    }
+  } catch (e) {
+    parts.push('exports ?');
+  }
+  return parts.join('\n');
+}
+
+function start(request) {
+  input = request;
+  ts = require(input.typescript);
+  root = path.resolve(input.root);
+  const configured = compilerOptions();
+  options = configured.options;
+  host = makeHost();
+  for (const f of input.files) relativeOf.set(absolute(f), f);
+  build();
+  out({
+    typescript: ts.version, tsconfig: configured.config, tsconfig_error: configured.error || '', paths: !!options.paths,
+  });
+  const sourceFiles = [];
+  for (const sourceFile of program.getSourceFiles()) {
+    const rel = relative(sourceFile);
+    if (rel === undefined) continue;
+    sourceFiles.push([sourceFile, rel]);
+    collectDefinitions(sourceFile, rel);
+  }
+  for (const [sourceFile, rel] of sourceFiles) emit(sourceFile, rel);
+  out({ done: true, counts });
+}
+
+function update(edit) {
+  const changed = (edit.changed || []).filter((f) => typeof f === 'string');
+  const removed = (edit.removed || []).filter((f) => typeof f === 'string');
+  const before = new Map();
+  for (const rel of [...changed, ...removed]) before.set(rel, fileDefs.has(rel) ? shape(rel) : null);
+  for (const rel of [...changed, ...removed]) sourceCache.delete(absolute(rel));
+  for (const rel of removed) {
+    relativeOf.delete(absolute(rel));
+    fileDefs.delete(rel);
+    defNodes.delete(rel);
+    dependsOn.delete(rel);
+  }
+  for (const rel of changed) relativeOf.set(absolute(rel), rel);
+  build();
+  for (const rel of changed) {
+    const sourceFile = program.getSourceFile(absolute(rel));
+    if (sourceFile) collectDefinitions(sourceFile, rel);
+  }
+  const affected = new Set(changed);
+  const reshaped = [...before.keys()].filter((rel) => before.get(rel) !== (fileDefs.has(rel) ? shape(rel) : null));
+  if (reshaped.length) {
+    // every file that uses a reshaped one, and the files that use those (re-exports pass names on)
+    const users = new Map();
+    for (const [rel, deps] of dependsOn) {
+      for (const dep of deps) {
+        if (!users.has(dep)) users.set(dep, []);
+        users.get(dep).push(rel);
+      }
+    }
+    const queue = [...reshaped];
+    while (queue.length) {
+      for (const user of users.get(queue.pop()) || []) {
+        if (!affected.has(user) && fileDefs.has(user)) {
+          affected.add(user);
+          queue.push(user);
+        }
+      }
+    }
+  }
+  for (const rel of affected) {
+    const sourceFile = program.getSourceFile(absolute(rel));
+    if (sourceFile) emit(sourceFile, rel);
+  }
+  out({ done: true, removed, reshaped });
+}
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on('line', (text) => {
+  if (!text.trim()) return;
+  const message = JSON.parse(text);
+  if (input === undefined) start(message);
+  else update(message);
+});
