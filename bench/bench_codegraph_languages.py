@@ -95,6 +95,17 @@ PROJECTS = (
     ),
 )
 
+# Go: a Debian source package (the .deb's sha256 pinned), truth from go/types (bench/go_truth.go, needs `go`).
+GO_PROJECTS = (
+    (
+        "golang-github-spf13-cobra-dev",
+        "1.6.1-1",
+        "4f5d20855133319beef3c5b49d3c21a0406f270bf94fb4b6f4d406b691283cb2",
+        "usr/share/gocode/src/github.com/spf13/cobra",
+    ),
+)
+GO_TRUTH = HERE / "go_truth.go"
+
 Key = tuple[str, str, int]
 
 
@@ -130,6 +141,34 @@ def project_tree(project: Project) -> Path:
     for folder in project.dirs:
         shutil.copytree(package / folder, work / folder)
     return work
+
+
+def fetch_deb(package: str, version: str, sha256: str, inner: str) -> Path:
+    """A Debian package's files (apt-get download, checked against the pinned sha256), the ``inner`` folder copied
+    to a fresh work directory laid out as a GOPATH (src/<import path>)."""
+    target = CACHE / f"{package}_{version}"
+    if not (target / inner).is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=target, check=True, capture_output=True)
+        deb = next(target.glob("*.deb"))
+        if hashlib.sha256(deb.read_bytes()).hexdigest() != sha256:
+            raise SystemExit(f"{package}={version}: checksum mismatch")
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], check=True)
+    import_path = inner.split("/src/", 1)[1]
+    work = CACHE / "work" / f"{package}_{version}"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(target / inner, work / "src" / import_path, symlinks=False)
+    return work / "src" / import_path
+
+
+def go_truth(root: Path) -> dict[str, list[list[object]]]:
+    gopath = str(root).split("/src/", 1)[0]
+    environment = {**os.environ, "GOPATH": gopath, "GO111MODULE": "off", "GOPROXY": "off", "GOFLAGS": ""}
+    done = subprocess.run(
+        ["go", "run", GO_TRUTH.name, str(root)], cwd=HERE, env=environment, check=True, capture_output=True
+    )
+    result: dict[str, list[list[object]]] = json.loads(done.stdout)
+    return result
 
 
 def source_files(root: Path) -> list[str]:
@@ -185,7 +224,9 @@ def truth(root: Path, files: list[str]) -> dict[str, list[list[object]]]:
     return result
 
 
-def strata_edges(root: Path, store: Path) -> tuple[list[tuple[Key, Key, int]], int, int, str, float, float]:
+def strata_edges(
+    root: Path, store: Path, engine_key: str = "typescript_engine"
+) -> tuple[list[tuple[Key, Key, int]], int, int, str, float, float]:
     cli = str(Path(sys.executable).with_name("strata-codegraph"))
     seconds, peak, _ = timed([cli, "index", str(root), "--db", str(store), "--json"])
     import kuzu
@@ -207,7 +248,7 @@ def strata_edges(root: Path, store: Path) -> tuple[list[tuple[Key, Key, int]], i
         if bk in ("external", "builtin") or not bf:
             continue
         edges.append(((af, an, al), (bf, bn, bl), line))
-    meta = connection.execute("MATCH (m:Meta) WHERE m.key = 'typescript_engine' RETURN m.value")
+    meta = connection.execute("MATCH (m:Meta) WHERE m.key = $key RETURN m.value", {"key": engine_key})
     engine = meta.get_next()[0] if meta.has_next() else ""  # type: ignore[union-attr,index]
     return edges, len(raw), len(raw) - len(set(raw)), str(engine), seconds, peak
 
@@ -401,15 +442,46 @@ def main() -> None:
             f"{b.library_as_project} | {their_s:.1f} s | {their_mb:.0f} MB | |"
         )
         print(lines[-2], lines[-1], sep="\n", flush=True)
+    if args.only in ("", "go") and shutil.which("go") and shutil.which("apt-get"):
+        for package, version, sha256, inner in GO_PROJECTS:
+            root = fetch_deb(package, version, sha256, inner)
+            loc = sum(len(p.read_bytes().splitlines()) for p in root.rglob("*.go"))
+            truth_data = go_truth(root)
+            with tempfile.TemporaryDirectory() as store:
+                ours, rows, duplicates, engine, our_s, our_mb = strata_edges(root, Path(store), "go_engine")
+            with tempfile.TemporaryDirectory() as store:
+                os.environ["STRATA_CODEGRAPH_GO"] = "off"
+                try:
+                    named, named_rows, named_duplicates, _, named_s, named_mb = strata_edges(
+                        root, Path(store), "go_engine"
+                    )
+                finally:
+                    del os.environ["STRATA_CODEGRAPH_GO"]
+            theirs, their_rows, their_duplicates, their_s, their_mb = codegraph_edges(root, binary)
+            a, n, b = score(ours, truth_data), score(named, truth_data), score(theirs, truth_data)
+            label = f"{inner.rsplit('/', 1)[-1]} {version} (Debian `{package}`, Go, {loc:,} lines)"
+            for tool, sc, dup, total, sec, mb in (
+                (f"strata ({engine})", a, duplicates, rows, our_s, our_mb),
+                ("strata (tree-sitter, Go off)", n, named_duplicates, named_rows, named_s, named_mb),
+                (f"CodeGraph {CODEGRAPH[1]}", b, their_duplicates, their_rows, their_s, their_mb),
+            ):
+                lines.append(
+                    f"| {label} | {tool} | {sc.pair_precision:.3f} / {sc.pair_recall:.3f} | "
+                    f"{sc.site_precision:.3f} / {sc.site_recall:.3f} | {dup} of {total:,} | {sc.library_as_project} | "
+                    f"{sec:.1f} s | {mb:.0f} MB | |"
+                )
+                label = ""
+                print(lines[-1], flush=True)
     report = "\n".join(
         [
-            "## codegraph: TypeScript/JavaScript call graphs against the compiler (bench_codegraph_languages.py)",
+            "## codegraph: TypeScript/JavaScript and Go call graphs against the compiler (bench_codegraph_languages.py)",
             "",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, node "
             f"{subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}; run "
             f"{time.strftime('%Y-%m-%d')}. Truth: TypeScript's checker (`bench/ts_truth.cjs`, "
-            "`getResolvedSignature(call).declaration`) — the same checker strata's TS engine uses, so strata's "
-            "figures measure how faithfully its rows carry the compiler's answer; CodeGraph resolves by its own rules. "
+            "`getResolvedSignature(call).declaration`) and go/types (`bench/go_truth.go`) — the same checkers strata's "
+            "TS and Go engines use, so those rows measure how faithfully strata carries the compiler's answer; the "
+            "tree-sitter row (Go off) and CodeGraph resolve by their own rules. "
             "Precision / recall; 'library → project': calls the checker sends to a library declaration that a tool "
             "reports as a call of a project symbol. Peak RSS: the largest process of the run. Edit p50: the median "
             "`reindex` of a running strata service after one file (15 across the project) gets a line.",

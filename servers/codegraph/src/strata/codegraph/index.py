@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Literal
 
 from strata.codegraph import pycalls
+from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
 from strata.codegraph.files import scan
+from strata.codegraph.gocompiler import go_files
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
 from strata.codegraph.links import Linker
 from strata.codegraph.pycalls import (
@@ -35,14 +37,7 @@ from strata.codegraph.pycalls import (
 )
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for
-from strata.codegraph.tscompiler import (
-    TS_SUFFIXES,
-    CompilerFailed,
-    CompilerRun,
-    ResolvedEdges,
-    compiler_files,
-    file_and_edges,
-)
+from strata.codegraph.tscompiler import TS_SUFFIXES, CompilerFailed, CompilerSession, compiler_files
 from strata.shared.log import get_logger
 
 __all__ = [
@@ -149,6 +144,13 @@ class RepositoryAnalysis:
     tag_files: list[TagFile]
     stamps: dict[str, tuple[tuple[int, int], str]]  # the cache of file_hashes
     typescript: CompilerRun | None = None  # how the TypeScript/JavaScript files were resolved (None: there are none)
+    go: CompilerRun | None = None  # how the Go files were resolved (None: there are none)
+
+    def resolved(self) -> dict[str, ResolvedEdges]:
+        """The compilers' edges of every file they resolved, by path."""
+        return {
+            path: edges for run in (self.typescript, self.go) if run is not None for path, edges in run.resolved.items()
+        }
 
     def current_hashes(self) -> dict[str, str]:
         """The files on disk now (reads only those whose size or modification time changed)."""
@@ -222,19 +224,25 @@ def analyze_repository(
         file_of = {module_name_for(path, root): path.relative_to(root).as_posix() for path in paths}
         step(INDEX_STEPS[1])
         scripts = [p for p in hashes if Path(p).suffix in TS_SUFFIXES and Path(p).suffix in LANGUAGE_OF_SUFFIX]
-        with ThreadPoolExecutor(1, "codegraph-typescript") as pool:
-            # Node runs the compiler while the other languages and Python are read here.
-            compiling = pool.submit(compiler_files, root, scripts, keep=True) if scripts else None
-            others = [p for p in hashes if Path(p).suffix in LANGUAGE_OF_SUFFIX and p not in set(scripts)]
+        go_paths = [p for p in hashes if Path(p).suffix == ".go"]
+        with ThreadPoolExecutor(2, "codegraph-compilers") as pool:
+            # Node and Go run their compilers while the other languages and Python are read here.
+            engines: dict[str, tuple[list[str], Future[CompilerRun]]] = {}
+            if scripts:
+                engines["typescript"] = (scripts, pool.submit(compiler_files, root, scripts, keep=True))
+            if go_paths:
+                engines["go"] = (go_paths, pool.submit(go_files, root, go_paths))
+            compiled_paths = set(scripts) | set(go_paths)
+            others = [p for p in hashes if Path(p).suffix in LANGUAGE_OF_SUFFIX and p not in compiled_paths]
             tag_files = _tag_files(root, others)
             step(INDEX_STEPS[2])
-            typescript: list[CompilerRun] = []
+            runs: dict[str, CompilerRun] = {}
 
             def compiled() -> None:
-                if compiling is not None and not typescript:
-                    run = compiling.result()
-                    typescript.append(run)
-                    tag_files.extend(run.files if run.files else _tag_files(root, scripts))
+                for language, (language_paths, running) in engines.items():
+                    if language not in runs:
+                        run = runs[language] = running.result()
+                        tag_files.extend(run.files if run.files else _tag_files(root, language_paths))
 
             def collected(project: PyProject) -> None:
                 compiled()
@@ -243,8 +251,9 @@ def analyze_repository(
 
             project = analyze_sources(sources, collected)
             compiled()
-        run = typescript[0] if typescript else None
-        return RepositoryAnalysis(root, project, file_of, hashes, tag_files, stamps, run)
+        return RepositoryAnalysis(
+            root, project, file_of, hashes, tag_files, stamps, runs.get("typescript"), runs.get("go")
+        )
 
 
 def write_index(analysis: RepositoryAnalysis, store_dir: Path) -> IndexSummary:
@@ -305,16 +314,17 @@ def _write_edges(
                 _add_row(calls, call.caller, target, call.line, len(targets))
     for owner, base, position, candidates in linker.base_rows:
         _add_row(inherits, owner, base, position, candidates, third="position")
-    resolved = analysis.typescript.resolved if analysis.typescript is not None else {}
-    for edges in resolved.values():  # the compiler's: one target per call site, or an external/unresolved mark
+    resolved = analysis.resolved()
+    for path, edges in resolved.items():  # the compiler's: one target per call site, or an external/unresolved mark
+        language = _compiled_language(path)
         for caller, target, line in edges.calls:
             sites += 1
             unresolved += target.startswith(UNRESOLVED)
             _add_row(calls, caller, target, line, 1)
-            _note_external(linker, known, target)
+            _note_external(linker, known, target, language)
         for owner, base, position in edges.bases:
             _add_row(inherits, owner, base, position, 1, third="position")
-            _note_external(linker, known, base)
+            _note_external(linker, known, base, language)
     _add_externals(found, known, linker)
     call_tables = (pa.table(found), pa.table(calls), pa.table(inherits))
 
@@ -327,10 +337,10 @@ def _write_edges(
     imports = _import_rows(project.import_edges(), found, known)
     for module, target, line, candidates in linker.imports():
         _add_row(imports, module, target, line, candidates)
-    for edges in resolved.values():
+    for path, edges in resolved.items():
         for module, target, line in edges.imports:
             _add_row(imports, module, target, line, 1)
-            _note_external(linker, known, target)
+            _note_external(linker, known, target, _compiled_language(path))
     languages = sorted({"python"} if file_of else set()) + sorted({f.language for f in tag_files})
     step(INDEX_STEPS[3])
     references = _reference_rows(project.reference_edges(), known)
@@ -347,6 +357,8 @@ def _write_edges(
     meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
     if analysis.typescript is not None:
         meta["typescript_engine"] = analysis.typescript.engine
+    if analysis.go is not None:
+        meta["go_engine"] = analysis.go.engine
     step(INDEX_STEPS[4])
     hashes = analysis.hashes
     tables = (  # made while Kuzu still loads
@@ -397,12 +409,12 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     changed = sorted(p for p in hashes.keys() | analysis.hashes.keys() if hashes.get(p) != analysis.hashes.get(p))
     scripts = [p for p in changed if Path(p).suffix in TS_SUFFIXES]
     compiled = analysis.typescript.session if analysis.typescript is not None else None
-    if scripts and (compiled is None or not compiled.alive):
+    if scripts and not (isinstance(compiled, CompilerSession) and compiled.alive):
         return None  # no compiler kept: resolved by name across the whole repository
     if any(Path(p).suffix not in PYTHON_SUFFIXES and p not in scripts for p in changed):
         return None
     if scripts:
-        assert compiled is not None
+        assert isinstance(compiled, CompilerSession)
         try:
             records = compiled.update([p for p in scripts if p in hashes], [p for p in scripts if p not in hashes])
         except CompilerFailed as error:
@@ -739,10 +751,14 @@ def _add_externals(found: dict[str, list[object]], known: set[str], linker: Link
 UNRESOLVED = "<unresolved>:"
 
 
-def _note_external(linker: Linker, known: set[str], target: str) -> None:
+def _note_external(linker: Linker, known: set[str], target: str, language: str) -> None:
     """A library declaration or an unresolved callee the compiler named: an external symbol of its own."""
     if target not in known and target.startswith(("<lib>:", UNRESOLVED)):
-        linker.externals.setdefault(target, "typescript")
+        linker.externals.setdefault(target, language)
+
+
+def _compiled_language(path: str) -> str:
+    return "go" if path.endswith(".go") else "typescript"
 
 
 def _external_kind(target: str) -> str:

@@ -222,6 +222,10 @@ class IndexStatus(BaseModel):
     python_analysis: Literal["compiled", "interpreted", "stale"] = Field(
         description="compiled: the fast mypyc build; stale: compiled from an older source, reinstall"
     )
+    go_engine: str = Field(
+        description="How Go calls were resolved: 'go/types <version>', or 'tree-sitter (<why>)' by name when Go was "
+        "not there; empty without Go files"
+    )
     typescript_engine: str = Field(
         description="How TypeScript/JavaScript calls were resolved: 'compiler <version> (repository|bundled)', "
         "'tree-sitter (<why>)' by name when Node or the compiler was not there; empty without such files"
@@ -386,6 +390,7 @@ class CodeGraph:
             languages=meta.get("languages", "").split(","),
             python_analysis=python_analysis_build(),
             typescript_engine=meta.get("typescript_engine", ""),
+            go_engine=meta.get("go_engine", ""),
             **store.counts(),
         )
 

@@ -21,22 +21,15 @@ import subprocess
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from strata.codegraph.tags import TagDefinition, TagFile
+from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
+from strata.codegraph.tags import TagFile
 from strata.shared.log import get_logger
 
-__all__ = [
-    "TS_SUFFIXES",
-    "CompilerFailed",
-    "CompilerRun",
-    "CompilerSession",
-    "ResolvedEdges",
-    "compiler_files",
-    "find_compiler",
-]
+__all__ = ["TS_SUFFIXES", "CompilerFailed", "CompilerSession", "compiler_files", "find_compiler"]
 
 log = get_logger("strata.codegraph.tscompiler")
 
@@ -46,33 +39,6 @@ BUNDLED = Path(__file__).with_name("typescript") / "node_modules" / "typescript"
 NODE_ENV = "STRATA_CODEGRAPH_NODE"  # a node binary to use, or "off" for the tree-sitter path
 HEAP_MB = 4096  # Node's heap: a run past it fails and the files fall back to tree-sitter
 SECONDS_BASE, SECONDS_PER_FILE = 120.0, 0.2
-
-
-@dataclass
-class ResolvedEdges:
-    """One file's edges as the compiler resolved them: (from, to, line or position) triples."""
-
-    calls: list[tuple[str, str, int]] = field(default_factory=list)
-    references: list[tuple[str, str, int]] = field(default_factory=list)
-    imports: list[tuple[str, str, int]] = field(default_factory=list)
-    bases: list[tuple[str, str, int]] = field(default_factory=list)
-
-
-@dataclass
-class CompilerRun:
-    """Which engine indexed the TypeScript/JavaScript files and why (what ``index_status`` reports), and the live
-    compiler that applies later edits (None on the tree-sitter path, or once closed)."""
-
-    engine: str  # "compiler 6.0.3 (bundled)", "compiler 5.4.5 (repository)", "tree-sitter (node not found)"
-    files: list[TagFile]
-    resolved: dict[str, ResolvedEdges]  # by file path; empty on the tree-sitter path
-    parse_errors: int = 0
-    session: CompilerSession | None = None
-
-    def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
 
 
 @dataclass(frozen=True)
@@ -145,21 +111,6 @@ def compiler_files(root: Path, paths: list[str], *, keep: bool = False) -> Compi
     engine = f"compiler {header['typescript']} ({compiler.origin})"
     log.info("typescript_compiler", engine=engine, files=len(files), tsconfig=header.get("tsconfig", ""))
     return CompilerRun(engine, files, resolved, errors, session if keep else None)
-
-
-def file_and_edges(record: dict[str, Any]) -> tuple[TagFile, ResolvedEdges]:
-    path = str(record["file"])
-    definitions = [
-        TagDefinition(str(i), str(name), str(kind), int(start), int(end), 0, 0)
-        for i, name, kind, start, end in record["definitions"]
-    ]
-    edges = ResolvedEdges(
-        [_triple(r) for r in record["calls"]],
-        [_triple(r) for r in record["references"]],
-        [_triple(r) for r in record["imports"]],
-        [_triple(r) for r in record["bases"]],
-    )
-    return TagFile(path, str(record["language"]), path, definitions, [], [], [], [], ""), edges
 
 
 class CompilerFailed(Exception):
@@ -260,8 +211,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         if stream is not None:
             with contextlib.suppress(OSError):
                 stream.close()
-
-
-def _triple(row: list[Any]) -> tuple[str, str, int]:
-    source, target, value = row
-    return str(source), str(target), int(value)
