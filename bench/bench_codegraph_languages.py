@@ -105,6 +105,9 @@ GO_PROJECTS = (
     ),
 )
 GO_TRUTH = HERE / "go_truth.go"
+# Java: a PyPI sdist that ships its Java sources (sha256 pinned), truth from javac (bench/JavaTruth.java, needs a JDK).
+JAVA_PROJECTS = (("jpype1", "1.7.1", "3cd88838dc3d2d546f7eaeadaaff864e590010c15f2b6a44b6f37e60796a14b2"),)
+JAVA_TRUTH = HERE / "JavaTruth.java"
 
 Key = tuple[str, str, int]
 
@@ -159,6 +162,38 @@ def fetch_deb(package: str, version: str, sha256: str, inner: str) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(target / inner, work / "src" / import_path, symlinks=False)
     return work / "src" / import_path
+
+
+def fetch_sdist(name: str, version: str, sha256: str) -> Path:
+    """A PyPI sdist, unpacked into a fresh work directory (downloaded once, checked against the pinned sha256)."""
+    import httpx
+
+    archive = CACHE / f"{name}-{version}.tar.gz"
+    if not archive.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        index = httpx.get(
+            f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=60
+        )
+        entry = next(f for f in index.raise_for_status().json()["files"] if f["filename"] == archive.name)
+        data = httpx.get(entry["url"], timeout=120, follow_redirects=True).raise_for_status().content
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise SystemExit(f"{name}-{version}: checksum mismatch")
+        archive.write_bytes(data)
+    work = CACHE / "work" / f"{name}-{version}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(work, filter="data")
+    return work / f"{name}-{version}"
+
+
+def java_truth(root: Path) -> dict[str, list[list[object]]]:
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.java"))
+    done = subprocess.run(
+        ["java", "-Xmx4g", str(JAVA_TRUTH), str(root)], input="\n".join(files).encode(), check=True, capture_output=True
+    )
+    result: dict[str, list[list[object]]] = json.loads(done.stdout)
+    return result
 
 
 def go_truth(root: Path) -> dict[str, list[list[object]]]:
@@ -385,7 +420,10 @@ def score(tool: list[tuple[Key, Key, int]], truth_data: dict[str, list[list[obje
     pairs: set[tuple[Key, Key]] = set()
     sites: set[tuple[str, int, Key]] = set()
     library_as_project = 0
+    measured = {str(site[0]) for site in truth_data["sites"]} | {str(d[0]) for d in truth_data["definitions"]}
     for caller, callee, line in tool:
+        if caller[0] not in measured:
+            continue  # a file of another language (a package's Python next to its Java)
         target = definitions.callee(callee)
         outcomes = spelled.get((caller[0], line, callee[1]), set()) | spelled.get((caller[0], line, target[1]), set())
         if outcomes == {"unknown"}:
@@ -442,46 +480,55 @@ def main() -> None:
             f"{b.library_as_project} | {their_s:.1f} s | {their_mb:.0f} MB | |"
         )
         print(lines[-2], lines[-1], sep="\n", flush=True)
+    compiled: list[tuple[str, str, str, Path, dict[str, list[list[object]]]]] = []  # language, label, key, ...
     if args.only in ("", "go") and shutil.which("go") and shutil.which("apt-get"):
         for package, version, sha256, inner in GO_PROJECTS:
             root = fetch_deb(package, version, sha256, inner)
-            loc = sum(len(p.read_bytes().splitlines()) for p in root.rglob("*.go"))
-            truth_data = go_truth(root)
-            with tempfile.TemporaryDirectory() as store:
-                ours, rows, duplicates, engine, our_s, our_mb = strata_edges(root, Path(store), "go_engine")
-            with tempfile.TemporaryDirectory() as store:
-                os.environ["STRATA_CODEGRAPH_GO"] = "off"
-                try:
-                    named, named_rows, named_duplicates, _, named_s, named_mb = strata_edges(
-                        root, Path(store), "go_engine"
-                    )
-                finally:
-                    del os.environ["STRATA_CODEGRAPH_GO"]
-            theirs, their_rows, their_duplicates, their_s, their_mb = codegraph_edges(root, binary)
-            a, n, b = score(ours, truth_data), score(named, truth_data), score(theirs, truth_data)
-            label = f"{inner.rsplit('/', 1)[-1]} {version} (Debian `{package}`, Go, {loc:,} lines)"
-            for tool, sc, dup, total, sec, mb in (
-                (f"strata ({engine})", a, duplicates, rows, our_s, our_mb),
-                ("strata (tree-sitter, Go off)", n, named_duplicates, named_rows, named_s, named_mb),
-                (f"CodeGraph {CODEGRAPH[1]}", b, their_duplicates, their_rows, their_s, their_mb),
-            ):
-                lines.append(
-                    f"| {label} | {tool} | {sc.pair_precision:.3f} / {sc.pair_recall:.3f} | "
-                    f"{sc.site_precision:.3f} / {sc.site_recall:.3f} | {dup} of {total:,} | {sc.library_as_project} | "
-                    f"{sec:.1f} s | {mb:.0f} MB | |"
-                )
-                label = ""
-                print(lines[-1], flush=True)
+            label = f"{inner.rsplit('/', 1)[-1]} {version} (Debian `{package}`"
+            compiled.append(("Go", label, "go", root, go_truth(root)))
+    if args.only in ("", "java") and shutil.which("javac"):
+        for name, version, sha256 in JAVA_PROJECTS:
+            root = fetch_sdist(name, version, sha256)
+            compiled.append(("Java", f"{name} {version} (PyPI sdist", "java", root, java_truth(root)))
+    for language, label, key, root, truth_data in compiled:
+        suffix = {"go": ".go", "java": ".java"}[key]
+        loc = sum(len(p.read_bytes().splitlines()) for p in root.rglob(f"*{suffix}"))
+        with tempfile.TemporaryDirectory() as store:
+            ours, rows, duplicates, engine, our_s, our_mb = strata_edges(root, Path(store), f"{key}_engine")
+        switch = f"STRATA_CODEGRAPH_{key.upper()}"
+        with tempfile.TemporaryDirectory() as store:
+            os.environ[switch] = "off"
+            try:
+                named, named_rows, named_duplicates, _, named_s, named_mb = strata_edges(root, Path(store))
+            finally:
+                del os.environ[switch]
+        theirs, their_rows, their_duplicates, their_s, their_mb = codegraph_edges(root, binary)
+        a, n, b = score(ours, truth_data), score(named, truth_data), score(theirs, truth_data)
+        label = f"{label}, {language}: {loc:,} lines)"
+        for tool, sc, dup, total, sec, mb in (
+            (f"strata ({engine})", a, duplicates, rows, our_s, our_mb),
+            (f"strata (tree-sitter, {switch}=off)", n, named_duplicates, named_rows, named_s, named_mb),
+            (f"CodeGraph {CODEGRAPH[1]}", b, their_duplicates, their_rows, their_s, their_mb),
+        ):
+            lines.append(
+                f"| {label} | {tool} | {sc.pair_precision:.3f} / {sc.pair_recall:.3f} | "
+                f"{sc.site_precision:.3f} / {sc.site_recall:.3f} | {dup} of {total:,} | {sc.library_as_project} | "
+                f"{sec:.1f} s | {mb:.0f} MB | |"
+            )
+            label = ""
+            print(lines[-1], flush=True)
     report = "\n".join(
         [
-            "## codegraph: TypeScript/JavaScript and Go call graphs against the compiler (bench_codegraph_languages.py)",
+            "## codegraph: TypeScript/JavaScript, Go and Java call graphs against the compiler (bench_codegraph_languages.py)",
             "",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, node "
             f"{subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}; run "
             f"{time.strftime('%Y-%m-%d')}. Truth: TypeScript's checker (`bench/ts_truth.cjs`, "
-            "`getResolvedSignature(call).declaration`) and go/types (`bench/go_truth.go`) — the same checkers strata's "
-            "TS and Go engines use, so those rows measure how faithfully strata carries the compiler's answer; the "
-            "tree-sitter row (Go off) and CodeGraph resolve by their own rules. "
+            "`getResolvedSignature(call).declaration`), go/types (`bench/go_truth.go`) and javac (`bench/JavaTruth.java`) "
+            "— the same checkers strata's engines use, so those rows measure how faithfully strata carries the "
+            "compiler's answer; the tree-sitter rows (engine off) and CodeGraph resolve by their own rules. Only calls "
+            "from files of the measured language count (jpype1 ships Python beside its Java). Duplicate rows: the "
+            "same (caller, callee, line) twice, over every language of the project. "
             "Precision / recall; 'library → project': calls the checker sends to a library declaration that a tool "
             "reports as a call of a project symbol. Peak RSS: the largest process of the run. Edit p50: the median "
             "`reindex` of a running strata service after one file (15 across the project) gets a line.",

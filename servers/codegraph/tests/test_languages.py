@@ -16,12 +16,13 @@ FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 
 @pytest.fixture(scope="module")
 def polyglot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeGraph]:
-    """The fixtures indexed by name over tree-sitter tags where a compiler would resolve them otherwise: Go's
-    go/types engine is off here (test_golang.py covers it); TypeScript's compiler runs (Node is always there)."""
+    """The fixtures indexed by name over tree-sitter tags where a compiler would resolve them otherwise: the go/types
+    and javac engines are off here (test_golang.py, test_java.py); TypeScript's compiler runs (Node is always there)."""
     root = tmp_path_factory.mktemp("polyglot")
     shutil.copytree(FIXTURES, root, dirs_exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STRATA_CODEGRAPH_GO", "off")
+        patch.setenv("STRATA_CODEGRAPH_JAVA", "off")
         index_repository(root, root / ".strata")
     graph = CodeGraph(root, root / ".strata")
     yield graph
@@ -147,7 +148,10 @@ def test_a_name_defined_in_several_files_keeps_every_candidate(polyglot: CodeGra
     assert [(c.caller, c.candidates) for c in callers] == [("tsx/Login.tsx:LoginButton", 1)]
 
 
-def test_java_call_with_definitions_in_two_other_classes_lists_both(tmp_path: Path) -> None:
+def test_java_call_with_definitions_in_two_other_classes_lists_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRATA_CODEGRAPH_JAVA", "off")  # by name: javac would call it an error (test_java.py)
     (tmp_path / "A.java").write_text("class A { void save() {} }\n")
     (tmp_path / "B.java").write_text("class B { void save() {} }\n")
     (tmp_path / "C.java").write_text("class C { void go() { save(); } }\n")

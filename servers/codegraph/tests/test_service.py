@@ -515,3 +515,13 @@ def test_updates_are_written_behind_and_a_failed_write_leads_to_a_full_index(
     assert [s.id for s in graph.outline("app.py").items] == ["app.main"]
     assert graph.calls("app.main", "callees", 1, 5).total == 0
     graph.close()
+
+
+def test_two_calls_of_one_name_on_one_line_are_one_row(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def size(a, b):\n    return len(a) + len(b)\n")
+    index_repository(tmp_path, tmp_path / ".strata")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    try:
+        assert [(c.callee, c.line) for c in graph.calls("m.size", "callees", 1, 10).items] == [("<builtin>.len", 2)]
+    finally:
+        graph.close()

@@ -24,6 +24,7 @@ from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
 from strata.codegraph.files import scan
 from strata.codegraph.gocompiler import go_files
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
+from strata.codegraph.javacompiler import java_files
 from strata.codegraph.links import Linker
 from strata.codegraph.pycalls import (
     CallRows,
@@ -145,11 +146,15 @@ class RepositoryAnalysis:
     stamps: dict[str, tuple[tuple[int, int], str]]  # the cache of file_hashes
     typescript: CompilerRun | None = None  # how the TypeScript/JavaScript files were resolved (None: there are none)
     go: CompilerRun | None = None  # how the Go files were resolved (None: there are none)
+    java: CompilerRun | None = None  # how the Java files were resolved (None: there are none)
 
     def resolved(self) -> dict[str, ResolvedEdges]:
         """The compilers' edges of every file they resolved, by path."""
         return {
-            path: edges for run in (self.typescript, self.go) if run is not None for path, edges in run.resolved.items()
+            path: edges
+            for run in (self.typescript, self.go, self.java)
+            if run is not None
+            for path, edges in run.resolved.items()
         }
 
     def current_hashes(self) -> dict[str, str]:
@@ -225,14 +230,17 @@ def analyze_repository(
         step(INDEX_STEPS[1])
         scripts = [p for p in hashes if Path(p).suffix in TS_SUFFIXES and Path(p).suffix in LANGUAGE_OF_SUFFIX]
         go_paths = [p for p in hashes if Path(p).suffix == ".go"]
-        with ThreadPoolExecutor(2, "codegraph-compilers") as pool:
-            # Node and Go run their compilers while the other languages and Python are read here.
+        java_paths = [p for p in hashes if Path(p).suffix == ".java"]
+        with ThreadPoolExecutor(3, "codegraph-compilers") as pool:
+            # Node, Go and the JDK run their compilers while the other languages and Python are read here.
             engines: dict[str, tuple[list[str], Future[CompilerRun]]] = {}
             if scripts:
                 engines["typescript"] = (scripts, pool.submit(compiler_files, root, scripts, keep=True))
             if go_paths:
                 engines["go"] = (go_paths, pool.submit(go_files, root, go_paths))
-            compiled_paths = set(scripts) | set(go_paths)
+            if java_paths:
+                engines["java"] = (java_paths, pool.submit(java_files, root, java_paths))
+            compiled_paths = set(scripts) | set(go_paths) | set(java_paths)
             others = [p for p in hashes if Path(p).suffix in LANGUAGE_OF_SUFFIX and p not in compiled_paths]
             tag_files = _tag_files(root, others)
             step(INDEX_STEPS[2])
@@ -252,7 +260,7 @@ def analyze_repository(
             project = analyze_sources(sources, collected)
             compiled()
         return RepositoryAnalysis(
-            root, project, file_of, hashes, tag_files, stamps, runs.get("typescript"), runs.get("go")
+            root, project, file_of, hashes, tag_files, stamps, runs.get("typescript"), runs.get("go"), runs.get("java")
         )
 
 
@@ -359,6 +367,8 @@ def _write_edges(
         meta["typescript_engine"] = analysis.typescript.engine
     if analysis.go is not None:
         meta["go_engine"] = analysis.go.engine
+    if analysis.java is not None:
+        meta["java_engine"] = analysis.java.engine
     step(INDEX_STEPS[4])
     hashes = analysis.hashes
     tables = (  # made while Kuzu still loads
@@ -564,7 +574,10 @@ def _call_table(rows: CallRows, symbols: dict[str, list[object]]) -> dict[str, l
     """The CALLS table of ``rows``; the targets they met first are added to ``symbols`` as external names."""
     for target in rows.new:
         _add_symbol(symbols, target, _external_kind(target), "", "", 0, 0)
-    return {"from": rows.callers, "to": rows.callees, "line": rows.lines, "candidates": rows.candidates}  # type: ignore[dict-item]
+    # Two calls of one name on one line (`len(a) + len(b)`) are one row: the store keeps the line, not the column.
+    unique = list(dict.fromkeys(zip(rows.callers, rows.callees, rows.lines, rows.candidates, strict=True)))
+    columns = list(zip(*unique, strict=True)) if unique else [(), (), (), ()]
+    return {name: list(values) for name, values in zip(("from", "to", "line", "candidates"), columns, strict=True)}
 
 
 def _add_row(
@@ -758,7 +771,7 @@ def _note_external(linker: Linker, known: set[str], target: str, language: str) 
 
 
 def _compiled_language(path: str) -> str:
-    return "go" if path.endswith(".go") else "typescript"
+    return {".go": "go", ".java": "java"}.get(Path(path).suffix, "typescript")
 
 
 def _external_kind(target: str) -> str:

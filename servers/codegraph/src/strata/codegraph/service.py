@@ -226,6 +226,10 @@ class IndexStatus(BaseModel):
         description="How Go calls were resolved: 'go/types <version>', or 'tree-sitter (<why>)' by name when Go was "
         "not there; empty without Go files"
     )
+    java_engine: str = Field(
+        description="How Java calls were resolved: 'javac <version>', or 'tree-sitter (<why>)' by name when no JDK was "
+        "there; empty without Java files"
+    )
     typescript_engine: str = Field(
         description="How TypeScript/JavaScript calls were resolved: 'compiler <version> (repository|bundled)', "
         "'tree-sitter (<why>)' by name when Node or the compiler was not there; empty without such files"
@@ -391,6 +395,7 @@ class CodeGraph:
             python_analysis=python_analysis_build(),
             typescript_engine=meta.get("typescript_engine", ""),
             go_engine=meta.get("go_engine", ""),
+            java_engine=meta.get("java_engine", ""),
             **store.counts(),
         )
 
