@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from strata.codegraph.tags import TagDefinition, TagFile
+from strata.codegraph.records import TagDefinition, TagFile
 
 __all__ = ["CompilerRun", "ResolvedEdges", "file_and_edges"]
 

@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
-from strata.codegraph.tags import TagFile
+from strata.codegraph.records import TagFile
 from strata.shared.log import get_logger
 
 __all__ = ["go_files"]

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +25,7 @@ from strata.codegraph.files import scan
 from strata.codegraph.gocompiler import go_files
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
 from strata.codegraph.javacompiler import java_files
-from strata.codegraph.links import Linker
+from strata.codegraph.links import Linker, structure
 from strata.codegraph.pycalls import (
     CallRows,
     PyProject,
@@ -36,8 +36,9 @@ from strata.codegraph.pycalls import (
     module_name_for,
     parse_sources,
 )
+from strata.codegraph.records import TagFile
 from strata.codegraph.routes import Route, express_routes, python_routes
-from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, TagFile, extract, language_for
+from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, extract, language_for
 from strata.codegraph.tscompiler import TS_SUFFIXES, CompilerFailed, CompilerSession, compiler_files
 from strata.shared.log import get_logger
 
@@ -732,7 +733,8 @@ def _tag_files(root: Path, relative_paths: Iterable[str]) -> list[TagFile]:
         except OSError:
             continue
         if parsed is not None:
-            out.append(parsed)
+            imports, bases, package = structure(parsed.file.language, parsed.root, parsed.owners)
+            out.append(replace(parsed.file, imports=imports, bases=bases, package=package))
     return out
 
 

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strata.codegraph.tags import TagBase, TagCall, TagFile, TagImport, node_text, walk_named
+from strata.codegraph.records import TagBase, TagCall, TagFile, TagImport
+from strata.codegraph.tags import node_text, walk_named
 
 __all__ = ["Linker", "family", "structure"]
 

@@ -16,16 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "LANGUAGE_OF_SUFFIX",
-    "TagBase",
-    "TagCall",
-    "TagDefinition",
-    "TagFile",
-    "TagImport",
-    "extract",
-    "language_for",
-]
+from strata.codegraph.records import TagCall, TagDefinition, TagFile
+
+__all__ = ["LANGUAGE_OF_SUFFIX", "Extracted", "extract", "language_for", "node_text", "walk_named"]
 
 # suffix -> (language name, grammar module, language function, tags query modules in order)
 GRAMMARS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -45,13 +38,8 @@ GRAMMARS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     ".java": ("java", "tree_sitter_java", "language", ("tree_sitter_java",)),
 }
 LANGUAGE_OF_SUFFIX = {suffix: spec[0] for suffix, spec in GRAMMARS.items()}
-# What a grammar's tags query misses and an agent asks for.
-EXTRA_QUERIES = {
-    "tree_sitter_rust": """
-(function_signature_item name: (identifier) @name) @definition.method
-(call_expression function: (scoped_identifier name: (identifier) @name)) @reference.call
-""",
-}
+# What a grammar's tags query misses and an agent asks for: data/<grammar module>.scm, beside the grammars' tags.scm.
+DATA = Path(__file__).with_name("data")
 # Node types whose text is a plain name, when they are the object of a call (`ns.f()`, `self.g()`).
 SIMPLE_RECEIVERS = frozenset(
     {"identifier", "this", "self", "super", "crate", "package_identifier", "type_identifier", "field_identifier"}
@@ -75,57 +63,13 @@ CONTAINERS = frozenset({"class", "interface", "module"})
 
 
 @dataclass(frozen=True)
-class TagDefinition:
-    id: str
-    name: str
-    kind: str
-    start_line: int
-    end_line: int
-    start_byte: int
-    end_byte: int
+class Extracted:
+    """One file's tags; its imports, base types and package come from :func:`strata.codegraph.links.structure` over
+    ``root`` (the index joins them), so that name resolution and extraction do not import each other."""
 
-
-@dataclass(frozen=True)
-class TagCall:
-    caller: str  # the innermost definition containing the call, or the file's module symbol
-    name: str
-    line: int
-    receiver: str = ""  # `recv.name(...)`: "" for a plain call, the name, or "?" for an expression
-
-
-@dataclass(frozen=True)
-class TagImport:
-    """One import statement (or one leaf of a Rust use tree)."""
-
-    source: str  # as written: "./auth", "example.com/m/http", "crate::cache", "com.acme.util"
-    line: int
-    # (local name, imported name): imported "" binds the module itself, "*" brings all of its names
-    names: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class TagBase:
-    """A class's superclass, an implemented interface or trait, an embedded Go type."""
-
-    owner: str  # the definition's id; "" when it is not in this file (Rust `impl Trait for Type`)
-    owner_name: str
-    name: str
-    receiver: str  # `pkg.Base`, `ns.Base`, `other::Base`: the qualifier, else ""
-    line: int
-    position: int
-
-
-@dataclass(frozen=True)
-class TagFile:
-    path: str
-    language: str
-    module_id: str
-    definitions: list[TagDefinition]
-    calls: list[TagCall]
-    references: list[TagCall]
-    imports: list[TagImport]
-    bases: list[TagBase]
-    package: str  # Java's package and Go's package name; "" elsewhere
+    file: TagFile  # imports, bases and package empty
+    root: Any  # the syntax tree's root node
+    owners: dict[tuple[int, int], str]  # a definition name's byte span -> the definition's id
 
 
 @cache
@@ -134,8 +78,13 @@ def _language_and_query(suffix: str) -> tuple[Any, Any]:
 
     _, module_name, function, query_modules = GRAMMARS[suffix]
     language = Language(getattr(importlib.import_module(module_name), function)())
-    source = "\n".join(importlib.import_module(m).TAGS_QUERY + EXTRA_QUERIES.get(m, "") for m in query_modules)
+    source = "\n".join(importlib.import_module(m).TAGS_QUERY + _extra_query(m) for m in query_modules)
     return language, Query(language, source)
+
+
+def _extra_query(module: str) -> str:
+    path = DATA / f"{module}.scm"
+    return "\n" + path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def language_for(relative_path: str) -> Any:
@@ -143,11 +92,9 @@ def language_for(relative_path: str) -> Any:
     return _language_and_query(Path(relative_path).suffix)[0]
 
 
-def extract(relative_path: str, source: bytes) -> TagFile | None:
+def extract(relative_path: str, source: bytes) -> Extracted | None:
     """Definitions and calls of one file, or None when its language is not supported."""
     from tree_sitter import Parser, QueryCursor
-
-    from strata.codegraph.links import structure
 
     suffix = Path(relative_path).suffix
     if suffix not in GRAMMARS:
@@ -181,8 +128,8 @@ def extract(relative_path: str, source: bytes) -> TagFile | None:
     refs = [TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1) for name, n in raw_refs]
     by_name_span = {name_starts[d.start_byte]: d.id for d in definitions if d.start_byte in name_starts}
     language_name = LANGUAGE_OF_SUFFIX[suffix]
-    imports, bases, package = structure(language_name, tree.root_node, by_name_span)
-    return TagFile(relative_path, language_name, module_id, definitions, calls, refs, imports, bases, package)
+    tag_file = TagFile(relative_path, language_name, module_id, definitions, calls, refs, [], [], "")
+    return Extracted(tag_file, tree.root_node, by_name_span)
 
 
 def _receiver(name_node: Any) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
-from strata.codegraph.tags import TagFile
+from strata.codegraph.records import TagFile
 from strata.shared.log import get_logger
 
 __all__ = ["TS_SUFFIXES", "CompilerFailed", "CompilerSession", "compiler_files", "find_compiler"]
