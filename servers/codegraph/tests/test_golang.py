@@ -12,7 +12,7 @@ import pytest
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 
-from .conftest import write_tree
+from .conftest import dump_store, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="the go/types path needs Go (.ci/run installs it)")
 
@@ -128,5 +128,36 @@ def test_without_go_the_files_index_by_name(tmp_path: Path, monkeypatch: pytest.
     try:
         assert service.status().go_engine == "tree-sitter (STRATA_CODEGRAPH_GO=off)"
         assert "store/store.go:Open" in [c.callee for c in service.calls("cart/cart.go:Names", "callees", 1, 10).items]
+    finally:
+        service.close()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # a body edit
+        {"store/store.go": REPO["store/store.go"].replace("return &Base{}", "b := &Base{}\n\tb.Save()\n\treturn b")},
+        # a method renamed under its callers' feet: their calls no longer resolve
+        {"store/store.go": REPO["store/store.go"].replace("func (b *Base) Save()", "func (b *Base) Store()")},
+        # a new file calling into the module, and a file gone
+        {"cart/extra.go": 'package cart\n\nfunc Extra() { upper("x") }\n', "store/store.go": None},
+    ],
+)
+def test_go_edits_update_incrementally_to_what_a_full_index_holds(tmp_path: Path, edit: dict[str, str | None]) -> None:
+    repo = tmp_path / "repo"
+    write_tree(repo, REPO)
+    service = CodeGraph(repo, repo / ".strata")
+    try:
+        service.reindex()
+        for relative, text in edit.items():
+            if text is None:
+                (repo / relative).unlink()
+            else:
+                (repo / relative).write_text(text)
+        summary = service.reindex()
+        assert summary.incremental and summary.changed_files == len(edit)
+        service.flush()
+        index_repository(repo, tmp_path / "full")
+        assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
     finally:
         service.close()

@@ -12,7 +12,7 @@ import pytest
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 
-from .conftest import write_tree
+from .conftest import dump_store, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("javac") is None, reason="the javac path needs a JDK")
 
@@ -127,5 +127,45 @@ def test_without_a_jdk_the_files_index_by_name(tmp_path: Path, monkeypatch: pyte
     try:
         assert service.status().java_engine == "tree-sitter (STRATA_CODEGRAPH_JAVA=off)"
         assert f"{CART}:Cart.checkout" in {s.id for s in service.outline(CART).items}
+    finally:
+        service.close()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # a body edit
+        {CART: REPO[CART].replace("        save();\n", "        save();\n        save();\n")},
+        # a method dropped from the base class another file calls
+        {
+            "src/com/acme/store/Base.java": REPO["src/com/acme/store/Base.java"].replace(
+                "    public void save() {}\n", ""
+            )
+        },
+        # a new class, and one gone
+        {
+            "src/com/acme/app/Extra.java": "package com.acme.app;\n\nclass Extra { void go() { new Cart().name(); } }\n",
+            "src/com/acme/store/Saver.java": None,
+        },
+    ],
+)
+def test_java_edits_update_incrementally_to_what_a_full_index_holds(
+    tmp_path: Path, edit: dict[str, str | None]
+) -> None:
+    repo = tmp_path / "repo"
+    write_tree(repo, REPO)
+    service = CodeGraph(repo, repo / ".strata")
+    try:
+        service.reindex()
+        for relative, text in edit.items():
+            if text is None:
+                (repo / relative).unlink()
+            else:
+                (repo / relative).write_text(text)
+        summary = service.reindex()
+        assert summary.incremental and summary.changed_files == len(edit)
+        service.flush()
+        index_repository(repo, tmp_path / "full")
+        assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
     finally:
         service.close()

@@ -438,8 +438,8 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
     index_repository(repo, tmp_path / "full-js")
     assert dump_store(repo / ".strata") == dump_store(tmp_path / "full-js")
     assert [c.caller for c in graph.calls("static/app.js:boot", "callers", 1, 10).items] == ["static/app.js:other"]
-    # another language changing still rebuilds everything (its calls resolve by name across files)
-    (repo / "main.go").write_text("package main\nfunc main() {}\n")
+    # a language without a compiler engine (Rust) still rebuilds everything: its calls resolve by name across files
+    (repo / "lib.rs").write_text("fn main() {}\n")
     assert graph.reindex().incremental is False
     graph.close()
 

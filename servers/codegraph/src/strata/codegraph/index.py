@@ -36,7 +36,7 @@ from strata.codegraph.pycalls import (
     module_name_for,
     parse_sources,
 )
-from strata.codegraph.records import TagFile
+from strata.codegraph.records import TagDefinition, TagFile
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, extract, language_for
 from strata.codegraph.tscompiler import TS_SUFFIXES, CompilerFailed, CompilerSession, compiler_files
@@ -422,16 +422,44 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     compiled = analysis.typescript.session if analysis.typescript is not None else None
     if scripts and not (isinstance(compiled, CompilerSession) and compiled.alive):
         return None  # no compiler kept: resolved by name across the whole repository
-    if any(Path(p).suffix not in PYTHON_SUFFIXES and p not in scripts for p in changed):
-        return None
+    rerun: dict[str, list[str]] = {}  # Go, Java: the compiler runs again over all of the language's files
+    for path in changed:
+        suffix = Path(path).suffix
+        if suffix in PYTHON_SUFFIXES or path in scripts:
+            continue
+        language = ONE_SHOT_COMPILERS.get(suffix)
+        run = getattr(analysis, language) if language else None
+        if run is None or not run.files:
+            return None  # a tree-sitter language: its calls resolve by name across the whole repository
+        rerun.setdefault(suffix, []).append(path)
+    updates: list[tuple[CompilerRun, list[tuple[TagFile, ResolvedEdges]], list[str]]] = []
     if scripts:
-        assert isinstance(compiled, CompilerSession)
+        assert isinstance(compiled, CompilerSession) and analysis.typescript is not None
         try:
             records = compiled.update([p for p in scripts if p in hashes], [p for p in scripts if p not in hashes])
         except CompilerFailed as error:
             log.warning("typescript_update_failed", reason=str(error), stderr=error.stderr)
             return None
-        changed = [p for p in changed if p not in scripts]
+        removed = [p for p in scripts if p not in hashes]
+        updates.append((analysis.typescript, [file_and_edges(r) for r in records], removed))
+    for suffix, edited in rerun.items():
+        language = ONE_SHOT_COMPILERS[suffix]
+        old_run: CompilerRun = getattr(analysis, language)
+        paths = sorted(p for p in hashes if Path(p).suffix == suffix)
+        new_run = COMPILER_OF[language](root, paths) if paths else CompilerRun(old_run.engine, [], {})
+        if paths and not new_run.files:
+            return None  # the compiler failed this time: a full index says how
+        # every file whose rows moved (an edit can change what other files' calls resolve to)
+        fresh = [
+            (f, new_run.resolved[f.path])
+            for f in new_run.files
+            if f.path in edited
+            or new_run.resolved[f.path] != old_run.resolved.get(f.path)
+            or f.definitions != _definitions_of(analysis, f.path)
+        ]
+        updates.append((old_run, fresh, [p for p in edited if p not in hashes]))
+    compiled_changes = [p for p in changed if p in scripts or Path(p).suffix in rerun]
+    changed = [p for p in changed if p not in compiled_changes]
     modules = {module_name_for(root / p, root): p for p in changed}
     present = {m: p for m, p in modules.items() if p in hashes}
     sources = load_project(root, [root / p for p in present.values()])
@@ -473,9 +501,9 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     delta.routes, delta.handlers = _route_rows(
         python_routes(project, analysis.file_of, modules=touched_modules), all_ids
     )
-    if scripts:
-        _merge_compiled(analysis, delta, records, [p for p in scripts if p not in hashes], all_ids)
-        changed += scripts
+    for run, fresh, removed in updates:
+        _merge_compiled(analysis, run, delta, fresh, removed, all_ids)
+    changed += compiled_changes
     delta.files = {p: hashes.get(p) for p in changed}
     delta.meta = {"indexed_at": str(int(time.time()))}
     analysis.hashes = hashes
@@ -496,19 +524,21 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     return delta, summary
 
 
+def _definitions_of(analysis: RepositoryAnalysis, path: str) -> list[TagDefinition] | None:
+    return next((f.definitions for f in analysis.tag_files if f.path == path), None)
+
+
 def _merge_compiled(
     analysis: RepositoryAnalysis,
+    run: CompilerRun,
     delta: GraphDelta,
-    records: list[dict[str, object]],
+    fresh: list[tuple[TagFile, ResolvedEdges]],
     removed: list[str],
     known: set[str],
 ) -> None:
-    """Add to ``delta`` what the compiler says of the TS/JS files an edit reached: their symbols replace the old
-    ones, every edge from them is replaced, files gone take their symbols along; ``analysis`` follows."""
-    run = analysis.typescript
-    assert run is not None
+    """Add to ``delta`` what a compiler says of the files an edit reached: their symbols replace the old ones, every
+    edge from them is replaced, files gone take their symbols along; ``analysis`` and ``run`` follow."""
     by_path = {f.path: i for i, f in enumerate(analysis.tag_files)}
-    fresh = [file_and_edges(record) for record in records]
     old_ids: set[str] = set()
     for path in [*removed, *(f.path for f, _ in fresh)]:
         at = by_path.get(path)
@@ -544,9 +574,12 @@ def _merge_compiled(
     owners = old_ids | new_ids
     delta.removed_symbols = sorted(set(delta.removed_symbols) | (old_ids - new_ids))
     # an external name may be stored already: the store updates rather than adds a row it has
-    external = {str(t) for table in (delta.calls, delta.imports, delta.inherits) for t in table.get("to", [])}
-    for target in sorted(t for t in external if t.startswith(("<lib>:", UNRESOLVED))):
-        _add_symbol(delta.symbols, target, "external", "", "", 0, 0, "typescript")
+    listed = {str(i) for i in delta.symbols.get("id", [])}
+    for tag_file, edges in fresh:
+        for _, target, _ in [*edges.calls, *edges.imports, *edges.bases]:
+            if target.startswith(("<lib>:", UNRESOLVED)) and target not in listed:
+                listed.add(target)
+                _add_symbol(delta.symbols, target, "external", "", "", 0, 0, _compiled_language(tag_file.path))
     known.update(f.module_id for f in analysis.tag_files)
     known.update(d.id for f in analysis.tag_files for d in f.definitions)
     keep = [i for i, target in enumerate(delta.references.get("to", [])) if str(target) in known]
@@ -561,6 +594,7 @@ def _merge_compiled(
         delta.routes.setdefault(key, []).extend(values)
     for key, values in handlers.items():
         delta.handlers.setdefault(key, []).extend(values)
+    run.files = [f for f in analysis.tag_files if f.path in run.resolved]
 
 
 def _function_owner_fqn(project: PyProject, fqn: str) -> str:
@@ -764,6 +798,8 @@ def _add_externals(found: dict[str, list[object]], known: set[str], linker: Link
 
 
 UNRESOLVED = "<unresolved>:"
+ONE_SHOT_COMPILERS = {".go": "go", ".java": "java"}  # languages whose compiler runs again for an edit
+COMPILER_OF: dict[str, Callable[[Path, list[str]], CompilerRun]] = {"go": go_files, "java": java_files}
 
 
 def _note_external(linker: Linker, known: set[str], target: str, language: str) -> None:
