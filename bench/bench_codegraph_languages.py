@@ -108,6 +108,27 @@ GO_TRUTH = HERE / "go_truth.go"
 # Java: a PyPI sdist that ships its Java sources (sha256 pinned), truth from javac (bench/JavaTruth.java, needs a JDK).
 JAVA_PROJECTS = (("jpype1", "1.7.1", "3cd88838dc3d2d546f7eaeadaaff864e590010c15f2b6a44b6f37e60796a14b2"),)
 JAVA_TRUTH = HERE / "JavaTruth.java"
+# Rust: a Debian crate source package (sha256 pinned), truth from rustc's MIR (bench/rust_truth.py, needs rustc).
+RUST_PROJECTS = (
+    (
+        "librust-regex-syntax-dev",
+        "0.6.27-1",
+        "16c9879e07d6f9c6b2618906126d17e51ec8b04bced0fe3bb0cf0f3062f8a353",
+        "usr/share/cargo/registry/regex-syntax-0.6.27",
+        (
+            "std",
+            "unicode",
+            "unicode-age",
+            "unicode-bool",
+            "unicode-case",
+            "unicode-gencat",
+            "unicode-perl",
+            "unicode-script",
+            "unicode-segment",
+        ),
+    ),
+)
+RUST_TRUTH = HERE / "rust_truth.py"
 
 Key = tuple[str, str, int]
 
@@ -157,11 +178,21 @@ def fetch_deb(package: str, version: str, sha256: str, inner: str) -> Path:
         if hashlib.sha256(deb.read_bytes()).hexdigest() != sha256:
             raise SystemExit(f"{package}={version}: checksum mismatch")
         subprocess.run(["dpkg-deb", "-x", str(deb), str(target)], check=True)
-    import_path = inner.split("/src/", 1)[1]
     work = CACHE / "work" / f"{package}_{version}"
     shutil.rmtree(work, ignore_errors=True)
+    if "/src/" not in inner:  # a crate: as it is
+        shutil.copytree(target / inner, work, symlinks=False)
+        return work
+    import_path = inner.split("/src/", 1)[1]
     shutil.copytree(target / inner, work / "src" / import_path, symlinks=False)
     return work / "src" / import_path
+
+
+def rust_truth(root: Path, features: tuple[str, ...]) -> dict[str, list[list[object]]]:
+    cfgs = [f'feature="{feature}"' for feature in features]
+    done = subprocess.run([sys.executable, str(RUST_TRUTH), str(root), *cfgs], check=True, capture_output=True)
+    result: dict[str, list[list[object]]] = json.loads(done.stdout)
+    return result
 
 
 def fetch_sdist(name: str, version: str, sha256: str) -> Path:
@@ -490,11 +521,26 @@ def main() -> None:
         for name, version, sha256 in JAVA_PROJECTS:
             root = fetch_sdist(name, version, sha256)
             compiled.append(("Java", f"{name} {version} (PyPI sdist", "java", root, java_truth(root)))
+    if args.only in ("", "rust") and shutil.which("rustc") and shutil.which("apt-get"):
+        for package, version, sha256, inner, features in RUST_PROJECTS:
+            root = fetch_deb(package, version, sha256, inner)
+            compiled.append(
+                (
+                    "Rust",
+                    f"{inner.rsplit('/', 1)[-1]} (Debian `{package}` {version}",
+                    "rust",
+                    root,
+                    rust_truth(root, features),
+                )
+            )
     for language, label, key, root, truth_data in compiled:
-        suffix = {"go": ".go", "java": ".java"}[key]
+        suffix = {"go": ".go", "java": ".java", "rust": ".rs"}[key]
         loc = sum(len(p.read_bytes().splitlines()) for p in root.rglob(f"*{suffix}"))
-        with tempfile.TemporaryDirectory() as store:
-            ours, rows, duplicates, engine, our_s, our_mb = strata_edges(root, Path(store), f"{key}_engine")
+        runs = []
+        if key != "rust":  # Rust has no compiler engine: its tree-sitter row is the one
+            with tempfile.TemporaryDirectory() as store:
+                ours, rows, duplicates, engine, our_s, our_mb = strata_edges(root, Path(store), f"{key}_engine")
+            runs.append((f"strata ({engine})", score(ours, truth_data), duplicates, rows, our_s, our_mb))
         switch = f"STRATA_CODEGRAPH_{key.upper()}"
         with tempfile.TemporaryDirectory() as store:
             os.environ[switch] = "off"
@@ -502,14 +548,14 @@ def main() -> None:
                 named, named_rows, named_duplicates, _, named_s, named_mb = strata_edges(root, Path(store))
             finally:
                 del os.environ[switch]
+        tree_sitter = "strata (tree-sitter)" if key == "rust" else f"strata (tree-sitter, {switch}=off)"
+        runs.append((tree_sitter, score(named, truth_data), named_duplicates, named_rows, named_s, named_mb))
         theirs, their_rows, their_duplicates, their_s, their_mb = codegraph_edges(root, binary)
-        a, n, b = score(ours, truth_data), score(named, truth_data), score(theirs, truth_data)
+        runs.append(
+            (f"CodeGraph {CODEGRAPH[1]}", score(theirs, truth_data), their_duplicates, their_rows, their_s, their_mb)
+        )
         label = f"{label}, {language}: {loc:,} lines)"
-        for tool, sc, dup, total, sec, mb in (
-            (f"strata ({engine})", a, duplicates, rows, our_s, our_mb),
-            (f"strata (tree-sitter, {switch}=off)", n, named_duplicates, named_rows, named_s, named_mb),
-            (f"CodeGraph {CODEGRAPH[1]}", b, their_duplicates, their_rows, their_s, their_mb),
-        ):
+        for tool, sc, dup, total, sec, mb in runs:
             lines.append(
                 f"| {label} | {tool} | {sc.pair_precision:.3f} / {sc.pair_recall:.3f} | "
                 f"{sc.site_precision:.3f} / {sc.site_recall:.3f} | {dup} of {total:,} | {sc.library_as_project} | "
@@ -519,12 +565,13 @@ def main() -> None:
             print(lines[-1], flush=True)
     report = "\n".join(
         [
-            "## codegraph: TypeScript/JavaScript, Go and Java call graphs against the compiler (bench_codegraph_languages.py)",
+            "## codegraph: TypeScript/JavaScript, Go, Java and Rust call graphs against the compiler (bench_codegraph_languages.py)",
             "",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, node "
             f"{subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}; run "
             f"{time.strftime('%Y-%m-%d')}. Truth: TypeScript's checker (`bench/ts_truth.cjs`, "
-            "`getResolvedSignature(call).declaration`), go/types (`bench/go_truth.go`) and javac (`bench/JavaTruth.java`) "
+            "`getResolvedSignature(call).declaration`), go/types (`bench/go_truth.go`), javac (`bench/JavaTruth.java`) and "
+            "rustc's MIR (`bench/rust_truth.py`: the callee rustc resolves at each source call expression) "
             "— the same checkers strata's engines use, so those rows measure how faithfully strata carries the "
             "compiler's answer; the tree-sitter rows (engine off) and CodeGraph resolve by their own rules. Only calls "
             "from files of the measured language count (jpype1 ships Python beside its Java). Duplicate rows: the "

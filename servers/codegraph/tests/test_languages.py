@@ -201,3 +201,45 @@ def test_query_cli_prints_rows_and_refuses_writes(tmp_path: Path) -> None:
         text=True,
     )
     assert json.loads(again.stdout)["rows"] == [[11]]  # nothing was deleted (8 definitions and the 3 files)
+
+
+def test_rust_calls_without_types_guess_no_library_call(tmp_path: Path) -> None:
+    """Rust has no compiler engine here: a path the repository does not define is a library call, a method call on a
+    value of unknown type gets no project target when the standard library has a method of that name, macros are
+    uses, not calls, and an `impl Trait for u8` (a type outside the repository) is no obstacle."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/lib.rs").write_text(
+        "pub struct Stack { items: Vec<u32> }\n"
+        "pub trait Sized2 { fn size(&self) -> usize; }\n"
+        "impl Sized2 for u8 { fn size(&self) -> usize { 1 } }\n"
+        "impl Stack {\n"
+        "    pub fn new() -> Stack { Stack { items: Vec::new() } }\n"  # 5: Vec::new is std's, not Stack::new
+        "    pub fn push(&mut self, x: u32) { self.items.push(x); }\n"  # 6: Vec::push, not Stack::push
+        "    pub fn depth(&self) -> usize { self.items.len() }\n"
+        "}\n"
+        "impl std::str::FromStr for Stack {\n"
+        "    type Err = String;\n"
+        "    fn from_str(s: &str) -> Result<Stack, String> {\n"
+        "        let mut stack = Stack::new();\n"  # 12
+        "        stack.push(1);\n"  # 13: a name std has too: no guess
+        "        let d = stack.depth();\n"  # 14: only the project has depth(): its candidate
+        "        assert_eq!(d, 1);\n"  # 15: a macro
+        "        if s.is_empty() { return Err(s.to_string()); }\n"  # 16: Err is Result's, not the associated type
+        "        Ok(stack)\n"
+        "    }\n"
+        "}\n"
+        "macro_rules! assert_eq { ($a:expr, $b:expr) => {}; }\n"
+    )
+    index_repository(tmp_path, tmp_path / ".strata")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    try:
+        assert sorted((c.callee, c.line) for c in graph.calls("src/lib.rs:Stack.new", "callees", 1, 10).items) == [
+            ("<lib>:Vec::new", 5)
+        ]
+        assert graph.calls("src/lib.rs:Stack.push", "callees", 1, 10).items == []
+        found = sorted((c.callee, c.line) for c in graph.calls("src/lib.rs:Stack.from_str", "callees", 1, 20).items)
+        assert found == [("src/lib.rs:Stack.depth", 14), ("src/lib.rs:Stack.new", 12)]
+        uses = [(r.symbol, r.line) for r in graph.references("src/lib.rs:assert_eq", 10).items]
+        assert uses == [("src/lib.rs:Stack.from_str", 15)]
+    finally:
+        graph.close()

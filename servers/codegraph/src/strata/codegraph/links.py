@@ -41,6 +41,11 @@ JS_INDEXES = ("/index.ts", "/index.tsx", "/index.js", "/index.jsx", "/index.mjs"
 MAX_BASE_DEPTH = 10
 MAX_REEXPORT_DEPTH = 5
 GO_MODULE = re.compile(r"^\s*module\s+(\S+)", re.MULTILINE)
+RUST_STD_METHODS = frozenset(
+    line.strip()
+    for line in (Path(__file__).parent / "data" / "rust_std_methods.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
 JS_GLOBALS = frozenset(
     line.strip()
     for line in (Path(__file__).parent / "data" / "javascript_globals.txt").read_text(encoding="utf-8").splitlines()
@@ -660,7 +665,7 @@ class Linker:
     def _members(self, class_id: str, name: str) -> list[str]:
         """``name`` defined in a class or, breadth first, in its resolved bases."""
         seen = {class_id}
-        level = [class_id]
+        level = [class_id] if class_id in self.file_of else []  # a type outside the repository (`impl T for u8`)
         for _ in range(MAX_BASE_DEPTH):
             if not level:
                 return []
@@ -686,8 +691,14 @@ class Linker:
 
     # -- resolution ----------------------------------------------------------------------------------
 
-    def resolve(self, f: TagFile, name: str, receiver: str, context: str) -> list[str]:
+    def resolve(self, f: TagFile, name: str, receiver: str, context: str, path: bool = False) -> list[str]:
         """The definitions (or external ids) a call or use of ``name`` may reach; [] when none is known."""
+        lang = family(f.language)
+        if lang == "rust":
+            return [t for t in self._resolve_rust(f, name, receiver, context, path) if self.kind_of.get(t) != "class"]
+        return self._resolve_named(f, name, receiver, context)
+
+    def _resolve_named(self, f: TagFile, name: str, receiver: str, context: str) -> list[str]:
         lang = family(f.language)
         if receiver in RECEIVER_SELF or (lang == "java" and not receiver):
             found = [m for c in self._enclosing_classes(f, context) for m in self._members(c, name)]
@@ -704,6 +715,22 @@ class Linker:
         if receiver == "?":
             return self._fallback(f, name)
         return self._plain(f, name) or ([] if lang == "go" else self._fallback(f, name))
+
+    def _resolve_rust(self, f: TagFile, name: str, receiver: str, context: str, path: bool) -> list[str]:
+        """Rust: ``Type::f()`` and ``module::f()`` through what the path names, and a path the repository does not
+        define is a library one (``Vec::new``); ``self.f()`` through the impl; ``value.f()`` on a value whose type is
+        not known here: every project method of the name as a candidate, unless the standard library has a method of
+        that name (``push``, ``len``, ``iter``: data/rust_std_methods.txt), where a guess would mostly be wrong. Calls
+        of types (associated types, tuple structs) are not calls of a definition."""
+        if path and receiver and receiver not in RECEIVER_SELF:
+            namespaces = self._namespaces(f, receiver)
+            found = [i for ns in namespaces or [] for i in self._members_of(ns, name, f.language)]
+            if found or namespaces is not None:
+                return found
+            return [self._external(f"<lib>:{receiver}::{name}", f.language)]
+        if receiver and receiver not in RECEIVER_SELF:
+            return [] if name in RUST_STD_METHODS else self._fallback(f, name)
+        return self._resolve_named(f, name, receiver, context)
 
     def _members_of(self, target: _Target, name: str, language: str) -> list[str]:
         if target.container and not target.external:
@@ -751,7 +778,7 @@ class Linker:
         """Every call (or use) with the ids it may reach."""
         for f in self.files.values():
             for call in f.references if references else f.calls:
-                yield call, self.resolve(f, call.name, call.receiver, call.caller)
+                yield call, self.resolve(f, call.name, call.receiver, call.caller, call.path)
 
     def imports(self) -> Iterator[tuple[str, str, int, int]]:
         """(importing module, imported module or definition, line, candidates) for every import."""

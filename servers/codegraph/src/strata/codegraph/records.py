@@ -26,6 +26,7 @@ class TagCall:
     name: str
     line: int
     receiver: str = ""  # `recv.name(...)`: "" for a plain call, the name, or "?" for an expression
+    path: bool = False  # the receiver is a path (Rust `Type::f()`, `module::f()`), not a value
 
 
 @dataclass(frozen=True)

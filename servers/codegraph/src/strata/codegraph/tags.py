@@ -116,13 +116,19 @@ def extract(relative_path: str, source: bytes) -> Extracted | None:
             if capture.startswith("definition.") and kind in KINDS:
                 raw_defs.append((KINDS[kind], node_text(name_node), nodes[0]))
                 name_starts[nodes[0].start_byte] = (name_node.start_byte, name_node.end_byte)
-            elif capture == "reference.call":
+            elif capture == "reference.call" and nodes[0].type != "macro_invocation":
                 raw_calls.append((node_text(name_node), nodes[0], name_node))
-            elif capture.startswith("reference."):
+            elif capture.startswith("reference."):  # types, implementations, and macros: expanded, not called
                 raw_refs.append((node_text(name_node), nodes[0]))
     definitions = _qualify(module_id, raw_defs)
     calls = [
-        TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1, _receiver(name_node))
+        TagCall(
+            _innermost(definitions, n, module_id),
+            name,
+            n.start_point[0] + 1,
+            _receiver(name_node),
+            name_node.parent is not None and name_node.parent.type == "scoped_identifier",
+        )
         for name, n, name_node in raw_calls
     ]
     refs = [TagCall(_innermost(definitions, n, module_id), name, n.start_point[0] + 1) for name, n in raw_refs]
