@@ -229,6 +229,10 @@ def test_rust_calls_without_types_guess_no_library_call(tmp_path: Path) -> None:
         "    }\n"
         "}\n"
         "macro_rules! assert_eq { ($a:expr, $b:expr) => {}; }\n"
+        "fn guess(x: std::rc::Rc<Stack>) -> usize {\n"  # 21
+        "    let y = x.clone();\n"
+        "    y.depth() + y.len()\n"  # 23: y's type is not said
+        "}\n"
     )
     index_repository(tmp_path, tmp_path / ".strata")
     graph = CodeGraph(tmp_path, tmp_path / ".strata")
@@ -236,9 +240,23 @@ def test_rust_calls_without_types_guess_no_library_call(tmp_path: Path) -> None:
         assert sorted((c.callee, c.line) for c in graph.calls("src/lib.rs:Stack.new", "callees", 1, 10).items) == [
             ("<lib>:Vec::new", 5)
         ]
-        assert graph.calls("src/lib.rs:Stack.push", "callees", 1, 10).items == []
+        # self.items is a Vec (the struct says so): Vec's push, not Stack's
+        assert [(c.callee, c.line) for c in graph.calls("src/lib.rs:Stack.push", "callees", 1, 10).items] == [
+            ("<lib>:Vec::push", 6)
+        ]
         found = sorted((c.callee, c.line) for c in graph.calls("src/lib.rs:Stack.from_str", "callees", 1, 20).items)
-        assert found == [("src/lib.rs:Stack.depth", 14), ("src/lib.rs:Stack.new", 12)]
+        assert found == [
+            ("<lib>:str::is_empty", 16),  # s: &str
+            ("<lib>:str::to_string", 16),
+            ("src/lib.rs:Stack.depth", 14),
+            ("src/lib.rs:Stack.new", 12),
+            ("src/lib.rs:Stack.push", 13),  # stack = Stack::new(): a Stack
+        ]
+        # a value whose type nothing here says: a name std has too gets no guess, a project-only name its candidates
+        assert sorted((c.callee, c.line) for c in graph.calls("src/lib.rs:guess", "callees", 1, 10).items) == [
+            ("<lib>:Rc::clone", 22),  # x: Rc<Stack>
+            ("src/lib.rs:Stack.depth", 23),
+        ]
         uses = [(r.symbol, r.line) for r in graph.references("src/lib.rs:assert_eq", 10).items]
         assert uses == [("src/lib.rs:Stack.from_str", 15)]
     finally:

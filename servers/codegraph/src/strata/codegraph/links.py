@@ -691,11 +691,14 @@ class Linker:
 
     # -- resolution ----------------------------------------------------------------------------------
 
-    def resolve(self, f: TagFile, name: str, receiver: str, context: str, path: bool = False) -> list[str]:
+    def resolve(
+        self, f: TagFile, name: str, receiver: str, context: str, path: bool = False, receiver_type: str = ""
+    ) -> list[str]:
         """The definitions (or external ids) a call or use of ``name`` may reach; [] when none is known."""
         lang = family(f.language)
         if lang == "rust":
-            return [t for t in self._resolve_rust(f, name, receiver, context, path) if self.kind_of.get(t) != "class"]
+            found = self._resolve_rust(f, name, receiver, context, path, receiver_type)
+            return [t for t in found if self.kind_of.get(t) != "class"]
         return self._resolve_named(f, name, receiver, context)
 
     def _resolve_named(self, f: TagFile, name: str, receiver: str, context: str) -> list[str]:
@@ -716,10 +719,13 @@ class Linker:
             return self._fallback(f, name)
         return self._plain(f, name) or ([] if lang == "go" else self._fallback(f, name))
 
-    def _resolve_rust(self, f: TagFile, name: str, receiver: str, context: str, path: bool) -> list[str]:
+    def _resolve_rust(
+        self, f: TagFile, name: str, receiver: str, context: str, path: bool, receiver_type: str = ""
+    ) -> list[str]:
         """Rust: ``Type::f()`` and ``module::f()`` through what the path names, and a path the repository does not
-        define is a library one (``Vec::new``); ``self.f()`` through the impl; ``value.f()`` on a value whose type is
-        not known here: every project method of the name as a candidate, unless the standard library has a method of
+        define is a library one (``Vec::new``); ``self.f()`` through the impl; ``value.f()`` through the value's type
+        when the code around says it (tags.RustTypes: a project type's methods and its traits', else a library
+        method ``<lib>:Vec::push``); on a value whose type is not known here: every project method of the name as a candidate, unless the standard library has a method of
         that name (``push``, ``len``, ``iter``: data/rust_std_methods.txt), where a guess would mostly be wrong. Calls
         of types (associated types, tuple structs) are not calls of a definition."""
         if path and receiver and receiver not in RECEIVER_SELF:
@@ -727,10 +733,28 @@ class Linker:
             found = [i for ns in namespaces or [] for i in self._members_of(ns, name, f.language)]
             if found or namespaces is not None:
                 return found
+            types = self._rust_types(f, receiver)  # `hir::ClassBytes::new`: a type reached through a module path
+            if types:
+                return [m for t in types for m in self._members(t, name)]
+            if receiver[:1].islower() and self._plain(f, name):
+                return self._plain(f, name)  # `module::f()` of a module this file declares
             return [self._external(f"<lib>:{receiver}::{name}", f.language)]
+        if receiver and receiver not in RECEIVER_SELF and receiver_type:
+            if receiver_type == "Self":
+                return self._resolve_named(f, name, "self", context)
+            types = self._rust_types(f, receiver_type)
+            if types:
+                return [m for t in types for m in self._members(t, name)]
+            return [self._external(f"<lib>:{receiver_type}::{name}", f.language)]  # a type the repository lacks
         if receiver and receiver not in RECEIVER_SELF:
             return [] if name in RUST_STD_METHODS else self._fallback(f, name)
         return self._resolve_named(f, name, receiver, context)
+
+    def _rust_types(self, f: TagFile, name: str) -> list[str]:
+        """The project types ``name`` may denote: the one in scope, else every project type of that name."""
+        return self._plain(f, name, TYPE_KINDS) or [
+            i for i in self.by_name.get(("rust", name), []) if self.kind_of[i] in TYPE_KINDS
+        ]
 
     def _members_of(self, target: _Target, name: str, language: str) -> list[str]:
         if target.container and not target.external:
@@ -778,7 +802,7 @@ class Linker:
         """Every call (or use) with the ids it may reach."""
         for f in self.files.values():
             for call in f.references if references else f.calls:
-                yield call, self.resolve(f, call.name, call.receiver, call.caller, call.path)
+                yield call, self.resolve(f, call.name, call.receiver, call.caller, call.path, call.receiver_type)
 
     def imports(self) -> Iterator[tuple[str, str, int, int]]:
         """(importing module, imported module or definition, line, candidates) for every import."""

@@ -27,6 +27,7 @@ class TagCall:
     line: int
     receiver: str = ""  # `recv.name(...)`: "" for a plain call, the name, or "?" for an expression
     path: bool = False  # the receiver is a path (Rust `Type::f()`, `module::f()`), not a value
+    receiver_type: str = ""  # Rust: the receiver value's type where the code around says it (`x: &Parser`)
 
 
 @dataclass(frozen=True)

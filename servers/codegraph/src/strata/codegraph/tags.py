@@ -121,6 +121,7 @@ def extract(relative_path: str, source: bytes) -> Extracted | None:
             elif capture.startswith("reference."):  # types, implementations, and macros: expanded, not called
                 raw_refs.append((node_text(name_node), nodes[0]))
     definitions = _qualify(module_id, raw_defs)
+    typed = RustTypes(tree.root_node) if suffix == ".rs" else None
     calls = [
         TagCall(
             _innermost(definitions, n, module_id),
@@ -128,6 +129,7 @@ def extract(relative_path: str, source: bytes) -> Extracted | None:
             n.start_point[0] + 1,
             _receiver(name_node),
             name_node.parent is not None and name_node.parent.type == "scoped_identifier",
+            typed.receiver_type(name_node) if typed is not None else "",
         )
         for name, n, name_node in raw_calls
     ]
@@ -136,6 +138,122 @@ def extract(relative_path: str, source: bytes) -> Extracted | None:
     language_name = LANGUAGE_OF_SUFFIX[suffix]
     tag_file = TagFile(relative_path, language_name, module_id, definitions, calls, refs, [], [], "")
     return Extracted(tag_file, tree.root_node, by_name_span)
+
+
+class RustTypes:
+    """The type of a method call's receiver where the code around it says it, without a compiler: a parameter or a
+    `let` with a type (`p: &mut Parser<'_>` -> `Parser`), a `let` bound to a struct literal or to a constructor by
+    Rust's naming convention (`Type::new(..)`, `Type::default()`, `Type::with_*`, `Type::from*`), and `self.field`
+    through the field's declared type in this file's struct. Anything else stays unknown ("")."""
+
+    CONSTRUCTORS = ("new", "default")
+    CONSTRUCTOR_PREFIXES = ("with_", "from")
+
+    def __init__(self, root: Any) -> None:
+        self.fields: dict[tuple[str, str], str] = {}  # (struct, field) -> type name
+        for node in walk_named(root):
+            if node.type == "struct_item":
+                name = node.child_by_field_name("name")
+                body = node.child_by_field_name("body")
+                if name is None or body is None:
+                    continue
+                for field in body.named_children:
+                    field_name, field_type = field.child_by_field_name("name"), field.child_by_field_name("type")
+                    if field.type == "field_declaration" and field_name is not None and field_type is not None:
+                        self.fields[(node_text(name), node_text(field_name))] = _type_name(field_type)
+
+    def receiver_type(self, name_node: Any) -> str:
+        access = name_node.parent
+        if access is None or access.type != "field_expression":
+            return ""
+        value = access.child_by_field_name("value")
+        if value is None:
+            return ""
+        if value.type == "identifier":
+            return self._variable(value, node_text(value))
+        if value.type == "field_expression":  # self.field.method()
+            owner, field = value.child_by_field_name("value"), value.child_by_field_name("field")
+            if owner is not None and owner.type == "self" and field is not None:
+                return self.fields.get((_impl_type(value), node_text(field)), "")
+        return ""
+
+    def _variable(self, use: Any, name: str) -> str:
+        """The type of ``name`` where it is used: the nearest `let` before the use in an enclosing block, then the
+        function's parameters."""
+        node = use
+        while node is not None and node.type != "function_item":
+            if node.type == "block":
+                found = ""
+                for statement in node.named_children:
+                    if statement.start_byte >= use.start_byte:
+                        break
+                    if statement.type == "let_declaration":
+                        pattern = statement.child_by_field_name("pattern")
+                        if pattern is not None and _binds(pattern, name):
+                            found = self._let_type(statement)
+                if found:
+                    return found
+            node = node.parent
+        if node is None:
+            return ""
+        parameters = node.child_by_field_name("parameters")
+        for parameter in parameters.named_children if parameters is not None else []:
+            pattern, kind = parameter.child_by_field_name("pattern"), parameter.child_by_field_name("type")
+            if parameter.type == "parameter" and pattern is not None and kind is not None and _binds(pattern, name):
+                return _type_name(kind)
+        return ""
+
+    def _let_type(self, statement: Any) -> str:
+        declared = statement.child_by_field_name("type")
+        if declared is not None:
+            return _type_name(declared)
+        value = statement.child_by_field_name("value")
+        if value is None:
+            return ""
+        if value.type == "struct_expression":
+            name = value.child_by_field_name("name")
+            return _type_name(name) if name is not None else ""
+        if value.type == "call_expression":
+            function = value.child_by_field_name("function")
+            if function is not None and function.type == "scoped_identifier":
+                path, called = function.child_by_field_name("path"), function.child_by_field_name("name")
+                constructor = called is not None and (
+                    node_text(called) in self.CONSTRUCTORS or node_text(called).startswith(self.CONSTRUCTOR_PREFIXES)
+                )
+                if path is not None and constructor:
+                    return _type_name(path)
+        return ""
+
+
+def _binds(pattern: Any, name: str) -> bool:
+    """``x``, ``mut x``, ``ref x`` bind ``name``."""
+    if pattern.type == "identifier":
+        return node_text(pattern) == name
+    if pattern.type in ("mut_pattern", "ref_pattern"):
+        return any(_binds(child, name) for child in pattern.named_children)
+    return False
+
+
+def _type_name(node: Any) -> str:
+    """``&mut Parser<'s>`` -> ``Parser``; ``ast::Span`` -> ``Span``; ``Self`` stays ``Self``."""
+    text = node_text(node)
+    for prefix in ("&", "mut ", "dyn ", "impl "):
+        text = text.replace(prefix, " ")
+    text = text.split("<", 1)[0].strip()
+    text = text.split()[-1] if text.split() else ""
+    if text.startswith("'"):
+        return ""
+    return text.rsplit("::", 1)[-1]
+
+
+def _impl_type(node: Any) -> str:
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "impl_item":
+            implemented = parent.child_by_field_name("type")
+            return _type_name(implemented) if implemented is not None else ""
+        parent = parent.parent
+    return ""
 
 
 def _receiver(name_node: Any) -> str:
