@@ -87,6 +87,8 @@ REPO = {
         "  add(value: string): void {}\n"
         "}\n"
     ),
+    "src/factory.ts": "import { Num, Str } from './model';\nexport function make() {\n  return new Str('x');\n}\n",
+    "src/use.ts": "import { make } from './factory';\nexport function go(): string {\n  return make()._parse('a');\n}\n",
     "web/app.js": (
         "const { first } = require('../src/steps');\n"
         "function handler() { return first(); }\n"
@@ -157,6 +159,10 @@ def test_nested_functions_of_one_name_are_two_symbols(graph: CodeGraph) -> None:
     assert callees(graph, "src/steps.ts:second")[-2] == ("src/model.ts:Str.create", 10, 1)
 
 
+def test_a_call_on_a_returned_value_follows_the_inferred_type(graph: CodeGraph) -> None:
+    assert callees(graph, "src/use.ts:go") == [("src/factory.ts:make", 3, 1), ("src/model.ts:Str._parse", 3, 1)]
+
+
 def test_javascript_require_resolves_too(graph: CodeGraph) -> None:
     assert callees(graph, "web/app.js:handler") == [("src/steps.ts:first", 2, 1)]
     assert [c.caller for c in graph.calls("src/steps.ts:first", "callers", 1, 10).items] == ["web/app.js:handler"]
@@ -166,7 +172,7 @@ def test_without_node_the_files_still_index(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("STRATA_CODEGRAPH_NODE", "off")
     write_tree(tmp_path, REPO)
     summary = index_repository(tmp_path, tmp_path / ".strata")
-    assert summary.files == 7
+    assert summary.files == 9
     service = CodeGraph(tmp_path, tmp_path / ".strata")
     try:
         assert service.status().typescript_engine == "tree-sitter (STRATA_CODEGRAPH_NODE=off)"
@@ -208,6 +214,8 @@ def test_a_node_that_fails_falls_back_to_tree_sitter(tmp_path: Path, monkeypatch
         },
         # a definition renamed under its callers' feet: the files that called it are resolved again
         {"src/lib/text.ts": REPO["src/lib/text.ts"].replace("function stringify", "function toText")},
+        # a body edit that changes an inferred return type: what use.ts calls on it moves from Str to Num
+        {"src/factory.ts": REPO["src/factory.ts"].replace("new Str", "new Num")},
         # a member dropped from a base class another method's call went to
         {"src/model.ts": REPO["src/model.ts"].replace("  abstract _parse(input: string): string;\n", "")},
         # a new file, and a file gone

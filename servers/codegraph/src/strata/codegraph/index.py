@@ -587,9 +587,7 @@ def _merge_compiled(
     for name in ("calls_from", "references_from", "imports_from", "inherits_from"):
         setattr(delta, name, sorted(set(getattr(delta, name)) | owners))
     delta.route_files = sorted(set(delta.route_files) | {f.path for f, _ in fresh} | gone)
-    routes, handlers = _route_rows(
-        _express_routes(analysis.root, [f for f, _ in fresh], Linker([], analysis.root), run.resolved), known
-    )
+    routes, handlers = _route_rows(_express_routes(analysis.root, [f for f, _ in fresh], None, run.resolved), known)
     for key, values in routes.items():
         delta.routes.setdefault(key, []).extend(values)
     for key, values in handlers.items():
@@ -734,7 +732,7 @@ def _add_symbol(
 
 
 def _express_routes(
-    root: Path, tag_files: list[TagFile], linker: Linker, resolved: dict[str, ResolvedEdges]
+    root: Path, tag_files: list[TagFile], linker: Linker | None, resolved: dict[str, ResolvedEdges]
 ) -> list[Route]:
     """Express routes in JS/TS files, their named handlers resolved like any other use of the name: by the compiler
     (the use of the handler's name on the route's line), else by the name resolution of the tags path."""
@@ -752,9 +750,11 @@ def _express_routes(
                     for _, target, line in compiled.references
                     if line == route.line and name and target.rsplit(":", 1)[-1].rsplit(".", 1)[-1] == name
                 ]
-            else:
+            elif linker is not None:
                 targets = linker.resolve(tag_file, name, receiver, tag_file.module_id) if name else []
-            handlers = tuple(dict.fromkeys(t for t in targets if t in linker.kind_of))
+            else:
+                targets = []
+            handlers = tuple(dict.fromkeys(t for t in targets if linker is None or t in linker.kind_of))
             routes.append(Route(route.method, route.path, route.framework, route.file, route.line, handlers))
     return routes
 

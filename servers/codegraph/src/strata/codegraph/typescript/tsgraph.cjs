@@ -7,7 +7,8 @@
 // one {"file": path, ...} record per file, then {"done": true, ...}. Every later line is an edit,
 // {"changed": [paths, new ones too], "removed": [paths]}: the program is rebuilt from the previous one (unchanged
 // files are not parsed or bound again), and records come back for the changed files and, when what a changed
-// file declares (its definitions and their types) changed, for every file that uses it; then
+// file declares changed (its outline: definitions without bodies, members, exports; an inferred return type), for
+// every file that uses it; then
 // {"done": true, "removed": [...]}. End of input ends the process.
 //
 // A call's target is the declaration of the signature the checker resolves
@@ -635,32 +636,70 @@ function languageOf(rel) {
   return 'javascript';
 }
 
-// What other files can see of one file: its definitions and the types the checker gives them, its exports.
-function shape(rel) {
+// What other files can see of one file, as text: each definition without its function body (with the body kept
+// aside), the classes' and interfaces' members that are not definitions, top-level statements that are not
+// definitions (imports, exports, variables). Two outlines with the same text give other files the same answers,
+// except where a function without a return type annotation changed its body: its inferred return type is then
+// asked of each program's checker (see reshapedBetween).
+function outline(rel) {
   const sourceFile = program.getSourceFile(absolute(rel));
-  if (!sourceFile) return '';
-  const parts = [];
+  if (!sourceFile) return null;
+  const text = sourceFile.text;
+  const entries = new Map(); // id -> [header, body, function node or null]
+  const extra = [];
   for (const [id, node] of defNodes.get(rel) || []) {
-    let type = '';
-    try {
-      const at = node.name || node;
-      type = checker.typeToString(checker.getTypeAtLocation(at), undefined, ts.TypeFormatFlags.NoTruncation);
-    } catch (e) {
-      type = '?';
+    const fn = ts.isFunctionLike(node) ? node : bodyNode(node);
+    if (fn && ts.isFunctionLike(fn) && fn.body) {
+      const header = text.slice(node.getStart(sourceFile), fn.body.getStart(sourceFile)) + text.slice(fn.body.end, node.end);
+      entries.set(id, [header, text.slice(fn.body.getStart(sourceFile), fn.body.end), fn]);
+    } else if (ts.isClassLike(node) && node.members) {
+      entries.set(id, [text.slice(node.getStart(sourceFile), node.members.pos), '', null]);
+    } else {
+      entries.set(id, [text.slice(node.getStart(sourceFile), node.end), '', null]);
     }
-    parts.push(id + '\t' + type);
   }
+  const visit = (node) => {
+    if ((ts.isPropertyDeclaration(node) || ts.isPropertySignature(node) || ts.isIndexSignatureDeclaration(node)
+      || ts.isEnumMember(node)) && !defOf.has(node)) {
+      extra.push(text.slice(node.getStart(sourceFile), node.end));
+    }
+    if (ts.isClassLike(node) || ts.isInterfaceDeclaration(node) || ts.isTypeLiteralNode(node) || ts.isEnumDeclaration(node)
+      || ts.isModuleDeclaration(node) || ts.isModuleBlock(node) || ts.isSourceFile(node)) {
+      ts.forEachChild(node, visit);
+    }
+  };
+  visit(sourceFile);
+  for (const statement of sourceFile.statements) {
+    if (!defOf.has(statement) && !ts.isFunctionDeclaration(statement) && !ts.isClassDeclaration(statement)
+      && !ts.isInterfaceDeclaration(statement) && !ts.isModuleDeclaration(statement) && !ts.isExpressionStatement(statement)) {
+      extra.push(text.slice(statement.getStart(sourceFile), statement.end));
+    }
+  }
+  return { entries, extra: extra.join('\n'), checker };
+}
+
+function returnType(fn, from) {
   try {
-    const moduleSymbol = checker.getSymbolAtLocation(sourceFile);
-    for (const exported of moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : []) {
-      const declaration = exported.valueDeclaration || (exported.declarations || [])[0];
-      const type = declaration ? checker.typeToString(checker.getTypeOfSymbolAtLocation(exported, declaration)) : '';
-      parts.push('export ' + exported.name + '\t' + type);
-    }
+    const signature = from.getSignatureFromDeclaration(fn);
+    return signature ? from.typeToString(from.getReturnTypeOfSignature(signature), undefined,
+      ts.TypeFormatFlags.NoTruncation) : '?';
   } catch (e) {
-    parts.push('exports ?');
+    return '?';
   }
-  return parts.join('\n');
+}
+
+function reshapedBetween(before, after) {
+  if (before === null || after === null) return before !== after;
+  if (before.extra !== after.extra || before.entries.size !== after.entries.size) return true;
+  for (const [id, [header, body, fn]] of after.entries) {
+    const old = before.entries.get(id);
+    if (!old || old[0] !== header) return true;
+    if (old[1] !== body && fn && !fn.type && !ts.isConstructorDeclaration(fn)
+      && returnType(old[2], before.checker) !== returnType(fn, after.checker)) {
+      return true; // an inferred return type moved with the body
+    }
+  }
+  return false;
 }
 
 function start(request) {
@@ -690,7 +729,7 @@ function update(edit) {
   const changed = (edit.changed || []).filter((f) => typeof f === 'string');
   const removed = (edit.removed || []).filter((f) => typeof f === 'string');
   const before = new Map();
-  for (const rel of [...changed, ...removed]) before.set(rel, fileDefs.has(rel) ? shape(rel) : null);
+  for (const rel of [...changed, ...removed]) before.set(rel, fileDefs.has(rel) ? outline(rel) : null);
   for (const rel of [...changed, ...removed]) sourceCache.delete(absolute(rel));
   for (const rel of removed) {
     relativeOf.delete(absolute(rel));
@@ -705,7 +744,7 @@ function update(edit) {
     if (sourceFile) collectDefinitions(sourceFile, rel);
   }
   const affected = new Set(changed);
-  const reshaped = [...before.keys()].filter((rel) => before.get(rel) !== (fileDefs.has(rel) ? shape(rel) : null));
+  const reshaped = [...before.keys()].filter((rel) => reshapedBetween(before.get(rel), fileDefs.has(rel) ? outline(rel) : null));
   if (reshaped.length) {
     // every file that uses a reshaped one, and the files that use those (re-exports pass names on)
     const users = new Map();
