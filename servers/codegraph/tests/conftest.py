@@ -83,3 +83,25 @@ def dump_store(store_dir: Path) -> dict[str, list[tuple[object, ...]]]:
         return {name: sorted(tuple(row) for row in store._rows(query)) for name, query in queries.items()}
     finally:
         store.close()
+
+
+def assert_edit_is_incremental(tmp_path: Path, files: dict[str, str], edit: dict[str, str | None]) -> None:
+    """Index ``files`` in a service, apply ``edit`` (None deletes a file) and reindex: the update must be incremental
+    and leave the store exactly as a full index of the edited files builds it."""
+    repo = tmp_path / "repo"
+    write_tree(repo, files)
+    service = CodeGraph(repo, repo / ".strata")
+    try:
+        service.reindex()
+        for relative, text in edit.items():
+            if text is None:
+                (repo / relative).unlink()
+            else:
+                (repo / relative).write_text(text)
+        summary = service.reindex()
+        assert summary.incremental and summary.changed_files == len(edit)
+        service.flush()
+        index_repository(repo, tmp_path / "full")
+        assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
+    finally:
+        service.close()

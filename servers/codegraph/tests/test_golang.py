@@ -12,7 +12,7 @@ import pytest
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 
-from .conftest import dump_store, write_tree
+from .conftest import assert_edit_is_incremental, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="the go/types path needs Go (.ci/run installs it)")
 
@@ -144,20 +144,4 @@ def test_without_go_the_files_index_by_name(tmp_path: Path, monkeypatch: pytest.
     ],
 )
 def test_go_edits_update_incrementally_to_what_a_full_index_holds(tmp_path: Path, edit: dict[str, str | None]) -> None:
-    repo = tmp_path / "repo"
-    write_tree(repo, REPO)
-    service = CodeGraph(repo, repo / ".strata")
-    try:
-        service.reindex()
-        for relative, text in edit.items():
-            if text is None:
-                (repo / relative).unlink()
-            else:
-                (repo / relative).write_text(text)
-        summary = service.reindex()
-        assert summary.incremental and summary.changed_files == len(edit)
-        service.flush()
-        index_repository(repo, tmp_path / "full")
-        assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
-    finally:
-        service.close()
+    assert_edit_is_incremental(tmp_path, REPO, edit)

@@ -12,7 +12,7 @@ import pytest
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 
-from .conftest import dump_store, write_tree
+from .conftest import assert_edit_is_incremental, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("javac") is None, reason="the javac path needs a JDK")
 
@@ -152,20 +152,4 @@ def test_without_a_jdk_the_files_index_by_name(tmp_path: Path, monkeypatch: pyte
 def test_java_edits_update_incrementally_to_what_a_full_index_holds(
     tmp_path: Path, edit: dict[str, str | None]
 ) -> None:
-    repo = tmp_path / "repo"
-    write_tree(repo, REPO)
-    service = CodeGraph(repo, repo / ".strata")
-    try:
-        service.reindex()
-        for relative, text in edit.items():
-            if text is None:
-                (repo / relative).unlink()
-            else:
-                (repo / relative).write_text(text)
-        summary = service.reindex()
-        assert summary.incremental and summary.changed_files == len(edit)
-        service.flush()
-        index_repository(repo, tmp_path / "full")
-        assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
-    finally:
-        service.close()
+    assert_edit_is_incremental(tmp_path, REPO, edit)

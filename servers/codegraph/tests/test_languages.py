@@ -11,6 +11,8 @@ import pytest
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 
+from .conftest import assert_edit_is_incremental
+
 FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 
 
@@ -261,3 +263,28 @@ def test_rust_calls_without_types_guess_no_library_call(tmp_path: Path) -> None:
         assert uses == [("src/lib.rs:Stack.from_str", 15)]
     finally:
         graph.close()
+
+
+RUST = {
+    "Cargo.toml": '[package]\nname = "shop"\nversion = "0.1.0"\n',
+    "src/lib.rs": "pub mod store;\nuse store::Store;\npub fn run() -> usize { let s = Store::new(); s.size() }\n",
+    "src/store.rs": (
+        "pub struct Store { items: Vec<u32> }\n"
+        "impl Store {\n"
+        "    pub fn new() -> Store { Store { items: Vec::new() } }\n"
+        "    pub fn size(&self) -> usize { self.items.len() }\n"
+        "}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"src/store.rs": RUST["src/store.rs"].replace("self.items.len()", "self.items.len() + 1")},
+        {"src/store.rs": RUST["src/store.rs"].replace("fn size", "fn count")},  # run() loses its target
+        {"src/extra.rs": "use crate::store::Store;\npub fn more() { Store::new(); }\n", "src/lib.rs": None},
+    ],
+)
+def test_rust_edits_are_linked_again_incrementally(tmp_path: Path, edit: dict[str, str | None]) -> None:
+    assert_edit_is_incremental(tmp_path, RUST, edit)

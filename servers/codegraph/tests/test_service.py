@@ -438,8 +438,14 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
     index_repository(repo, tmp_path / "full-js")
     assert dump_store(repo / ".strata") == dump_store(tmp_path / "full-js")
     assert [c.caller for c in graph.calls("static/app.js:boot", "callers", 1, 10).items] == ["static/app.js:other"]
-    # a language without a compiler engine (Rust) still rebuilds everything: its calls resolve by name across files
-    (repo / "lib.rs").write_text("fn main() {}\n")
+    # a Rust file is linked again by name with the other Rust files, incrementally too
+    (repo / "lib.rs").write_text("fn main() { helper(); }\nfn helper() {}\n")
+    assert graph.reindex().incremental
+    graph.flush()
+    index_repository(repo, tmp_path / "full-rs")
+    assert dump_store(repo / ".strata") == dump_store(tmp_path / "full-rs")
+    # the first file of a language with a compiler engine rebuilds everything: a full index runs that compiler
+    (repo / "main.go").write_text("package main\nfunc main() {}\n")
     assert graph.reindex().incremental is False
     graph.close()
 

@@ -13,7 +13,7 @@ from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 from strata.codegraph.tscompiler import find_compiler
 
-from .conftest import dump_store, write_tree
+from .conftest import assert_edit_is_incremental, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="the compiler path needs node (make install)")
 
@@ -225,20 +225,19 @@ def test_a_node_that_fails_falls_back_to_tree_sitter(tmp_path: Path, monkeypatch
 def test_typescript_edits_update_incrementally_to_what_a_full_index_holds(
     tmp_path: Path, edit: dict[str, str | None]
 ) -> None:
-    repo = tmp_path / "repo"
-    write_tree(repo, REPO)
-    service = CodeGraph(repo, repo / ".strata")
-    try:
-        service.reindex()
-        for relative, text in edit.items():
-            if text is None:
-                (repo / relative).unlink()
-            else:
-                (repo / relative).write_text(text)
-        summary = service.reindex()
-        assert summary.incremental and summary.changed_files == len(edit)
-        service.flush()
-        index_repository(repo, tmp_path / "full")
-        assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
-    finally:
-        service.close()
+    assert_edit_is_incremental(tmp_path, REPO, edit)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"src/util.ts": REPO["src/util.ts"].replace("s.trim()", "s.trim().toLowerCase()")},
+        {"src/lib/text.ts": REPO["src/lib/text.ts"].replace("function stringify", "function toText")},
+        {"src/extra.ts": "import { first } from './steps';\nexport const go = () => first();\n", "web/app.js": None},
+    ],
+)
+def test_without_node_edits_are_linked_again_incrementally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: dict[str, str | None]
+) -> None:
+    monkeypatch.setenv("STRATA_CODEGRAPH_NODE", "off")
+    assert_edit_is_incremental(tmp_path, REPO, edit)

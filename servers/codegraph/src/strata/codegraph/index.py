@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +25,7 @@ from strata.codegraph.files import scan
 from strata.codegraph.gocompiler import go_files
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
 from strata.codegraph.javacompiler import java_files
-from strata.codegraph.links import Linker, structure
+from strata.codegraph.links import Linker, family, structure
 from strata.codegraph.pycalls import (
     CallRows,
     PyProject,
@@ -148,6 +148,7 @@ class RepositoryAnalysis:
     typescript: CompilerRun | None = None  # how the TypeScript/JavaScript files were resolved (None: there are none)
     go: CompilerRun | None = None  # how the Go files were resolved (None: there are none)
     java: CompilerRun | None = None  # how the Java files were resolved (None: there are none)
+    linked: dict[str, dict[str, FileRows]] = field(default_factory=dict)  # tree-sitter family -> rows by file
 
     def resolved(self) -> dict[str, ResolvedEdges]:
         """The compilers' edges of every file they resolved, by path."""
@@ -420,19 +421,27 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     changed = sorted(p for p in hashes.keys() | analysis.hashes.keys() if hashes.get(p) != analysis.hashes.get(p))
     scripts = [p for p in changed if Path(p).suffix in TS_SUFFIXES]
     compiled = analysis.typescript.session if analysis.typescript is not None else None
+    named: dict[str, list[str]] = {}  # tree-sitter family -> edited files: linked again by name, then compared
+    if scripts and analysis.typescript is not None and not analysis.typescript.files:
+        named["js"], scripts = scripts, []
     if scripts and not (isinstance(compiled, CompilerSession) and compiled.alive):
-        return None  # no compiler kept: resolved by name across the whole repository
+        return None  # no compiler kept (or none ran: the first TS file): a full index runs it
     rerun: dict[str, list[str]] = {}  # Go, Java: the compiler runs again over all of the language's files
     for path in changed:
         suffix = Path(path).suffix
-        if suffix in PYTHON_SUFFIXES or path in scripts:
+        if suffix in PYTHON_SUFFIXES or path in scripts or path in named.get("js", ()):
             continue
         language = ONE_SHOT_COMPILERS.get(suffix)
         run = getattr(analysis, language) if language else None
-        if run is None or not run.files:
-            return None  # a tree-sitter language: its calls resolve by name across the whole repository
-        rerun.setdefault(suffix, []).append(path)
-    updates: list[tuple[CompilerRun, list[tuple[TagFile, ResolvedEdges]], list[str]]] = []
+        if language is not None and run is None:
+            return None  # the first file of a compiled language: a full index runs its compiler
+        if run is not None and run.files:
+            rerun.setdefault(suffix, []).append(path)
+        elif suffix in LANGUAGE_OF_SUFFIX:
+            named.setdefault(family(LANGUAGE_OF_SUFFIX[suffix]), []).append(path)
+        else:
+            return None
+    updates: list[tuple[list[tuple[TagFile, FileRows]], list[str], CompilerRun | None, Linker | None]] = []
     if scripts:
         assert isinstance(compiled, CompilerSession) and analysis.typescript is not None
         try:
@@ -441,7 +450,8 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
             log.warning("typescript_update_failed", reason=str(error), stderr=error.stderr)
             return None
         removed = [p for p in scripts if p not in hashes]
-        updates.append((analysis.typescript, [file_and_edges(r) for r in records], removed))
+        fresh_ts = [(f, FileRows.of(edges)) for f, edges in map(file_and_edges, records)]
+        updates.append((fresh_ts, removed, analysis.typescript, None))
     for suffix, edited in rerun.items():
         language = ONE_SHOT_COMPILERS[suffix]
         old_run: CompilerRun = getattr(analysis, language)
@@ -451,14 +461,19 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
             return None  # the compiler failed this time: a full index says how
         # every file whose rows moved (an edit can change what other files' calls resolve to)
         fresh = [
-            (f, new_run.resolved[f.path])
+            (f, FileRows.of(new_run.resolved[f.path]))
             for f in new_run.files
             if f.path in edited
             or new_run.resolved[f.path] != old_run.resolved.get(f.path)
             or f.definitions != _definitions_of(analysis, f.path)
         ]
-        updates.append((old_run, fresh, [p for p in edited if p not in hashes]))
-    compiled_changes = [p for p in changed if p in scripts or Path(p).suffix in rerun]
+        updates.append((fresh, [p for p in edited if p not in hashes], old_run, None))
+    for language_family, edited in named.items():
+        fresh, linker = _relinked(analysis, language_family, edited, hashes)
+        updates.append((fresh, [p for p in edited if p not in hashes], None, linker))
+    compiled_changes = [
+        p for p in changed if p in scripts or Path(p).suffix in rerun or any(p in e for e in named.values())
+    ]
     changed = [p for p in changed if p not in compiled_changes]
     modules = {module_name_for(root / p, root): p for p in changed}
     present = {m: p for m, p in modules.items() if p in hashes}
@@ -501,8 +516,8 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     delta.routes, delta.handlers = _route_rows(
         python_routes(project, analysis.file_of, modules=touched_modules), all_ids
     )
-    for run, fresh, removed in updates:
-        _merge_compiled(analysis, run, delta, fresh, removed, all_ids)
+    for reached, removed_files, engine_run, named_linker in updates:
+        _merge_files(analysis, delta, reached, removed_files, all_ids, engine_run, named_linker)
     changed += compiled_changes
     delta.files = {p: hashes.get(p) for p in changed}
     delta.meta = {"indexed_at": str(int(time.time()))}
@@ -528,16 +543,87 @@ def _definitions_of(analysis: RepositoryAnalysis, path: str) -> list[TagDefiniti
     return next((f.definitions for f in analysis.tag_files if f.path == path), None)
 
 
-def _merge_compiled(
+@dataclass
+class FileRows:
+    """One file's outgoing edges: (from, to, line or position, candidates) for each kind."""
+
+    calls: list[tuple[str, str, int, int]] = field(default_factory=list)
+    references: list[tuple[str, str, int, int]] = field(default_factory=list)
+    imports: list[tuple[str, str, int, int]] = field(default_factory=list)
+    bases: list[tuple[str, str, int, int]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, edges: ResolvedEdges) -> FileRows:
+        """A compiler's edges: one target per call."""
+        return cls(
+            *(
+                [(a, b, n, 1) for a, b, n in rows]
+                for rows in (edges.calls, edges.references, edges.imports, edges.bases)
+            )
+        )
+
+
+def _linked_rows(files: list[TagFile], root: Path) -> tuple[dict[str, FileRows], Linker]:
+    """Each file's edges as the tree-sitter path resolves them by name among ``files`` (one language family), the
+    rows a full index writes for them."""
+    linker = Linker(files, root)
+    rows = {f.path: FileRows() for f in files}
+    for f in files:
+        seen: set[tuple[str, int, str]] = set()
+        for call in f.calls:
+            targets = list(
+                dict.fromkeys(linker.resolve(f, call.name, call.receiver, call.caller, call.path, call.receiver_type))
+            )
+            for target in targets:
+                if (call.caller, call.line, target) not in seen:
+                    seen.add((call.caller, call.line, target))
+                    rows[f.path].calls.append((call.caller, target, call.line, len(targets)))
+        for ref in f.references:
+            targets = linker.resolve(f, ref.name, ref.receiver, ref.caller, ref.path, ref.receiver_type)
+            rows[f.path].references += [(ref.caller, target, ref.line, len(targets)) for target in targets]
+    for module, target, line, candidates in linker.imports():
+        rows[module].imports.append((module, target, line, candidates))
+    for owner, base, position, candidates in linker.base_rows:
+        rows[linker.file_of[owner]].bases.append((owner, base, position, candidates))
+    return rows, linker
+
+
+def _relinked(
+    analysis: RepositoryAnalysis, language_family: str, edited: list[str], hashes: dict[str, str]
+) -> tuple[list[tuple[TagFile, FileRows]], Linker]:
+    """A tree-sitter family's files after an edit of ``edited``: every file whose definitions or rows moved (a name
+    defined or removed anywhere changes what others resolve to), and the linker that resolved them."""
+    old_files = [f for f in analysis.tag_files if family(f.language) == language_family]
+    old_rows = analysis.linked.get(language_family)
+    if old_rows is None:
+        old_rows = _linked_rows(old_files, analysis.root)[0]
+    by_path = {f.path: f for f in old_files}
+    gone = set(edited)
+    extracted = {f.path: f for f in _tag_files(analysis.root, [p for p in edited if p in hashes])}
+    order = [p for p in hashes if p in by_path or p in extracted]  # the order a full index reads them in
+    new_files = [extracted[p] if p in gone else by_path[p] for p in order if p in extracted or p not in gone]
+    new_rows, linker = _linked_rows(new_files, analysis.root)
+    analysis.linked[language_family] = new_rows
+    fresh = [
+        (f, new_rows[f.path])
+        for f in new_files
+        if f.path in gone or new_rows[f.path] != old_rows.get(f.path) or f.definitions != by_path[f.path].definitions
+    ]
+    return fresh, linker
+
+
+def _merge_files(
     analysis: RepositoryAnalysis,
-    run: CompilerRun,
     delta: GraphDelta,
-    fresh: list[tuple[TagFile, ResolvedEdges]],
+    fresh: list[tuple[TagFile, FileRows]],
     removed: list[str],
     known: set[str],
+    run: CompilerRun | None,
+    linker: Linker | None,
 ) -> None:
-    """Add to ``delta`` what a compiler says of the files an edit reached: their symbols replace the old ones, every
-    edge from them is replaced, files gone take their symbols along; ``analysis`` and ``run`` follow."""
+    """Add to ``delta`` the files an edit reached (``fresh``, from a compiler ``run`` or a tree-sitter ``linker``): their
+    symbols replace the old ones, every edge from them is replaced, files gone take their symbols along; ``analysis``
+    and ``run`` follow."""
     by_path = {f.path: i for i, f in enumerate(analysis.tag_files)}
     old_ids: set[str] = set()
     for path in [*removed, *(f.path for f, _ in fresh)]:
@@ -546,53 +632,66 @@ def _merge_compiled(
             old_ids.add(analysis.tag_files[at].module_id)
             old_ids.update(d.id for d in analysis.tag_files[at].definitions)
     new_ids: set[str] = set()
-    owners: set[str] = set()
-    for tag_file, edges in fresh:
+    for tag_file, rows in fresh:
         if tag_file.path in by_path:
             analysis.tag_files[by_path[tag_file.path]] = tag_file
         else:
             by_path[tag_file.path] = len(analysis.tag_files)
             analysis.tag_files.append(tag_file)
-        run.resolved[tag_file.path] = edges
         new_ids.add(tag_file.module_id)
         _add_symbol(delta.symbols, tag_file.module_id, "module", tag_file.path, tag_file.path, 1, 1, tag_file.language)
         for d in tag_file.definitions:
             new_ids.add(d.id)
             _add_symbol(delta.symbols, d.id, d.kind, d.name, tag_file.path, d.start_line, d.end_line, tag_file.language)
-        for source, target, line in edges.calls:
-            _add_row(delta.calls, source, target, line, 1)
-        for source, target, line in edges.references:
-            _add_row(delta.references, source, target, line, 1)
-        for source, target, line in edges.imports:
-            _add_row(delta.imports, source, target, line, 1)
-        for source, target, position in edges.bases:
-            _add_row(delta.inherits, source, target, position, 1, third="position")
+        for table, edges, third in (
+            (delta.calls, rows.calls, "line"),
+            (delta.references, rows.references, "line"),
+            (delta.imports, rows.imports, "line"),
+            (delta.inherits, rows.bases, "position"),
+        ):
+            for source, target, value, candidates in edges:
+                _add_row(table, source, target, value, candidates, third=third)
     gone = set(removed)
     analysis.tag_files[:] = [f for f in analysis.tag_files if f.path not in gone]
-    for path in removed:
-        run.resolved.pop(path, None)
+    if run is not None:
+        for path in removed:
+            run.resolved.pop(path, None)
     owners = old_ids | new_ids
     delta.removed_symbols = sorted(set(delta.removed_symbols) | (old_ids - new_ids))
-    # an external name may be stored already: the store updates rather than adds a row it has
+    # external names: the store updates rather than adds a row it has
     listed = {str(i) for i in delta.symbols.get("id", [])}
-    for tag_file, edges in fresh:
-        for _, target, _ in [*edges.calls, *edges.imports, *edges.bases]:
-            if target.startswith(("<lib>:", UNRESOLVED)) and target not in listed:
+    externals: dict[str, str] = dict(linker.externals) if linker is not None else {}
+    for tag_file, rows in fresh:
+        for _, target, _, _ in [*rows.calls, *rows.references, *rows.imports, *rows.bases]:
+            language = externals.get(target)
+            if language is None and run is not None and target.startswith(("<lib>:", UNRESOLVED)):
+                language = _compiled_language(tag_file.path)
+            if language is not None and target not in listed:
                 listed.add(target)
-                _add_symbol(delta.symbols, target, "external", "", "", 0, 0, _compiled_language(tag_file.path))
+                _add_symbol(delta.symbols, target, "external", "", "", 0, 0, language)
     known.update(f.module_id for f in analysis.tag_files)
     known.update(d.id for f in analysis.tag_files for d in f.definitions)
+    known.update(listed)
     keep = [i for i, target in enumerate(delta.references.get("to", [])) if str(target) in known]
     delta.references = {column: [values[i] for i in keep] for column, values in delta.references.items()}
     for name in ("calls_from", "references_from", "imports_from", "inherits_from"):
         setattr(delta, name, sorted(set(getattr(delta, name)) | owners))
     delta.route_files = sorted(set(delta.route_files) | {f.path for f, _ in fresh} | gone)
-    routes, handlers = _route_rows(_express_routes(analysis.root, [f for f, _ in fresh], None, run.resolved), known)
+    if run is not None:
+        for tag_file, rows in fresh:
+            run.resolved[tag_file.path] = ResolvedEdges(
+                *(
+                    [(a, b, n) for a, b, n, _ in edges]
+                    for edges in (rows.calls, rows.references, rows.imports, rows.bases)
+                )
+            )
+        run.files = [f for f in analysis.tag_files if f.path in run.resolved]
+    resolved = run.resolved if run is not None else {}
+    routes, handlers = _route_rows(_express_routes(analysis.root, [f for f, _ in fresh], linker, resolved), known)
     for key, values in routes.items():
         delta.routes.setdefault(key, []).extend(values)
     for key, values in handlers.items():
         delta.handlers.setdefault(key, []).extend(values)
-    run.files = [f for f in analysis.tag_files if f.path in run.resolved]
 
 
 def _function_owner_fqn(project: PyProject, fqn: str) -> str:
