@@ -105,3 +105,17 @@ def assert_edit_is_incremental(tmp_path: Path, files: dict[str, str], edit: dict
         assert dump_store(repo / ".strata") == dump_store(tmp_path / "full")
     finally:
         service.close()
+
+
+def indexed(root: Path, files: dict[str, str]) -> Iterator[CodeGraph]:
+    """A service over ``files`` written under ``root`` and indexed (for a module-scoped fixture)."""
+    write_tree(root, files)
+    index_repository(root, root / ".strata")
+    service = CodeGraph(root, root / ".strata")
+    yield service
+    service.close()
+
+
+def callees(graph: CodeGraph, symbol: str) -> list[tuple[str, int, int]]:
+    """(callee, line, candidates) of every call ``symbol`` makes, sorted."""
+    return sorted((c.callee, c.line, c.candidates) for c in graph.calls(symbol, "callees", 1, 50).items)

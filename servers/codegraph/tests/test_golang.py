@@ -12,7 +12,7 @@ import pytest
 from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 
-from .conftest import assert_edit_is_incremental, write_tree
+from .conftest import assert_edit_is_incremental, callees, indexed, write_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="the go/types path needs Go (.ci/run installs it)")
 
@@ -76,16 +76,7 @@ REPO = {
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeGraph]:
-    root = tmp_path_factory.mktemp("go")
-    write_tree(root, REPO)
-    index_repository(root, root / ".strata")
-    service = CodeGraph(root, root / ".strata")
-    yield service
-    service.close()
-
-
-def callees(graph: CodeGraph, symbol: str) -> list[tuple[str, int, int]]:
-    return sorted((c.callee, c.line, c.candidates) for c in graph.calls(symbol, "callees", 1, 50).items)
+    yield from indexed(tmp_path_factory.mktemp("go"), REPO)
 
 
 def test_go_types_ran_and_says_so(graph: CodeGraph) -> None:

@@ -3,12 +3,15 @@ the compiler resolved, and which engine ran."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from strata.codegraph.records import TagDefinition, TagFile
 
-__all__ = ["CompilerRun", "ResolvedEdges", "file_and_edges"]
+__all__ = ["CompilerFailed", "CompilerRun", "ResolvedEdges", "file_and_edges", "run_once"]
 
 
 class Closeable(Protocol):
@@ -60,3 +63,35 @@ def file_and_edges(record: dict[str, Any]) -> tuple[TagFile, ResolvedEdges]:
 def _triple(row: list[Any]) -> tuple[str, str, int]:
     source, target, value = row
     return str(source), str(target), int(value)
+
+
+class CompilerFailed(Exception):
+    """A compiler run that gave no complete answer; ``stderr`` is its last line of error output."""
+
+    def __init__(self, reason: str, stderr: str = "") -> None:
+        super().__init__(reason)
+        self.stderr = stderr
+
+
+def run_once(
+    command: list[str], request: bytes, timeout: float, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], list[TagFile], dict[str, ResolvedEdges]]:
+    """Run a one-shot engine (JSON lines: a header, one record per file, then ``{"done": ...}``) and read its answer:
+    the header, the files' definitions and their resolved edges. Raises CompilerFailed."""
+    try:
+        done = subprocess.run(
+            command, input=request, capture_output=True, cwd=cwd, env=env, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise CompilerFailed(type(error).__name__) from error
+    lines = done.stdout.decode("utf-8", errors="replace").splitlines()
+    if done.returncode != 0 or not lines or '"done"' not in lines[-1]:
+        stderr = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise CompilerFailed(f"exit {done.returncode}", stderr[-1][:300] if stderr else "")
+    files: list[TagFile] = []
+    resolved: dict[str, ResolvedEdges] = {}
+    for text in lines[1:-1]:
+        tag_file, edges = file_and_edges(json.loads(text))
+        files.append(tag_file)
+        resolved[tag_file.path] = edges
+    return json.loads(lines[0]), files, resolved

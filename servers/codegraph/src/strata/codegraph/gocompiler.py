@@ -14,11 +14,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
-from strata.codegraph.records import TagFile
+from strata.codegraph.compiled import CompilerFailed, CompilerRun, run_once
 from strata.shared.log import get_logger
 
 __all__ = ["go_files"]
@@ -40,29 +38,17 @@ def go_files(root: Path, paths: list[str]) -> CompilerRun:
     if not go:
         return CompilerRun("tree-sitter (go not found)", [], {})
     environment = {**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=mod", "GOWORK": "off", "GOTOOLCHAIN": "local"}
+    request = json.dumps({"root": str(root), "files": paths}).encode()
     try:
-        done = subprocess.run(
+        header, files, resolved = run_once(
             [go, "run", SCRIPT.name],
-            input=json.dumps({"root": str(root), "files": paths}).encode(),
-            capture_output=True,
+            request,
+            SECONDS_BASE + SECONDS_PER_FILE * len(paths),
             cwd=SCRIPT.parent,  # outside the repository's module: the script builds on its own
             env=environment,
-            timeout=SECONDS_BASE + SECONDS_PER_FILE * len(paths),
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return _failed(f"go run failed: {type(error).__name__}", "")
-    lines = done.stdout.decode("utf-8", errors="replace").splitlines()
-    if done.returncode != 0 or not lines or '"done"' not in lines[-1]:
-        stderr = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        return _failed(f"go run failed: exit {done.returncode}", stderr[-1][:300] if stderr else "")
-    header = json.loads(lines[0])
-    files: list[TagFile] = []
-    resolved: dict[str, ResolvedEdges] = {}
-    for text in lines[1:-1]:
-        tag_file, edges = file_and_edges(json.loads(text))
-        files.append(tag_file)
-        resolved[tag_file.path] = edges
+    except CompilerFailed as error:
+        return _failed(f"go run failed: {error}", error.stderr)
     engine = f"go/types {header.get('go', '?')}"
     log.info("go_compiler", engine=engine, files=len(files), module=header.get("module", ""))
     return CompilerRun(engine, files, resolved)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from strata.codegraph import pycalls
-from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
+from strata.codegraph.compiled import CompilerFailed, CompilerRun, ResolvedEdges, file_and_edges
 from strata.codegraph.files import scan
 from strata.codegraph.gocompiler import go_files
 from strata.codegraph.graph import CodeGraphStore, GraphDelta
@@ -39,7 +39,7 @@ from strata.codegraph.pycalls import (
 from strata.codegraph.records import TagDefinition, TagFile
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, extract, language_for
-from strata.codegraph.tscompiler import TS_SUFFIXES, CompilerFailed, CompilerSession, compiler_files
+from strata.codegraph.tscompiler import TS_SUFFIXES, CompilerSession, compiler_files
 from strata.shared.log import get_logger
 
 __all__ = [

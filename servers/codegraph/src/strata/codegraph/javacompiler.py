@@ -12,14 +12,11 @@ rebuild the index.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
-from strata.codegraph.records import TagFile
+from strata.codegraph.compiled import CompilerFailed, CompilerRun, run_once
 from strata.shared.log import get_logger
 
 __all__ = ["java_files"]
@@ -43,28 +40,13 @@ def java_files(root: Path, paths: list[str]) -> CompilerRun:
         return CompilerRun("tree-sitter (no JDK: javac not found)", [], {})
     request = "\n".join([str(root), *paths]) + "\n"
     try:
-        done = subprocess.run(
-            [java, HEAP, "-Xss16m", str(SCRIPT)],
-            input=request.encode(),
-            capture_output=True,
-            timeout=SECONDS_BASE + SECONDS_PER_FILE * len(paths),
-            check=False,
+        header, files, resolved = run_once(
+            [java, HEAP, "-Xss16m", str(SCRIPT)], request.encode(), SECONDS_BASE + SECONDS_PER_FILE * len(paths)
         )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return _failed(f"javac run failed: {type(error).__name__}", "")
-    lines = done.stdout.decode("utf-8", errors="replace").splitlines()
-    if done.returncode != 0 or not lines or '"done"' not in lines[-1]:
-        stderr = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        return _failed(f"javac run failed: exit {done.returncode}", stderr[-1][:300] if stderr else "")
-    header = json.loads(lines[0])
-    files: list[TagFile] = []
-    resolved: dict[str, ResolvedEdges] = {}
-    for text in lines[1:-1]:
-        tag_file, edges = file_and_edges(json.loads(text))
-        files.append(tag_file)
-        resolved[tag_file.path] = edges
+    except CompilerFailed as error:
+        return _failed(f"javac run failed: {error}", error.stderr)
     engine = f"javac {header.get('java', '?')}"
-    log.info("java_compiler", engine=engine, files=len(files), errors=json.loads(lines[-1]).get("errors", 0))
+    log.info("java_compiler", engine=engine, files=len(files))
     return CompilerRun(engine, files, resolved)
 
 

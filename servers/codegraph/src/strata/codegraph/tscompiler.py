@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from strata.codegraph.compiled import CompilerRun, ResolvedEdges, file_and_edges
+from strata.codegraph.compiled import CompilerFailed, CompilerRun, ResolvedEdges, file_and_edges
 from strata.codegraph.records import TagFile
 from strata.shared.log import get_logger
 
@@ -111,12 +111,6 @@ def compiler_files(root: Path, paths: list[str], *, keep: bool = False) -> Compi
     engine = f"compiler {header['typescript']} ({compiler.origin})"
     log.info("typescript_compiler", engine=engine, files=len(files), tsconfig=header.get("tsconfig", ""))
     return CompilerRun(engine, files, resolved, errors, session if keep else None)
-
-
-class CompilerFailed(Exception):
-    def __init__(self, reason: str, stderr: str = "") -> None:
-        super().__init__(reason)
-        self.stderr = stderr
 
 
 class CompilerSession:
