@@ -506,20 +506,27 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as store:
             ours, rows, duplicates, engine, our_s, our_mb = strata_edges(root, Path(store))
         edit_s = strata_edit_p50(root, [f for f in files if not f.endswith(".d.ts")])
+        with tempfile.TemporaryDirectory() as store:
+            os.environ["STRATA_CODEGRAPH_NODE"] = "off"
+            try:
+                named, named_rows, named_duplicates, _, named_s, named_mb = strata_edges(root, Path(store))
+            finally:
+                del os.environ["STRATA_CODEGRAPH_NODE"]
         theirs, their_rows, their_duplicates, their_s, their_mb = codegraph_edges(root, binary)
-        a, b = score(ours, truth_data), score(theirs, truth_data)
+        a, n, b = score(ours, truth_data), score(named, truth_data), score(theirs, truth_data)
         label = f"{project.name} {project.version} `{','.join(project.dirs)}` ({project.language}, {loc:,} lines)"
-        lines.append(
-            f"| {label} | strata ({engine}) | {a.pair_precision:.3f} / {a.pair_recall:.3f} | "
-            f"{a.site_precision:.3f} / {a.site_recall:.3f} | {duplicates} of {rows:,} | {a.library_as_project} | "
-            f"{our_s:.1f} s | {our_mb:.0f} MB | {edit_s * 1000:.0f} ms |"
-        )
-        lines.append(
-            f"| | CodeGraph {CODEGRAPH[1]} | {b.pair_precision:.3f} / {b.pair_recall:.3f} | "
-            f"{b.site_precision:.3f} / {b.site_recall:.3f} | {their_duplicates} of {their_rows:,} | "
-            f"{b.library_as_project} | {their_s:.1f} s | {their_mb:.0f} MB | |"
-        )
-        print(lines[-2], lines[-1], sep="\n", flush=True)
+        for tool, sc, dup, total, sec, mb, edit in (
+            (f"strata ({engine})", a, duplicates, rows, our_s, our_mb, f"{edit_s * 1000:.0f} ms"),
+            ("strata (tree-sitter, STRATA_CODEGRAPH_NODE=off)", n, named_duplicates, named_rows, named_s, named_mb, ""),
+            (f"CodeGraph {CODEGRAPH[1]}", b, their_duplicates, their_rows, their_s, their_mb, ""),
+        ):
+            lines.append(
+                f"| {label} | {tool} | {sc.pair_precision:.3f} / {sc.pair_recall:.3f} | "
+                f"{sc.site_precision:.3f} / {sc.site_recall:.3f} | {dup} of {total:,} | {sc.library_as_project} | "
+                f"{sec:.1f} s | {mb:.0f} MB | {edit} |"
+            )
+            label = ""
+            print(lines[-1], flush=True)
     compiled: list[tuple[str, str, str, Path, dict[str, list[list[object]]]]] = []  # language, label, key, ...
     if args.only in ("", "go") and shutil.which("go") and shutil.which("apt-get"):
         for package, version, sha256, inner in GO_PROJECTS:
