@@ -41,16 +41,17 @@ JS_INDEXES = ("/index.ts", "/index.tsx", "/index.js", "/index.jsx", "/index.mjs"
 MAX_BASE_DEPTH = 10
 MAX_REEXPORT_DEPTH = 5
 GO_MODULE = re.compile(r"^\s*module\s+(\S+)", re.MULTILINE)
-RUST_STD_METHODS = frozenset(
-    line.strip()
-    for line in (Path(__file__).parent / "data" / "rust_std_methods.txt").read_text(encoding="utf-8").splitlines()
-    if line.strip() and not line.startswith("#")
-)
-JS_GLOBALS = frozenset(
-    line.strip()
-    for line in (Path(__file__).parent / "data" / "javascript_globals.txt").read_text(encoding="utf-8").splitlines()
-    if line.strip() and not line.startswith("#")
-)
+
+
+def _names(data_file: str) -> frozenset[str]:
+    """A data file's names: one a line, ``#`` lines are comments."""
+    lines = (Path(__file__).parent / "data" / data_file).read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+JS_BUILTIN_METHODS = _names("javascript_builtin_methods.txt")
+RUST_STD_METHODS = _names("rust_std_methods.txt")
+JS_GLOBALS = _names("javascript_globals.txt")
 
 
 def family(language: str) -> str:
@@ -714,9 +715,9 @@ class Linker:
             found = [i for ns in namespaces or [] for i in self._members_of(ns, name, f.language)]
             if found or (namespaces is not None and not any(ns.container for ns in namespaces)):
                 return found  # a module's names are known; a class's may come from bases outside the repo
-            return self._fallback(f, name)
+            return self._value_fallback(f, name, unknown_value=namespaces is None)
         if receiver == "?":
-            return self._fallback(f, name)
+            return self._value_fallback(f, name, unknown_value=True)
         return self._plain(f, name) or ([] if lang == "go" else self._fallback(f, name))
 
     def _resolve_rust(
@@ -789,6 +790,14 @@ class Linker:
         if found or f.language == "go":
             return found
         return [i for i in self.by_name.get((family(f.language), name), []) if self.kind_of[i] in TYPE_KINDS]
+
+    def _value_fallback(self, f: TagFile, name: str, *, unknown_value: bool) -> list[str]:
+        """``value.name()`` on a value whose type is not known here: every definition of the name as a candidate, but
+        in JavaScript/TypeScript none when the built-in objects have a method of that name (``push``, ``get``,
+        ``then``: data/javascript_builtin_methods.txt, from TypeScript's lib.es*.d.ts) - most such calls are theirs."""
+        if unknown_value and family(f.language) == "js" and name in JS_BUILTIN_METHODS:
+            return []
+        return self._fallback(f, name)
 
     def _fallback(self, f: TagFile, name: str) -> list[str]:
         """Every definition of the name in the family; a definition in the same file wins."""
