@@ -136,3 +136,20 @@ def test_without_go_the_files_index_by_name(tmp_path: Path, monkeypatch: pytest.
 )
 def test_go_edits_update_incrementally_to_what_a_full_index_holds(tmp_path: Path, edit: dict[str, str | None]) -> None:
     assert_edit_is_incremental(tmp_path, REPO, edit)
+
+
+def test_indexing_fetches_nothing_and_never_rewrites_go_mod(tmp_path: Path) -> None:
+    files = {
+        **REPO,
+        "go.mod": "module example.com/shop\n\ngo 1.19\n\nrequire example.com/missing v1.2.3\n",
+        "cart/uses.go": 'package cart\n\nimport "example.com/missing"\n\nfunc Use() { missing.Do() }\n',
+    }
+    write_tree(tmp_path, files)
+    index_repository(tmp_path, tmp_path / ".strata")
+    assert (tmp_path / "go.mod").read_text() == files["go.mod"] and not (tmp_path / "go.sum").exists()
+    service = CodeGraph(tmp_path, tmp_path / ".strata")
+    try:
+        assert service.status().go_engine.startswith("go/types")
+        assert callees(service, "cart/uses.go:Use") == [("<unresolved>:missing.Do", 5, 1)]
+    finally:
+        service.close()

@@ -234,3 +234,18 @@ def test_without_node_edits_are_linked_again_incrementally(
 ) -> None:
     monkeypatch.setenv("STRATA_CODEGRAPH_NODE", "off")
     assert_edit_is_incremental(tmp_path, REPO, edit)
+
+
+def test_the_repository_typescript_runs_unless_bundled_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strata.codegraph.tscompiler import BUNDLED
+
+    write_tree(tmp_path, {"src/a.ts": "export function f(): number { return g(); }\nfunction g() { return 1; }\n"})
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "typescript").symlink_to(BUNDLED, target_is_directory=True)
+    compiler, _ = find_compiler(tmp_path)
+    assert compiler is not None and compiler.origin == "repository"
+    monkeypatch.setenv("STRATA_CODEGRAPH_TYPESCRIPT", "bundled")  # not the repository's code
+    compiler, _ = find_compiler(tmp_path)
+    assert compiler is not None and compiler.origin == "bundled"

@@ -37,7 +37,8 @@ def go_files(root: Path, paths: list[str]) -> CompilerRun:
     go = setting or shutil.which("go")
     if not go:
         return CompilerRun("tree-sitter (go not found)", [], {})
-    environment = {**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=mod", "GOWORK": "off", "GOTOOLCHAIN": "local"}
+    # nothing fetched, and the repository's go.mod/go.sum never rewritten (a missing requirement stays unresolved)
+    environment = {**os.environ, "GOPROXY": "off", "GOFLAGS": "-mod=readonly", "GOWORK": "off", "GOTOOLCHAIN": "local"}
     request = json.dumps({"root": str(root), "files": paths}).encode()
     try:
         header, files, resolved = run_once(

@@ -37,6 +37,7 @@ TS_SUFFIXES = frozenset({".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", "
 SCRIPT = Path(__file__).with_name("typescript") / "tsgraph.cjs"
 BUNDLED = Path(__file__).with_name("typescript") / "node_modules" / "typescript"
 NODE_ENV = "STRATA_CODEGRAPH_NODE"  # a node binary to use, or "off" for the tree-sitter path
+TYPESCRIPT_ENV = "STRATA_CODEGRAPH_TYPESCRIPT"  # "bundled": never the repository's node_modules/typescript
 HEAP_MB = 4096  # Node's heap: a run past it fails and the files fall back to tree-sitter
 SECONDS_BASE, SECONDS_PER_FILE = 120.0, 0.2
 
@@ -57,7 +58,10 @@ def find_compiler(root: Path) -> tuple[Compiler | None, str]:
     node = node_setting or shutil.which("node")
     if not node:
         return None, "node not found"
-    for origin, package in (("repository", root / "node_modules" / "typescript"), ("bundled", BUNDLED)):
+    candidates = [("bundled", BUNDLED)]
+    if os.environ.get(TYPESCRIPT_ENV, "") != "bundled":  # the repository's own compiler runs its code, as tsc does
+        candidates.insert(0, ("repository", root / "node_modules" / "typescript"))
+    for origin, package in candidates:
         version = _api_version(package)
         if version is not None:
             return Compiler(node, package / "lib" / "typescript.js", version, origin), ""

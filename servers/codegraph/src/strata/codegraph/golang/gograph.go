@@ -7,7 +7,7 @@
 // the function go/types resolves it to: a project definition, "<lib>:<import path>.<[Type.]Name>" for a library
 // function, "<lib>:builtin.<name>" for a builtin, "<unresolved>:<callee as spelled>" for a func value or a name
 // go/types could not check (a package that is not on this machine). Conversions are not calls.
-// Nothing is fetched: GOPROXY=off and GOFLAGS=-mod=mod are set by the caller.
+// Nothing is fetched and no go.mod is rewritten: GOPROXY=off and GOFLAGS=-mod=readonly are set by the caller.
 package main
 
 import (
