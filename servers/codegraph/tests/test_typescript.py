@@ -249,3 +249,23 @@ def test_the_repository_typescript_runs_unless_bundled_is_asked(
     monkeypatch.setenv("STRATA_CODEGRAPH_TYPESCRIPT", "bundled")  # not the repository's code
     compiler, _ = find_compiler(tmp_path)
     assert compiler is not None and compiler.origin == "bundled"
+
+
+def test_a_deeply_nested_file_neither_overflows_nor_holds_back_the_others(tmp_path: Path) -> None:
+    deep = (
+        "export const x = "
+        + " + ".join(["1"] * 60_000)
+        + ";\nexport function f() { return g(); }\nfunction g() { return 1; }\n"
+    )
+    write_tree(
+        tmp_path,
+        {"src/deep.ts": deep, "src/ok.ts": "import { f } from './deep';\nexport function h() { return f(); }\n"},
+    )
+    index_repository(tmp_path, tmp_path / ".strata")
+    service = CodeGraph(tmp_path, tmp_path / ".strata")
+    try:
+        assert service.status().typescript_engine.startswith("compiler ")
+        assert callees(service, "src/ok.ts:h") == [("src/deep.ts:f", 2, 1)]
+        assert callees(service, "src/deep.ts:f") == [("src/deep.ts:g", 2, 1)]
+    finally:
+        service.close()

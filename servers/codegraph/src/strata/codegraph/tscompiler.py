@@ -127,7 +127,7 @@ class CompilerSession:
     def __init__(self, compiler: Compiler) -> None:
         try:
             self._process = subprocess.Popen(
-                [compiler.node, f"--max-old-space-size={HEAP_MB}", "--stack-size=8000", str(SCRIPT)],
+                [compiler.node, f"--max-old-space-size={HEAP_MB}", "--stack-size=4000", str(SCRIPT)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

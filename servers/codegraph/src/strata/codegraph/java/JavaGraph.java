@@ -54,9 +54,22 @@ public class JavaGraph {
         for (CompilationUnitTree unit : units) {
             String rel = root.relativize(Paths.get(unit.getSourceFile().toUri()).normalize()).toString().replace('\\', '/');
             pathOf.put(unit, rel);
-            definitions.put(unit, collect(unit, rel));
+            try {
+                definitions.put(unit, collect(unit, rel));
+            } catch (StackOverflowError | RuntimeException error) {
+                System.err.println("JavaGraph: " + rel + ": " + error);
+                definitions.put(unit, new ArrayList<>());
+            }
         }
-        for (CompilationUnitTree unit : units) resolve(unit, pathOf.get(unit), definitions.get(unit));
+        for (CompilationUnitTree unit : units) {
+            try {
+                resolve(unit, pathOf.get(unit), definitions.get(unit));
+            } catch (StackOverflowError | RuntimeException error) { // one file too deep to walk loses its edges only
+                System.err.println("JavaGraph: " + pathOf.get(unit) + ": " + error);
+                out.println("{\"file\":" + quote(pathOf.get(unit)) + ",\"language\":\"java\",\"definitions\":["
+                    + String.join(",", definitions.get(unit)) + "],\"calls\":[],\"references\":[],\"imports\":[],\"bases\":[]}");
+            }
+        }
         out.println("{\"done\":true,\"errors\":" + errors[0] + "}");
         out.flush();
     }

@@ -229,6 +229,15 @@ function bodyNode(node) {
   return node;
 }
 
+// Push a node's children on a work list so that they pop in source order.
+function pushChildren(work, node, item) {
+  const children = [];
+  ts.forEachChild(node, (child) => {
+    children.push(child);
+  });
+  for (let i = children.length - 1; i >= 0; i--) work.push(item(children[i]));
+}
+
 function collectDefinitions(sourceFile, rel) {
   const rows = [];
   const nodes = [];
@@ -263,7 +272,9 @@ function collectDefinitions(sourceFile, rel) {
     implementations.set(overloadKey, { id, row, overloads: overloadable, signatureOnly: isSignature });
     return id;
   }
-  function visit(node, qualifier) {
+  const work = [[sourceFile, '', '']]; // [node, qualifier, the qualifier of the class around it]
+  while (work.length) {
+    const [node, qualifier, classQualifier] = work.pop();
     const found = definitionOf(node);
     let inner = qualifier;
     if (found) {
@@ -276,13 +287,9 @@ function collectDefinitions(sourceFile, rel) {
       && ts.isIdentifier(node.parent.name)) {
       inner = qualifier ? qualifier + '.' + node.parent.name.text : node.parent.name.text;
     }
-    const saved = classQualifier;
-    if (found && found[1] === 'class') classQualifier = inner;
-    ts.forEachChild(node, (child) => visit(child, inner));
-    classQualifier = saved;
+    const innerClass = found && found[1] === 'class' ? inner : classQualifier;
+    pushChildren(work, node, (child) => [child, inner, innerClass]);
   }
-  let classQualifier = '';
-  visit(sourceFile, '');
   fileDefs.set(rel, rows);
   defNodes.set(rel, nodes);
 }
@@ -500,7 +507,11 @@ function emit(sourceFile, rel) {
     }
     return [module, at];
   }
-  function visit(node, stack) {
+  // Depth first in source order with a work list of its own: a deeply nested file (a generated expression of 60,000
+  // terms) would overflow the call stack.
+  const work = [[sourceFile, []]];
+  while (work.length) {
+    const [node, stack] = work.pop();
     const id = defOf.get(node);
     const inner = id !== undefined ? stack.concat([id]) : stack;
     if (ts.isCallExpression(node) || ts.isNewExpression(node) || ts.isTaggedTemplateExpression(node)
@@ -575,9 +586,8 @@ function emit(sourceFile, rel) {
         // no symbol: no reference
       }
     }
-    ts.forEachChild(node, (child) => visit(child, inner));
+    pushChildren(work, node, (child) => [child, inner]);
   }
-  visit(sourceFile, []);
   const deps = new Set();
   for (const rows of [calls, refs, imports]) {
     for (const row of rows) {
@@ -702,6 +712,21 @@ function reshapedBetween(before, after) {
   return false;
 }
 
+// One file the compiler cannot walk (nesting past the stack, a checker crash) keeps what it defined and loses its
+// edges; the other files are not held back.
+function safely(rel, work, recordOnFailure) {
+  try {
+    work();
+  } catch (error) {
+    process.stderr.write('tsgraph: ' + rel + ': ' + String(error && error.message).slice(0, 200) + '\n');
+    if (!fileDefs.has(rel)) fileDefs.set(rel, []);
+    if (recordOnFailure) {
+      out({ file: rel, language: languageOf(rel), definitions: fileDefs.get(rel), calls: [], references: [], imports: [],
+        bases: [], errors: 1 });
+    }
+  }
+}
+
 function start(request) {
   input = request;
   ts = require(input.typescript);
@@ -719,9 +744,9 @@ function start(request) {
     const rel = relative(sourceFile);
     if (rel === undefined) continue;
     sourceFiles.push([sourceFile, rel]);
-    collectDefinitions(sourceFile, rel);
+    safely(rel, () => collectDefinitions(sourceFile, rel), false);
   }
-  for (const [sourceFile, rel] of sourceFiles) emit(sourceFile, rel);
+  for (const [sourceFile, rel] of sourceFiles) safely(rel, () => emit(sourceFile, rel), true);
   out({ done: true, counts });
 }
 
@@ -741,7 +766,7 @@ function update(edit) {
   build();
   for (const rel of changed) {
     const sourceFile = program.getSourceFile(absolute(rel));
-    if (sourceFile) collectDefinitions(sourceFile, rel);
+    if (sourceFile) safely(rel, () => collectDefinitions(sourceFile, rel), false);
   }
   const affected = new Set(changed);
   const reshaped = [...before.keys()].filter((rel) => reshapedBetween(before.get(rel), fileDefs.has(rel) ? outline(rel) : null));
@@ -766,7 +791,7 @@ function update(edit) {
   }
   for (const rel of affected) {
     const sourceFile = program.getSourceFile(absolute(rel));
-    if (sourceFile) emit(sourceFile, rel);
+    if (sourceFile) safely(rel, () => emit(sourceFile, rel), true);
   }
   out({ done: true, removed, reshaped });
 }
