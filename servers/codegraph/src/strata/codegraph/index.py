@@ -33,9 +33,9 @@ from strata.codegraph.pycalls import (
     analyze_sources,
     collector_paused,
     load_project,
-    module_name_for,
     parse_sources,
 )
+from strata.codegraph.pylayout import PythonLayout
 from strata.codegraph.records import TagDefinition, TagFile
 from strata.codegraph.routes import Route, express_routes, python_routes
 from strata.codegraph.tags import LANGUAGE_OF_SUFFIX, extract, language_for
@@ -149,6 +149,7 @@ class RepositoryAnalysis:
     go: CompilerRun | None = None  # how the Go files were resolved (None: there are none)
     java: CompilerRun | None = None  # how the Java files were resolved (None: there are none)
     linked: dict[str, dict[str, FileRows]] = field(default_factory=dict)  # tree-sitter family -> rows by file
+    layout: PythonLayout = field(default_factory=lambda: PythonLayout([]))  # where the Python packages start
 
     def resolved(self) -> dict[str, ResolvedEdges]:
         """The compilers' edges of every file they resolved, by path."""
@@ -226,9 +227,10 @@ def analyze_repository(
         step(INDEX_STEPS[0])
         stamps: dict[str, tuple[tuple[int, int], str]] = {}
         hashes = file_hashes(root, stamps)
-        paths = [root / p for p in hashes if Path(p).suffix in PYTHON_SUFFIXES]
-        sources = load_project(root, paths)
-        file_of = {module_name_for(path, root): path.relative_to(root).as_posix() for path in paths}
+        python_files = [p for p in hashes if Path(p).suffix in PYTHON_SUFFIXES]
+        layout = PythonLayout.read(root, python_files)
+        file_of = {layout.module_name(root, p): p for p in python_files}
+        sources = _load_python(root, file_of)
         step(INDEX_STEPS[1])
         scripts = [p for p in hashes if Path(p).suffix in TS_SUFFIXES and Path(p).suffix in LANGUAGE_OF_SUFFIX]
         go_paths = [p for p in hashes if Path(p).suffix == ".go"]
@@ -262,7 +264,16 @@ def analyze_repository(
             project = analyze_sources(sources, collected)
             compiled()
         return RepositoryAnalysis(
-            root, project, file_of, hashes, tag_files, stamps, runs.get("typescript"), runs.get("go"), runs.get("java")
+            root,
+            project,
+            file_of,
+            hashes,
+            tag_files,
+            stamps,
+            runs.get("typescript"),
+            runs.get("go"),
+            runs.get("java"),
+            layout=layout,
         )
 
 
@@ -475,9 +486,9 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
         p for p in changed if p in scripts or Path(p).suffix in rerun or any(p in e for e in named.values())
     ]
     changed = [p for p in changed if p not in compiled_changes]
-    modules = {module_name_for(root / p, root): p for p in changed}
+    modules = {analysis.layout.module_name(root, p): p for p in changed}
     present = {m: p for m, p in modules.items() if p in hashes}
-    sources = load_project(root, [root / p for p in present.values()])
+    sources = _load_python(root, present)
     parsed: dict[str, tuple[ast.Module, bool] | None] = {m: None for m in modules}
     parsed.update(parse_sources(sources))
     old_symbols = {fqn for m in modules for fqn in project.module_scopes.get(m, [])}
@@ -856,6 +867,15 @@ def _express_routes(
             handlers = tuple(dict.fromkeys(t for t in targets if linker is None or t in linker.kind_of))
             routes.append(Route(route.method, route.path, route.framework, route.file, route.line, handlers))
     return routes
+
+
+def _load_python(root: Path, file_of: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    """The sources of ``file_of`` (module name -> repository-relative path) under their module names."""
+    sources: dict[str, tuple[str, bool]] = {}
+    for module, relative in file_of.items():
+        for _, loaded in load_project(root, [root / relative]).items():
+            sources[module] = loaded
+    return sources
 
 
 def _tag_files(root: Path, relative_paths: Iterable[str]) -> list[TagFile]:
