@@ -16,7 +16,7 @@ from strata.codegraph.index import index_repository
 from strata.codegraph.service import CodeGraph
 from strata.shared.errors import InvalidRequestError
 
-from .conftest import dump_store
+from .conftest import assert_edit_is_incremental, dump_store, write_tree
 
 
 def test_index_status_counts_what_was_indexed(graph: CodeGraph, repo: Path) -> None:
@@ -531,3 +531,31 @@ def test_two_calls_of_one_name_on_one_line_are_one_row(tmp_path: Path) -> None:
         assert [(c.callee, c.line) for c in graph.calls("m.size", "callees", 1, 10).items] == [("<builtin>.len", 2)]
     finally:
         graph.close()
+
+
+CLASS_BODY = {
+    "m.py": (
+        "def render(v):\n    return v\n\n"
+        "class Page:\n"
+        "    label = render('x')\n"  # 5: the class's call, not the module's
+        "    def url(self):\n        return render('u')\n"
+    ),
+}
+
+
+def test_a_call_in_a_class_body_is_the_class_s(tmp_path: Path) -> None:
+    write_tree(tmp_path, CLASS_BODY)
+    index_repository(tmp_path, tmp_path / ".strata")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    try:
+        assert sorted((c.caller, c.line) for c in graph.calls("m.render", "callers", 1, 10).items) == [
+            ("m.Page", 5),
+            ("m.Page.url", 7),
+        ]
+    finally:
+        graph.close()
+
+
+def test_a_class_body_edit_updates_to_what_a_full_index_holds(tmp_path: Path) -> None:
+    edit = {"m.py": CLASS_BODY["m.py"].replace("label = render('x')", "label = render('y')\n    other = render('z')")}
+    assert_edit_is_incremental(tmp_path, CLASS_BODY, edit)

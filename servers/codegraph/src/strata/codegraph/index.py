@@ -505,7 +505,7 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     delta.symbols = _symbol_rows(project, analysis.file_of, modules=set(modules))
     known = set(project.scopes)
     # Every scope that ran may have found other calls and references; its owner's edges are replaced.
-    owners = {_function_owner_fqn(project, fqn) for fqn in ran}
+    owners = set(ran)  # each scope owns its calls, references and imports (pycalls._function_owner)
     owners = {o for o in owners if o in project.scopes}
     recorders = {r for o in owners for r in project.site_recorders.get(o, ())}
     delta.calls_from = sorted(owners)
@@ -703,14 +703,6 @@ def _merge_files(
         delta.routes.setdefault(key, []).extend(values)
     for key, values in handlers.items():
         delta.handlers.setdefault(key, []).extend(values)
-
-
-def _function_owner_fqn(project: PyProject, fqn: str) -> str:
-    """The function, lambda or module a scope's calls are attributed to (a removed scope: itself)."""
-    scope = project.scopes.get(fqn)
-    while scope is not None and scope.kind == "class" and scope.parent is not None:
-        scope = scope.parent
-    return scope.fqn if scope is not None else fqn
 
 
 def _call_table(rows: CallRows, symbols: dict[str, list[object]]) -> dict[str, list[object]]:

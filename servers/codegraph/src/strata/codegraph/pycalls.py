@@ -1486,11 +1486,9 @@ def _prefixes(module_names: Iterable[str]) -> set[str]:
 
 
 def _function_owner(scope: Scope) -> Scope:
-    """The innermost function, lambda or module: the scope a call in ``scope`` is attributed to."""
-    current = scope
-    while current.kind == "class" and current.parent is not None:
-        current = current.parent
-    return current
+    """The scope a call, reference or import in ``scope`` is attributed to: the innermost function, lambda, class or
+    module (a call in a class body is the class's, not the module's)."""
+    return scope
 
 
 def load_project(root: Path, files: Iterable[Path]) -> dict[str, tuple[str, bool]]:
