@@ -36,7 +36,6 @@ class CompilerRun:
     engine: str  # "compiler 6.0.3 (bundled)", "compiler 5.4.5 (repository)", "tree-sitter (node not found)"
     files: list[TagFile]
     resolved: dict[str, ResolvedEdges]  # by file path; empty on the tree-sitter path
-    parse_errors: int = 0
     session: Closeable | None = None  # a live compiler that applies edits (tscompiler.CompilerSession)
 
     def close(self) -> None:

@@ -106,15 +106,13 @@ def compiler_files(root: Path, paths: list[str], *, keep: bool = False) -> Compi
         session.close()
     files: list[TagFile] = []
     resolved: dict[str, ResolvedEdges] = {}
-    errors = 0
     for record in records:
         tag_file, edges = file_and_edges(record)
         files.append(tag_file)
         resolved[tag_file.path] = edges
-        errors += int(record.get("errors", 0))
     engine = f"compiler {header['typescript']} ({compiler.origin})"
     log.info("typescript_compiler", engine=engine, files=len(files), tsconfig=header.get("tsconfig", ""))
-    return CompilerRun(engine, files, resolved, errors, session if keep else None)
+    return CompilerRun(engine, files, resolved, session if keep else None)
 
 
 class CompilerSession:
