@@ -140,13 +140,19 @@ class CompilerSession:
         self._lock = threading.Lock()
 
     def _read(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            self._lines.put(line)
+        try:
+            for line in stream:
+                self._lines.put(line)
+        except (OSError, ValueError):  # close() closed the pipe under the loop: the process is gone either way
+            pass
         self._lines.put(None)
 
     def _drain(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            self._stderr.append(line.decode("utf-8", errors="replace").strip()[:300])
+        try:
+            for line in stream:
+                self._stderr.append(line.decode("utf-8", errors="replace").strip()[:300])
+        except (OSError, ValueError):  # as in _read
+            pass
 
     def request(self, message: dict[str, Any], timeout: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Send one message; the first answer line and the file records up to ``done`` (which is dropped)."""
