@@ -289,3 +289,166 @@ def test_call_rows_are_the_call_sites_flattened_with_new_targets_noted(tmp_path:
     assert rows.new == ["os.getcwd"] and "os.getcwd" in known
     only_h = project.call_rows(set(project.scopes), callers={"b.h"})
     assert set(only_h.callers) == {"b.h"} and only_h.sites == 1
+
+
+def test_every_definition_of_one_name_keeps_its_own_calls(tmp_path: Path) -> None:
+    """A property's getter, setter and deleter, overload stubs and conditional redefinitions are one symbol whose
+    bodies all keep their calls (before, only the last definition's calls were kept)."""
+    g = graph(
+        tmp_path,
+        {
+            "web.py": (
+                "import sys\n"
+                "from typing import overload\n"
+                "def render(v):\n    return v\n"
+                "def store(v):\n    return v\n"
+                "def wipe():\n    pass\n"
+                "def new_api():\n    pass\n"
+                "def old_api():\n    pass\n"
+                "class Page:\n"
+                "    @property\n    def url(self):\n        return render(1)\n"
+                "    @url.setter\n    def url(self, value):\n        store(value)\n"
+                "    @url.deleter\n    def url(self):\n        wipe()\n"
+                "if sys.version_info >= (3,):\n    def compat(a):\n        new_api()\n"
+                "else:\n    def compat(b):\n        b()\n        old_api()\n"
+                "@overload\ndef size(x: int) -> int: ...\n"
+                "@overload\ndef size(x: str) -> int: ...\n"
+                "def size(x):\n    return len(x)\n"
+                "def main():\n    compat(wipe)\n    size('a')\n"
+            ),
+        },
+    )
+    assert g["web.Page.url"] == ["web.render", "web.store", "web.wipe"]
+    # both bodies bind their own parameters: `b()` in the second calls what main passed
+    assert g["web.compat"] == ["web.new_api", "web.old_api", "web.wipe"]
+    assert g["web.size"] == ["<builtin>.len"]
+    assert g["web.main"] == ["web.compat", "web.size"]
+    assert "web.Page" not in g  # `@url.setter` is no call of the class body
+
+
+def test_a_with_statement_calls_enter_and_exit(tmp_path: Path) -> None:
+    g = graph(
+        tmp_path,
+        {
+            "res.py": (
+                "class Lock:\n"
+                "    def __enter__(self):\n        return Handle()\n"
+                "    def __exit__(self, *exc):\n        return False\n"
+                "class Handle:\n    def read(self):\n        pass\n"
+                "class Session:\n"
+                "    async def __aenter__(self):\n        return self\n"
+                "    async def __aexit__(self, *exc):\n        pass\n"
+                "    def fetch(self):\n        pass\n"
+                "def main():\n    with Lock() as h:\n        h.read()\n"
+                "async def run():\n    async with Session() as s:\n        s.fetch()\n"
+                "def plain():\n    with open('f') as f:\n        f.read()\n"
+            ),
+        },
+    )
+    assert g["res.main"] == ["res.Handle.read", "res.Lock.__enter__", "res.Lock.__exit__"]
+    assert g["res.run"] == ["res.Session.__aenter__", "res.Session.__aexit__", "res.Session.fetch"]
+    assert g["res.plain"] == ["<builtin>.open"]  # a library's context manager stays a library call
+
+
+def test_annotations_give_parameters_fields_and_returns_their_classes(tmp_path: Path) -> None:
+    """A parameter that no call in the project passes a value to (a method found by name at run time) still has the
+    class its annotation names; so do `x: T` fields and `-> T` results. A library class keeps its library name."""
+    g = graph(
+        tmp_path,
+        {
+            "md/__init__.py": "",
+            "md/state.py": (
+                "class State:\n"
+                "    def append(self, token):\n        pass\n"
+                "    def child(self) -> 'State':\n        return make()\n"
+                "def make():\n    pass\n"
+            ),
+            "md/parser.py": (
+                "from __future__ import annotations\n"
+                "import re\n"
+                "from typing import Optional\n"
+                "from .state import State\n"
+                "class Parser:\n"
+                "    state: State\n"
+                "    def parse_break(self, m: re.Match, state: Optional[State]) -> int:\n"
+                "        state.append(m.end())\n"
+                "        return 1\n"
+                "    def nested(self, state: State | None):\n"
+                "        state.child().append(1)\n"
+                "    def field(self):\n        self.state.append(2)\n"
+                "    def untyped(self, state, items: list[State]):\n        state.append(3)\n"
+            ),
+        },
+    )
+    assert g["md.parser.Parser.parse_break"] == ["md.state.State.append", "re.Match.end"]
+    assert g["md.parser.Parser.nested"] == ["md.state.State.append", "md.state.State.child"]
+    assert g["md.parser.Parser.field"] == ["md.state.State.append"]
+    assert g["md.parser.Parser.untyped"] == []  # list[State] says nothing about the list's own methods
+
+
+def test_an_identity_decorator_gives_back_what_each_call_passed(tmp_path: Path) -> None:
+    """`@internalcode` returns its argument: each decorated name is that function alone, not every function the
+    decorator was ever given; a lambda returning its parameter likewise."""
+    g = graph(
+        tmp_path,
+        {
+            "reg.py": (
+                "registry = set()\n"
+                "def internalcode(f):\n    registry.add(f)\n    return f\n"
+                "def named(name):\n    def deco(f):\n        return f\n    return deco\n"
+                "@internalcode\ndef load():\n    pass\n"
+                "@internalcode\ndef render():\n    pass\n"
+                "@named('x')\ndef parse():\n    pass\n"
+                "@named('y')\ndef compile():\n    pass\n"
+                "same = lambda v: v\n"
+                "def main():\n    load()\n    parse()\n"
+                "def other():\n    same(render)()\n"
+            ),
+        },
+    )
+    assert g["reg.main"] == ["reg.load", "reg.parse"]
+    assert g["reg.other"] == ["reg.<lambda1>", "reg.render"]
+
+
+def test_instances_are_told_from_their_classes(tmp_path: Path) -> None:
+    """`Greeter()` constructs (__new__, __init__); calling the instance runs __call__; builtins call the dunder
+    methods of what they are given; `type(obj)` is the class again."""
+    g = graph(
+        tmp_path,
+        {
+            "obj.py": (
+                "class Greeter:\n"
+                "    def __new__(cls, *args):\n        return super().__new__(cls)\n"
+                "    def __init__(self, name):\n        self.name = name\n"
+                "    def __call__(self, text):\n        return Reply()\n"
+                "    def __len__(self):\n        return 1\n"
+                "    def __iter__(self):\n        return self\n"
+                "    def __next__(self):\n        raise StopIteration\n"
+                "    def __str__(self):\n        return 'g'\n"
+                "    def again(self):\n        return type(self)('x')\n"
+                "class Reply:\n    def send(self):\n        pass\n"
+                "def main():\n"
+                "    g = Greeter('x')\n"
+                "    g('hi').send()\n"
+                "    len(g)\n    str(g)\n    list(g)\n"
+                "def labels(choices):\n    return list(map(repr, choices))\n"
+                "def use():\n    labels(Greeter('y'))\n"
+            ),
+        },
+    )
+    assert g["obj.main"] == [
+        "<builtin>.len",
+        "<builtin>.list",
+        "<builtin>.str",
+        "obj.Greeter.__call__",
+        "obj.Greeter.__init__",
+        "obj.Greeter.__iter__",
+        "obj.Greeter.__len__",
+        "obj.Greeter.__new__",
+        "obj.Greeter.__next__",
+        "obj.Greeter.__str__",
+        "obj.Reply.send",
+    ]
+    assert g["obj.Greeter.again"] == ["<builtin>.type", "obj.Greeter.__init__", "obj.Greeter.__new__"]
+    # the object map iterates is not called (before, an instance was its class, "called": Greeter.__init__)
+    assert g["obj.labels"] == ["<builtin>.list", "<builtin>.map"]

@@ -559,3 +559,38 @@ def test_a_call_in_a_class_body_is_the_class_s(tmp_path: Path) -> None:
 def test_a_class_body_edit_updates_to_what_a_full_index_holds(tmp_path: Path) -> None:
     edit = {"m.py": CLASS_BODY["m.py"].replace("label = render('x')", "label = render('y')\n    other = render('z')")}
     assert_edit_is_incremental(tmp_path, CLASS_BODY, edit)
+
+
+PROPERTY = {
+    "m.py": (
+        "def render(v):\n    return v\n\n"
+        "def store(v):\n    return v\n\n"
+        "class Page:\n"
+        "    @property\n"
+        "    def url(self):\n"  # 9
+        "        return render('u')\n"
+        "    @url.setter\n"
+        "    def url(self, value):\n"
+        "        store(value)\n"  # 13
+    ),
+}
+
+
+def test_a_property_is_one_symbol_with_the_calls_of_each_accessor(tmp_path: Path) -> None:
+    write_tree(tmp_path, PROPERTY)
+    index_repository(tmp_path, tmp_path / ".strata")
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    try:
+        symbols = [row for row in dump_store(tmp_path / ".strata")["symbols"] if row[0] == "m.Page.url"]
+        assert [(row[0], row[2], row[5], row[6]) for row in symbols] == [("m.Page.url", "method", 9, 13)]
+        assert [(c.callee, c.line) for c in graph.calls("m.Page.url", "callees", 1, 10).items] == [
+            ("m.render", 10),
+            ("m.store", 13),
+        ]
+    finally:
+        graph.close()
+
+
+def test_editing_one_accessor_updates_to_what_a_full_index_holds(tmp_path: Path) -> None:
+    edit = {"m.py": PROPERTY["m.py"].replace("store(value)", "render(value)")}
+    assert_edit_is_incremental(tmp_path, PROPERTY, edit)

@@ -7,7 +7,9 @@ callee set is its resolved targets.
 
 Values are fully qualified names: definitions (``pkg.mod.Class.method``, ``mod.<lambda1>``), modules,
 builtins (``<builtin>.len``, ``<**PyStr**>.join``), external names (``requests.get``) and container
-ids. An instance is represented by its class, so ``a = A(); a.m()`` resolves through ``A``'s MRO.
+ids. An instance of a project class is ``pkg.mod.Class()``: ``a = A(); a.m()`` resolves through ``A``'s MRO, and
+``a()`` calls ``A.__call__`` where ``A()`` calls ``A.__init__``. An instance of a library class keeps the class's
+name (``requests.Session``), so its methods keep their library names.
 
 Each call site keeps *all* its candidate targets; nothing is picked by name similarity. A call whose
 callee evaluates to nothing is reported as unresolved rather than guessed.
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple, TypeVar
 
 from strata.codegraph.pysyntax import (
+    E_ANNOTATION,
     E_ATTR,
     E_BOOLOP,
     E_CALL,
@@ -44,6 +47,7 @@ from strata.codegraph.pysyntax import (
     E_SUB,
     E_WALRUS,
     E_YIELD,
+    INSTANCE,
     ITEMS,
     K_CONSTANT,
     K_SPREAD,
@@ -53,6 +57,7 @@ from strata.codegraph.pysyntax import (
     M_NAME,
     M_SCOPES,
     M_URL_CALLS,
+    POSITION_COLUMN_MASK,
     POSITION_LINE_SHIFT,
     S_ASSIGN,
     S_DEF,
@@ -80,6 +85,7 @@ from strata.codegraph.pysyntax import (
     SC_PARAMS,
     SC_PARENT,
     SC_REBIND_AT,
+    SC_RETURNS_PARAM,
     SC_ROUTE_DECORATORS,
     SC_SLOT_STORES,
     T_ATTR,
@@ -127,8 +133,31 @@ GIL_HANDOFF_RUNS: Final = 64
 _let_other_threads_run: Final = time.sleep
 # Builtins that call the functions passed to them (PyCG records those calls at the call site).
 CALLS_ITS_ARGUMENTS: Final = frozenset({"map", "filter", "sorted", "min", "max", "reduce"})
+_CALLS_ITS_KEY: Final = frozenset({"sorted", "min", "max"})
+# builtins that call a method of the object they are given (type(x) gives its class: see _builtin_protocol)
+_BUILTIN_DUNDERS: Final = {
+    "len": "__len__",
+    "iter": "__iter__",
+    "next": "__next__",
+    "str": "__str__",
+    "repr": "__repr__",
+    "hash": "__hash__",
+    "bool": "__bool__",
+    "abs": "__abs__",
+    "reversed": "__reversed__",
+    "format": "__format__",
+    "int": "__int__",
+    "float": "__float__",
+    "round": "__round__",
+    "dir": "__dir__",
+    "type": "",
+}
+_ITERATING_BUILTINS: Final = frozenset(
+    {"list", "tuple", "set", "frozenset", "sorted", "enumerate", "sum", "any", "all"}
+)
+_CALLABLE_KINDS: Final = frozenset({"function", "class", "instance"})
 RETURN: Final = "<RETURN>"
-_SCOPE_KINDS: Final = frozenset({"module", "class", "function"})
+_SCOPE_KINDS: Final = frozenset({"module", "class", "function", "instance"})
 _NO_KEYWORDS: Final[dict[str, set[str]]] = {}  # never written to
 _CONTAINER_TYPES: Final = {
     "dict": "<**PyDict**>",
@@ -137,6 +166,10 @@ _CONTAINER_TYPES: Final = {
     "set": "<**PySet**>",
 }
 YIELD: Final = "<YIELD>"
+_TYPING: Final = ("typing.", "typing_extensions.", "collections.abc.", "abc.")  # names no instance is of
+_GENERATOR: Final = 1  # what calling one body of a function gives (PyProject._enter_function)
+_RETURNS: Final = 2  # its return value
+_PASSED_BACK: Final = 4  # the argument it returns as it came in (Scope.returns_param)
 
 ScopeKind = Literal["module", "class", "function", "lambda"]
 CallKey = tuple[str, int, int, int]  # caller, line, column, end column
@@ -199,6 +232,13 @@ class Scope:
     # (routes.py; layouts in pysyntax)
     route_decorators: tuple[Node, ...] = ()
     url_calls: tuple[Node, ...] = ()
+    # Later definitions of the same name in the same scope (a property's setter and deleter, `typing.overload`
+    # stubs, `if ...: def f` / `else: def f`): one symbol with several bodies. Each body runs and binds its own
+    # parameters; names, parameters and the return value are the symbol's (keys start with the shared fqn).
+    alternates: tuple[Scope, ...] = ()
+    # the position of the parameter the function returns as it came in (an identity-like decorator), else -1: a
+    # call gives what it passed there (pysyntax._returned_param)
+    returns_param: int = -1
     # Where names lead, fixed once the scope is collected: name -> the set it reads (LEGB, see _key_for); name ->
     # the set `from m import *` binds it in (names with no binding here); own name -> the set `fqn.name`.
     name_vars: dict[str, _Var] = field(default_factory=dict)
@@ -334,8 +374,16 @@ class PyProject:
                 slot_stores=record[SC_SLOT_STORES],
                 calls_at=record[SC_CALLS_AT],
                 route_decorators=record[SC_ROUTE_DECORATORS],
+                returns_param=record[SC_RETURNS_PARAM],
             )
             made.append(scope)
+            first = self.scopes.get(fqn)
+            if first is not None and first.module == name and first.kind == kind:
+                first.alternates += (scope,)  # the same name defined again: another body of one symbol
+                first.end_lineno = max(first.end_lineno, scope.end_lineno)
+                if kind == "class":
+                    self.class_bases[fqn] = max(self.class_bases.get(fqn, 0), record[SC_BASES])
+                continue
             if kind == "class":
                 self.class_bases[fqn] = record[SC_BASES]
             if kind == "class" or kind == "function":
@@ -587,6 +635,11 @@ class PyProject:
             self._changed(var)
 
     def _run_scope(self, scope: Scope) -> None:
+        self._run_body(scope)
+        for alternate in scope.alternates:
+            self._run_body(alternate)
+
+    def _run_body(self, scope: Scope) -> None:
         body = scope.body
         if scope.kind == "lambda":
             self._add_var(self._own_var(scope, RETURN), self.eval(body, scope))
@@ -640,10 +693,16 @@ class PyProject:
                     self.eval(type_expr, scope)
                 self._stmts(handler_body, scope)
         elif op == S_WITH:
-            for context, target in stmt[1]:
+            enter, leave = ("__aenter__", "__aexit__") if stmt[3] else ("__enter__", "__exit__")
+            for context, target, position in stmt[1]:
                 values = self.eval(context, scope)
+                entered: set[str] = set()
+                classes = _classes_of(values, self._kind)
+                if classes:  # `with obj:` calls obj.__enter__() and, leaving, obj.__exit__(...)
+                    entered = self._call_values(self._methods(classes, enter), [], {}, position, scope, bound=True)
+                    self._call_values(self._methods(classes, leave), [], {}, position, scope, bound=True)
                 if target is not None:
-                    self._bind(target, values | self._call_method(values, "__enter__", scope), scope, None)
+                    self._bind(target, values | entered, scope, None)
             self._stmts(stmt[2], scope)
         elif op == S_RAISE:
             raised = self.eval(stmt[1], scope)
@@ -828,12 +887,28 @@ class PyProject:
             values = self.eval(node[2], scope)
             self._bind(node[1], values, scope, node[2])
             return values
+        if op == E_ANNOTATION:
+            return self._annotated(node[1], scope)
         if op == E_YIELD:
             values = self.eval(node[1], scope)
             owner = _function_owner(scope)
             self._add_var(self._own_var(owner, YIELD), self._items(values) if node[2] else values)
             return set()
         raise AssertionError(f"unknown lowered expression {op}")
+
+    def _annotated(self, classes: tuple[Node, ...], scope: Scope) -> set[str]:
+        """Instances of the classes a type annotation names: project classes, and library classes (a capitalised
+        name outside typing), whose methods then keep their library names. Added to what flows in, never instead:
+        a parameter annotated ``Node`` that is passed a ``Leaf`` holds both."""
+        out: set[str] = set()
+        for expr in classes:
+            for value in self.eval(expr, scope):
+                kind = self._kind(value)
+                if kind == "class":
+                    out.add(value + INSTANCE)
+                elif kind == "external" and value.rpartition(".")[2][:1].isupper() and not value.startswith(_TYPING):
+                    out.add(value)
+        return out
 
     def _subscript(self, node: Node, scope: Scope) -> set[str]:
         subscript: str | None = node[3]
@@ -896,11 +971,11 @@ class PyProject:
     def _iterate(self, values: set[str], position: Position, scope: Scope) -> set[str]:
         """What a for loop over ``values`` binds; iterating an object calls its __iter__ and __next__."""
         items = self._items(values)
-        classes = {v for v in values if self._kind(v) == "class"}
+        classes = _classes_of(values, self._kind)
         if classes:
             iterators = self._call_values(self._methods(classes, "__iter__"), [], {}, position, scope, bound=True)
             items |= self._call_values(
-                self._methods({i for i in iterators if self._kind(i) == "class"}, "__next__"),
+                self._methods(_classes_of(iterators, self._kind), "__next__"),
                 [],
                 {},
                 position,
@@ -929,7 +1004,7 @@ class PyProject:
         sliced = False
         for obj in self.eval(node[1], scope):
             kind = self._kind(obj)
-            if kind == "class":
+            if kind == "instance":
                 out |= self._call_method({obj}, "__getitem__", scope)
                 continue
             if kind != "container":
@@ -962,7 +1037,7 @@ class PyProject:
                 out |= self._read_var(self._items_var(value))
             elif value.startswith("<gen>"):
                 out |= self._read(f"{value[5:]}.{YIELD}")
-            elif kind == "class":
+            elif kind == "instance":
                 out |= self._call_method({value}, "__iter__", None)
         return out
 
@@ -977,7 +1052,10 @@ class PyProject:
         kinded = self._kinds.get(value)
         if kinded is None:
             kind = self._compute_kind(value)
-            kinded = self._kinds[value] = (kind, self.scopes.get(value) if kind in _SCOPE_KINDS else None)
+            scope = None
+            if kind in _SCOPE_KINDS:  # an instance's scope is its class's
+                scope = self.scopes.get(value[: -len(INSTANCE)] if kind == "instance" else value)
+            kinded = self._kinds[value] = (kind, scope)
         return kinded
 
     def _items_var(self, container: str) -> _Var:
@@ -998,6 +1076,9 @@ class PyProject:
             return "container"
         if value.startswith(("<builtin>", "<**")):
             return "builtin"
+        if value.endswith(INSTANCE):
+            of = self.scopes.get(value[: -len(INSTANCE)])
+            return "instance" if of is not None and of.kind == "class" else "external"
         scope = self.scopes.get(value)
         if scope is not None:
             return "class" if scope.kind == "class" else "function"
@@ -1102,6 +1183,9 @@ class PyProject:
                 found = full if submodule else self._var(full)
                 self._module_attributes[(obj, name)] = found
             return {found} if isinstance(found, str) else set(self._read_var(found))
+        if kind == "instance":
+            cls = obj[: -len(INSTANCE)]
+            return {cls} if name == "__class__" else self.lookup_attribute(cls, name)
         if kind == "class":
             return self.lookup_attribute(obj, name)
         if kind == "super":
@@ -1133,7 +1217,7 @@ class PyProject:
         if bound:  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
             objects = self.eval(func[1], scope)
             callees = self._attributes(objects, func[2], func[3], scope)
-            receivers = {r for r in objects if self._kind(r) == "class"}
+            receivers = _instances(objects, self._kind)
         else:
             callees = self.eval(func, scope)
         args = [self.eval(a, scope) for a in node[2]]
@@ -1164,32 +1248,53 @@ class PyProject:
             kind, function = self._kinded(callee)
             if kind == "function" and function is not None:
                 targets.add(callee)
-                is_method = function.method_kind in ("method", "classmethod")
-                # A method reached through an attribute is bound; one passed around as a value is bound
-                # too when the call supplies fewer positional arguments than it has parameters.
-                skip = 1 if is_method and (bound or len(args) < len(function.params)) else 0
-                self._bind_arguments(function, args, kwargs, skip)
-                if skip and receivers and function.method_kind == "method" and function.params:
-                    self._add_var(self._own_var(function, function.params[0]), receivers)
-                if function.is_generator:
+                returns = self._enter_function(function, args, kwargs, bound, receivers)
+                for alternate in function.alternates:
+                    returns |= self._enter_function(alternate, args, kwargs, bound, receivers)
+                if returns & _GENERATOR:
                     result.add(f"<gen>{callee}")
-                else:
+                if returns & _RETURNS:
                     result |= self._read_var(self._own_var(function, RETURN))
+                elif returns & _PASSED_BACK:
+                    result |= self._passed_back(function, args, kwargs, bound)
+            elif kind == "instance":  # `obj(...)`: its class's __call__
+                for method in self.lookup_attribute(callee[: -len(INSTANCE)], "__call__"):
+                    method_kind, method_scope = self._kinded(method)
+                    if method_kind == "function" and method_scope is not None:
+                        targets.add(method)
+                        returns = self._enter_function(method_scope, args, kwargs, True, {callee})
+                        if returns & _GENERATOR:
+                            result.add(f"<gen>{method}")
+                        if returns & _RETURNS:
+                            result |= self._read_var(self._own_var(method_scope, RETURN))
+                        elif returns & _PASSED_BACK:
+                            result |= self._passed_back(method_scope, args, kwargs, True)
+                    elif method_kind == "external":
+                        targets.add(method)
             elif kind == "class":
-                result.add(callee)
+                result.add(callee + INSTANCE)
+                for new in self.lookup_attribute(callee, "__new__"):  # A() runs A.__new__(A, ...) first
+                    new_kind, new_scope = self._kinded(new)
+                    if new_kind == "function" and new_scope is not None:
+                        targets.add(new)
+                        self._bind_arguments(new_scope, [{callee}, *args], kwargs, 0)
                 inits = self.lookup_attribute(callee, "__init__")
                 for init in inits:
                     targets.add(init)
                     init_kind, init_scope = self._kinded(init)
                     if init_kind == "function" and init_scope is not None:
                         self._bind_arguments(init_scope, args, kwargs, 1)
+                        for alternate in init_scope.alternates:
+                            self._bind_arguments(alternate, args, kwargs, 1)
                 if not inits:  # instantiation without an __init__ we can see: the class is the target
                     targets.add(callee)
             elif kind == "builtin":
                 targets.add(callee)
                 name = callee.removeprefix("<builtin>.")
                 if name in CALLS_ITS_ARGUMENTS:
-                    result |= self._builtin_calls_arguments(name, args, position, scope)
+                    result |= self._builtin_calls_arguments(name, args, kwargs, position, scope)
+                if args and (name in _BUILTIN_DUNDERS or name in _ITERATING_BUILTINS):
+                    result |= self._builtin_protocol(name, args, position, scope)
             elif kind == "external":
                 targets.add(callee)
                 # Calling an external class gives an instance (kept as the class name, so its methods
@@ -1214,8 +1319,70 @@ class PyProject:
             before |= targets
         return result
 
-    def _builtin_calls_arguments(self, name: str, args: list[set[str]], position: Position, scope: Scope) -> set[str]:
-        functions = {v for values in args for v in values if self._kind(v) in ("function", "class")}
+    def _builtin_protocol(self, name: str, args: list[set[str]], position: Position, scope: Scope) -> set[str]:
+        """What a builtin calls on the project object it is given: ``len(x)`` x.__len__(), ``next(x)``
+        x.__next__(), ``list(x)`` x.__iter__() and the iterator's __next__(); ``type(x)`` gives x's class. The calls
+        are a site of their own beside the builtin's (an end column no expression has)."""
+        classes = _classes_of(args[0], self._kind)
+        if not classes:
+            return set()
+        if name == "type":
+            return classes if len(args) == 1 else set()
+        protocol = position | POSITION_COLUMN_MASK
+        if name in _ITERATING_BUILTINS:
+            self._iterate(args[0], protocol, scope)
+            return set()
+        methods = self._methods(classes, _BUILTIN_DUNDERS[name])
+        if name == "bool" and not methods:
+            methods = self._methods(classes, "__len__")
+        return self._call_values(methods, [], {}, protocol, scope, bound=True)
+
+    def _enter_function(
+        self,
+        function: Scope,
+        args: list[set[str]],
+        kwargs: dict[str, set[str]],
+        bound: bool,
+        receivers: set[str] | None,
+    ) -> int:
+        """Bind a call's arguments to the parameters of one body of a function; what the call gives: _GENERATOR
+        (a generator of it) or _RETURNS (its return value)."""
+        is_method = function.method_kind in ("method", "classmethod")
+        # A method reached through an attribute is bound; one passed around as a value is bound
+        # too when the call supplies fewer positional arguments than it has parameters.
+        skip = 1 if is_method and (bound or len(args) < len(function.params)) else 0
+        self._bind_arguments(function, args, kwargs, skip)
+        if skip and receivers and function.method_kind == "method" and function.params:
+            self._add_var(self._own_var(function, function.params[0]), receivers)
+        if function.is_generator:
+            return _GENERATOR
+        return _PASSED_BACK if function.returns_param >= skip and not function.alternates else _RETURNS
+
+    def _passed_back(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], bound: bool) -> set[str]:
+        """What a call of an identity-like function gives: the value it passed to the parameter returned (its
+        default when it passed none)."""
+        is_method = function.method_kind in ("method", "classmethod")
+        skip = 1 if is_method and (bound or len(args) < len(function.params)) else 0
+        position = function.returns_param - skip
+        name = function.params[function.returns_param]
+        if position < len(args):
+            return set(args[position])
+        passed = kwargs.get(name)
+        if passed is not None:
+            return set(passed)
+        return set(self._read_var(self._own_var(function, name)))  # the default (and whatever else it was passed)
+
+    def _builtin_calls_arguments(
+        self, name: str, args: list[set[str]], kwargs: dict[str, set[str]], position: Position, scope: Scope
+    ) -> set[str]:
+        """map, filter and reduce call their first argument, sorted, min and max their ``key=``, each with the
+        items of the iterables. A function or class passed in another position is taken as called too (PyCG's
+        suite writes ``map([1, 2], func)``), an instance only where a callable goes: an object in an iterable
+        argument is no callable."""
+        called = kwargs.get("key", _NONE_YET) if name in _CALLS_ITS_KEY else (args[0] if args else _NONE_YET)
+        functions = {v for v in called if self._kind(v) in _CALLABLE_KINDS}
+        for values in args:
+            functions |= {v for v in values if self._kind(v) in ("function", "class")}
         iterables = [values for values in args if not values & functions]
         items = self._items(set().union(*iterables)) if iterables else set()
         produced = self._call_values(functions, [items], {}, position, scope, bound=False)
@@ -1227,13 +1394,13 @@ class PyProject:
     def _call_method(self, objects: set[str], name: str, scope: Scope | None) -> set[str]:
         out: set[str] = set()
         for obj in objects:
-            if self._kind(obj) == "class":
-                for method in self.lookup_attribute(obj, name):
+            if self._kind(obj) == "instance":
+                for method in self.lookup_attribute(obj[: -len(INSTANCE)], name):
                     kind, fn = self._kinded(method)
                     if kind == "function" and fn is not None:
-                        if fn.is_generator:
+                        if fn.is_generator or any(a.is_generator for a in fn.alternates):
                             out.add(f"<gen>{method}")
-                        else:
+                        if not fn.is_generator or not all(a.is_generator for a in fn.alternates):
                             out |= self._read_var(self._own_var(fn, RETURN))
         return out
 
@@ -1359,6 +1526,24 @@ def import_order(modules: AbstractSet[str], imports: Mapping[str, Iterable[str]]
                 stack.pop()
                 rank[module] = finished = finished + 1
     return rank
+
+
+def _classes_of(values: Iterable[str], kind: Callable[[str], str]) -> set[str]:
+    """The classes of the project-class instances among ``values``."""
+    return {v[: -len(INSTANCE)] for v in values if kind(v) == "instance"}
+
+
+def _instances(values: Iterable[str], kind: Callable[[str], str]) -> set[str]:
+    """The project-class instances among ``values``, a class standing for an instance of it (the receiver of
+    ``A.m(a)`` as of ``a.m()``)."""
+    out: set[str] = set()
+    for value in values:
+        value_kind = kind(value)
+        if value_kind == "instance":
+            out.add(value)
+        elif value_kind == "class":
+            out.add(value + INSTANCE)
+    return out
 
 
 def _add_reader(var: _Var, scope: str) -> None:

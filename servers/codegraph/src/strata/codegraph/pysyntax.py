@@ -13,7 +13,7 @@ syntax tree is dropped once its module is lowered; on Lib/ the trees took 1.1 GB
 Layouts (indices are the ``*_`` constants below):
 - a lowered module: (name, is_package, scopes, imported, facts, url_calls)
 - a scope: (fqn, kind, parent, body, lineno, end_lineno, params, locals, global_names, nonlocal_names, class_fqn,
-  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators)
+  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param)
 """
 
 from __future__ import annotations
@@ -37,8 +37,12 @@ Node = tuple[Any, ...]  # one lowered statement, expression or assignment target
 Lowered = tuple[Any, ...]  # one lowered module (layout in the module docstring)
 
 ITEMS: Final = "<ITEMS>"
+INSTANCE: Final = "()"  # `pkg.A()`: an instance of the project class pkg.A (the bare name is the class itself)
 BUILTIN_TYPE_OF: Final = {str: "<**PyStr**>", bytes: "<**PyBytes**>", int: "<**PyInt**>", float: "<**PyFloat**>"}
-TRANSPARENT_DECORATORS: Final = frozenset({"staticmethod", "classmethod", "property", "abstractmethod"})
+# decorators that leave the name bound to the definition (`@url.setter`: the property's other accessors)
+TRANSPARENT_DECORATORS: Final = frozenset(
+    {"staticmethod", "classmethod", "property", "abstractmethod", "setter", "getter", "deleter"}
+)
 # Below this much source a project is lowered in this process: starting a child costs ~0.1 s.
 PARALLEL_MIN_BYTES: Final = 4_000_000
 CHILD_FROM: Final = 0.25  # of the source bytes: what the child is handed starts past them (see _child_start)
@@ -71,12 +75,13 @@ E_WALRUS: Final = 14  # (op, target, value)
 E_PASS: Final = 15  # (op, value): await, a starred value
 E_YIELD: Final = 16  # (op, value, is_from)
 E_SEQ: Final = 17  # (op, children): evaluated in order for what they record; the value is empty
+E_ANNOTATION: Final = 18  # (op, classes): instances of the classes a type annotation names (see _annotated)
 # statements
 S_ASSIGN: Final = 20  # (op, targets, value)
 S_RETURN: Final = 21  # (op, value)
 S_FOR: Final = 23  # (op, iter, pos, target, body)
 S_IF: Final = 24  # (op, test, body): if, while and match (subject, every case's body)
-S_WITH: Final = 25  # (op, items); item = (context expr, target or None); then (op, items, body)
+S_WITH: Final = 25  # (op, items, body, is_async); item = (context expr, target or None, protocol position)
 S_TRY: Final = 26  # (op, body, handlers); handler = (type expr or None, body)
 S_RAISE: Final = 27  # (op, exc, pos or None): pos when exc is not a call (`raise A` instantiates A)
 S_IMPORT: Final = 28  # (op, imported names, lineno, binds); bind = (name, module value)
@@ -119,6 +124,7 @@ SC_SLOT_STORES: Final = 14
 SC_CALLS_AT: Final = 15
 SC_BASES: Final = 16  # classes: how many bases the class statement lists
 SC_ROUTE_DECORATORS: Final = 17  # (attr, object expr, path, `methods=[...]` strings, lineno) of `@obj.attr("path")`
+SC_RETURNS_PARAM: Final = 18  # functions that return one of their parameters as it came in: its position, else -1
 
 # Shared nodes and operands (one object each, also after marshal): a third of all constants and most scopes' sets
 _EMPTY_SEQ: Final[Node] = (E_SEQ, ())
@@ -144,7 +150,11 @@ _DISPLAY_NODES: Final = (ast.List, ast.Tuple, ast.Set)
 _COMPREHENSION_NODES: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _PASS_THROUGH_NODES: Final = (ast.Await, ast.Starred)
 _COMPREHENSION_OR_KEYWORD: Final = (ast.comprehension, ast.keyword)
-_SINGLE_TARGET_ASSIGNMENTS: Final = (ast.AnnAssign, ast.AugAssign)
+_AST_ANNASSIGN: Final = ast.AnnAssign
+_AST_AUGASSIGN: Final = ast.AugAssign
+_UNION_ANNOTATIONS: Final = frozenset({"Optional", "Union"})
+_WRAPPING_ANNOTATIONS: Final = frozenset({"Annotated", "ClassVar", "Final", "Required", "NotRequired", "Type", "type"})
+_MAX_ANNOTATION_DEPTH: Final = 8
 # Node classes as module constants: mypyc reads `ast.Name` from the module's dict on every use
 _AST_AST: Final = ast.AST
 _AST_ASSIGN: Final = ast.Assign
@@ -233,6 +243,7 @@ class _Scope:
         self.calls_at: frozenset[int] = frozenset()
         self.bases = 0
         self.route_decorators: tuple[Node, ...] = ()
+        self.returns_param = -1
 
     def record(self) -> Node:
         return (
@@ -254,6 +265,7 @@ class _Scope:
             self.calls_at or _NO_INDICES,
             self.bases,
             self.route_decorators,
+            self.returns_param,
         )
 
 
@@ -285,12 +297,16 @@ class _Lowering:
         stores: defaultdict[str, int] = defaultdict(int)  # Name stores and deletes, per name
         other_binders: set[str] = set()  # names also bound by def, class, import or except
         functions: list[tuple[_Scope, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+        returned: list[ast.expr | None] = [node.body] if isinstance(node, _AST_LAMBDA) else []
         for child in _walk_scope(body):
             child_type = type(child)
             if child_type is _AST_NAME:  # most nodes: test the common case first
                 if type(child.ctx) is not _AST_LOAD:  # type: ignore[attr-defined]
                     scope.locals.add(child.id)  # type: ignore[attr-defined]
                     stores[child.id] += 1  # type: ignore[attr-defined]
+                continue
+            if child_type is _AST_RETURN:
+                returned.append(child.value)  # type: ignore[attr-defined]
                 continue
             if child_type not in _BINDING_OR_SCOPE:
                 continue
@@ -309,7 +325,9 @@ class _Lowering:
                     if kind == "class":
                         inner.class_fqn = fqn
                         inner.method_kind = _method_kind(child)
-                        if inner.params and inner.method_kind in ("method", "classmethod"):
+                        if inner.params and inner.method_kind == "method":  # self: an instance of the class
+                            self.facts.append((f"{child_fqn}.{inner.params[0]}", fqn + INSTANCE))
+                        elif inner.params and inner.method_kind == "classmethod":  # cls: the class
                             self.facts.append((f"{child_fqn}.{inner.params[0]}", fqn))
                     functions.append((inner, child))
                 if not _custom_decorators(child):
@@ -323,6 +341,8 @@ class _Lowering:
                 self.facts.append((lam, lam))
             elif isinstance(child, _YIELD_NODES):
                 scope.is_generator = True
+        if returned and not scope.is_generator:
+            scope.returns_param = _returned_param(returned, scope.params, stores, other_binders)
         # lowered after the walk: lambdas met in it (in decorators and defaults too) have their names now
         self.current_fqn = fqn
         for inner, definition in functions:
@@ -411,9 +431,14 @@ class _Lowering:
         if isinstance(stmt, _AST_ASSIGN):
             targets = tuple(self.target(t, item_store) for t in stmt.targets)
             return (S_ASSIGN, targets, self.expr(stmt.value))
-        if isinstance(stmt, _SINGLE_TARGET_ASSIGNMENTS):
-            if stmt.value is None:
-                return None
+        if isinstance(stmt, _AST_ANNASSIGN):  # `x: T = v` binds v and a T; `x: T` (a field) a T
+            annotated = self.annotation(stmt.annotation)
+            value = None if stmt.value is None else self.expr(stmt.value)
+            if annotated is not None and value is not None:
+                value = (E_BOOLOP, (value, annotated))
+            value = annotated if value is None else value
+            return None if value is None else (S_ASSIGN, (self.target(stmt.target, False),), value)
+        if isinstance(stmt, _AST_AUGASSIGN):
             return (S_ASSIGN, (self.target(stmt.target, False),), self.expr(stmt.value))
         if isinstance(stmt, _AST_RETURN):
             return (S_RETURN, self.expr(stmt.value)) if stmt.value is not None else None
@@ -436,10 +461,11 @@ class _Lowering:
                 (
                     self.expr(item.context_expr),
                     None if item.optional_vars is None else self.target(item.optional_vars, False),
+                    _protocol_position(item.context_expr),
                 )
                 for item in stmt.items
             )
-            return (S_WITH, items, self.block(stmt.body))
+            return (S_WITH, items, self.block(stmt.body), isinstance(stmt, ast.AsyncWith))
         if isinstance(stmt, _AST_TRY):
             handlers = tuple((None if h.type is None else self.expr(h.type), self.block(h.body)) for h in stmt.handlers)
             return (S_TRY, self.block(stmt.body + stmt.orelse + stmt.finalbody), handlers)
@@ -477,11 +503,13 @@ class _Lowering:
         if isinstance(stmt, _AST_CLASSDEF):
             bases = tuple((f"{fqn}.<BASE{i}>", self.expr(base)) for i, base in enumerate(stmt.bases))
         else:
-            defaults = self.defaults(fqn, stmt.args)
+            defaults = self.defaults(fqn, stmt.args, stmt.returns)
         decorators = tuple((self.expr(d), _position(d)) for d in reversed(_custom_decorators(stmt)))
         return (S_DEF, stmt.name, fqn, is_class, bases, defaults, decorators)
 
-    def defaults(self, fqn: str, args: ast.arguments) -> tuple[Node, ...]:
+    def defaults(self, fqn: str, args: ast.arguments, returns: ast.expr | None = None) -> tuple[Node, ...]:
+        """(parameter key, expression) for what a def statement binds to its function's parameters and return
+        value: default values, and instances of the classes annotations name."""
         positional = [*args.posonlyargs, *args.args]
         out: list[Node] = []
         for param, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
@@ -489,7 +517,19 @@ class _Lowering:
         for param, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
             if kw_default is not None:
                 out.append((f"{fqn}.{param.arg}", self.expr(kw_default)))
+        for param in (*positional, *args.kwonlyargs):
+            annotated = self.annotation(param.annotation)
+            if annotated is not None:
+                out.append((f"{fqn}.{param.arg}", annotated))
+        annotated = self.annotation(returns)
+        if annotated is not None:
+            out.append((f"{fqn}.<RETURN>", annotated))
         return tuple(out)
+
+    def annotation(self, node: ast.expr | None) -> Node | None:
+        """A type annotation lowered to the class expressions it names, None when it names none."""
+        classes = _annotated(node, 0) if node is not None else []
+        return (E_ANNOTATION, tuple(self.expr(c) for c in classes)) if classes else None
 
     # -- assignment targets --------------------------------------------------------------------------------------
 
@@ -800,6 +840,13 @@ def _position(node: ast.AST) -> int:
     )
 
 
+def _protocol_position(node: ast.AST) -> int:
+    """The call site of the methods a statement calls on a value (``with``: __enter__ and __exit__): the value's
+    line and column, and an end column no expression has, so that a call the value is (``with Lock():``) stays a
+    site of its own."""
+    return _position(node) | POSITION_COLUMN_MASK
+
+
 def position(packed: int) -> tuple[int, int, int]:
     """The line, column and end column packed by :func:`_position`."""
     return (
@@ -932,6 +979,52 @@ def _custom_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassD
         if name not in TRANSPARENT_DECORATORS:
             out.append(decorator)
     return out
+
+
+def _returned_param(
+    returned: list[ast.expr | None], params: list[str], stores: Mapping[str, int], other_binders: AbstractSet[str]
+) -> int:
+    """The position of the parameter every return statement returns as it came in (``def register(f): ...;
+    return f``: an identity-like decorator), else -1. A call of such a function gives what that call passed, not
+    every value any call passed: otherwise every function a registering decorator decorates became a target of each
+    call of any of them."""
+    first = returned[0]
+    if not isinstance(first, _AST_NAME):
+        return -1
+    name = first.id
+    if name not in params or stores.get(name, 0) or name in other_binders:
+        return -1
+    if any(not isinstance(value, _AST_NAME) or value.id != name for value in returned):
+        return -1
+    return params.index(name)
+
+
+def _annotated(node: ast.expr, depth: int) -> list[ast.expr]:
+    """The class expressions an annotation says a value is an instance of: ``A``, ``m.A``, ``"A"``, ``A | None``,
+    ``Optional[A]``, ``Union[A, B]``, ``Annotated[A, ...]``, ``ClassVar[A]``, ``Final[A]``, ``type[A]``. Other
+    generics (``list[A]``, ``Callable[...]``) say nothing about the value's own methods: nothing."""
+    if depth > _MAX_ANNOTATION_DEPTH:
+        return []
+    if isinstance(node, _AST_NAME | _AST_ATTRIBUTE):
+        return [node]
+    if isinstance(node, _AST_CONSTANT) and isinstance(node.value, str):
+        try:
+            parsed = ast.parse(node.value.strip(), mode="eval").body
+        except (SyntaxError, ValueError):
+            return []
+        for inner in ast.walk(parsed):  # the names are where the string is, for references
+            inner.lineno = getattr(node, "lineno", 1)  # type: ignore[attr-defined]
+        return _annotated(parsed, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _annotated(node.left, depth + 1) + _annotated(node.right, depth + 1)
+    if isinstance(node, _AST_SUBSCRIPT):
+        base = node.value.id if isinstance(node.value, _AST_NAME) else getattr(node.value, "attr", "")
+        arguments = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if base in _UNION_ANNOTATIONS:
+            return [c for argument in arguments for c in _annotated(argument, depth + 1)]
+        if base in _WRAPPING_ANNOTATIONS and arguments:
+            return _annotated(arguments[0], depth + 1)
+    return []
 
 
 def _int_constant(node: ast.expr | None, default: int | None) -> int | None:
