@@ -452,3 +452,30 @@ def test_instances_are_told_from_their_classes(tmp_path: Path) -> None:
     assert g["obj.Greeter.again"] == ["<builtin>.type", "obj.Greeter.__init__", "obj.Greeter.__new__"]
     # the object map iterates is not called (before, an instance was its class, "called": Greeter.__init__)
     assert g["obj.labels"] == ["<builtin>.list", "<builtin>.map"]
+
+
+def test_self_holds_only_the_objects_whose_lookup_found_the_method(tmp_path: Path) -> None:
+    """`p.run()` over three processors binds each `run`'s self to its own processor only, so a recursive
+    `self.run()` in one stays in it; `super().m()` passes the method's own self on."""
+    g = graph(
+        tmp_path,
+        {
+            "proc.py": (
+                "class Base:\n"
+                "    def run(self, text):\n        return self.finish(text)\n"
+                "    def finish(self, text):\n        return text\n"
+                "class Raw(Base):\n"
+                "    def run(self, text):\n        return self.run(text[1:])\n"
+                "class Html(Base):\n"
+                "    def run(self, text):\n        return super().run(text)\n"
+                "    def finish(self, text):\n        return text\n"
+                "class Plain(Base):\n    pass\n"
+                "def render(text):\n"
+                "    for p in [Raw(), Html(), Plain()]:\n        p.run(text)\n"
+            ),
+        },
+    )
+    assert g["proc.Raw.run"] == ["proc.Raw.run"]  # not Html.run or Base.run: self is a Raw here
+    assert g["proc.Html.run"] == ["<builtin>.super", "proc.Base.run"]
+    # Base.run runs for a Plain (found it) and for an Html (through super()): both finish methods
+    assert g["proc.Base.run"] == ["proc.Base.finish", "proc.Html.finish"]

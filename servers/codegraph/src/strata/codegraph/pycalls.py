@@ -926,6 +926,37 @@ class PyProject:
                 out |= self._call_method({obj}, "__getitem__", scope)
         return out
 
+    def _methods_and_receivers(
+        self, objects: set[str], attr: str, lineno: int, scope: Scope
+    ) -> tuple[set[str], dict[str, set[str]]]:
+        """``obj.attr`` for a call: what it denotes, and per method found the instances whose lookup found it (its
+        ``self``: a processor's ``self.run()`` is not every processor's ``run`` called on every processor)."""
+        out: set[str] = set()
+        receivers: dict[str, set[str]] = {}
+        for obj in objects:
+            found = self.attribute(obj, attr)
+            if not found:
+                continue
+            out |= found
+            kind = self._kind(obj)
+            if kind == "instance" or kind == "class":  # `A.m(a)` as `a.m()`
+                instances: AbstractSet[str] = {obj if kind == "instance" else obj + INSTANCE}
+            elif kind == "super":  # `super().m()`: the method's own self
+                owner = _function_owner(scope)
+                if owner.method_kind != "method" or not owner.params:
+                    continue
+                instances = self._read_var(self._own_var(owner, owner.params[0]))
+            else:
+                continue
+            for method in found:
+                of = receivers.get(method)
+                if of is None:
+                    receivers[method] = set(instances)
+                else:
+                    of |= instances
+        self._note_reference(out, attr, lineno, scope)
+        return out, receivers
+
     def _attributes(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
         out: set[str] = set()
         if len(objects) == 1:  # most: attribute() returns a set of its own, kept as it is
@@ -1212,12 +1243,10 @@ class PyProject:
             self._call_values({"<builtin>.super"}, [], {}, position, scope, bound=False)
             return {f"<super>{cls}"} if cls else set()
         func: Node = node[1]
-        receivers: set[str] | None = None
+        receivers: dict[str, set[str]] | None = None
         bound = func[0] == E_ATTR
         if bound:  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
-            objects = self.eval(func[1], scope)
-            callees = self._attributes(objects, func[2], func[3], scope)
-            receivers = _instances(objects, self._kind)
+            callees, receivers = self._methods_and_receivers(self.eval(func[1], scope), func[2], func[3], scope)
         else:
             callees = self.eval(func, scope)
         args = [self.eval(a, scope) for a in node[2]]
@@ -1239,7 +1268,7 @@ class PyProject:
         scope: Scope,
         *,
         bound: bool,
-        receivers: set[str] | None = None,
+        receivers: dict[str, set[str]] | None = None,
     ) -> set[str]:
         caller = _function_owner(scope).fqn
         targets: set[str] = set()
@@ -1248,9 +1277,10 @@ class PyProject:
             kind, function = self._kinded(callee)
             if kind == "function" and function is not None:
                 targets.add(callee)
-                returns = self._enter_function(function, args, kwargs, bound, receivers)
+                its = receivers.get(callee) if receivers else None  # the objects whose `m` this is
+                returns = self._enter_function(function, args, kwargs, bound, its)
                 for alternate in function.alternates:
-                    returns |= self._enter_function(alternate, args, kwargs, bound, receivers)
+                    returns |= self._enter_function(alternate, args, kwargs, bound, its)
                 if returns & _GENERATOR:
                     result.add(f"<gen>{callee}")
                 if returns & _RETURNS:
@@ -1262,7 +1292,7 @@ class PyProject:
                     method_kind, method_scope = self._kinded(method)
                     if method_kind == "function" and method_scope is not None:
                         targets.add(method)
-                        returns = self._enter_function(method_scope, args, kwargs, True, {callee})
+                        returns = self._enter_function(method_scope, args, kwargs, True, {callee})  # self: obj
                         if returns & _GENERATOR:
                             result.add(f"<gen>{method}")
                         if returns & _RETURNS:
@@ -1531,19 +1561,6 @@ def import_order(modules: AbstractSet[str], imports: Mapping[str, Iterable[str]]
 def _classes_of(values: Iterable[str], kind: Callable[[str], str]) -> set[str]:
     """The classes of the project-class instances among ``values``."""
     return {v[: -len(INSTANCE)] for v in values if kind(v) == "instance"}
-
-
-def _instances(values: Iterable[str], kind: Callable[[str], str]) -> set[str]:
-    """The project-class instances among ``values``, a class standing for an instance of it (the receiver of
-    ``A.m(a)`` as of ``a.m()``)."""
-    out: set[str] = set()
-    for value in values:
-        value_kind = kind(value)
-        if value_kind == "instance":
-            out.add(value)
-        elif value_kind == "class":
-            out.add(value + INSTANCE)
-    return out
 
 
 def _add_reader(var: _Var, scope: str) -> None:
