@@ -479,3 +479,33 @@ def test_self_holds_only_the_objects_whose_lookup_found_the_method(tmp_path: Pat
     assert g["proc.Html.run"] == ["<builtin>.super", "proc.Base.run"]
     # Base.run runs for a Plain (found it) and for an Html (through super()): both finish methods
     assert g["proc.Base.run"] == ["proc.Base.finish", "proc.Html.finish"]
+
+
+def test_a_method_that_only_declares_is_no_target_beside_an_implementation(tmp_path: Path) -> None:
+    """`self.tell()` in an abstract base finds the base's @abstractmethod and the subclasses' overrides: only the
+    overrides can run. A Protocol names what an object does, not its class: an annotation naming one adds no
+    instance. A declaration that is all there is stays the target."""
+    g = graph(
+        tmp_path,
+        {
+            "io2.py": (
+                "from abc import ABC, abstractmethod\n"
+                "from typing import Protocol\n"
+                "class Base(ABC):\n"
+                "    @abstractmethod\n    def tell(self):\n        pass\n"
+                "    def size(self):\n        return self.tell()\n"
+                "    def name(self):\n        raise NotImplementedError\n"
+                "    def label(self):\n        return self.name()\n"
+                "class Bytes(Base):\n"
+                "    def tell(self):\n        return 1\n"
+                "class Text(Base):\n"
+                "    def tell(self):\n        return 2\n"
+                "class Client(Protocol):\n    def get(self, key): ...\n"
+                "def load(client: Client, store: Base):\n    client.get('k')\n    store.size()\n"
+                "def main():\n    Bytes().size()\n    Text().size()\n"
+            ),
+        },
+    )
+    assert g["io2.Base.size"] == ["io2.Bytes.tell", "io2.Text.tell"]
+    assert g["io2.Base.label"] == ["io2.Base.name"]  # nothing overrides it: the declaration is the target
+    assert g["io2.load"] == ["io2.Base.size"]  # client.get: a Client is whatever object has get()

@@ -76,6 +76,7 @@ from strata.codegraph.pysyntax import (
     SC_END_LINENO,
     SC_FQN,
     SC_GLOBALS,
+    SC_IS_ABSTRACT,
     SC_IS_GENERATOR,
     SC_KIND,
     SC_LINENO,
@@ -239,6 +240,9 @@ class Scope:
     # the position of the parameter the function returns as it came in (an identity-like decorator), else -1: a
     # call gives what it passed there (pysyntax._returned_param)
     returns_param: int = -1
+    # a method that declares without implementing (@abstractmethod, `raise NotImplementedError`, a Protocol stub):
+    # left out of a call site's targets that holds an implementation (pysyntax._declares_only)
+    is_abstract: bool = False
     # Where names lead, fixed once the scope is collected: name -> the set it reads (LEGB, see _key_for); name ->
     # the set `from m import *` binds it in (names with no binding here); own name -> the set `fqn.name`.
     name_vars: dict[str, _Var] = field(default_factory=dict)
@@ -375,6 +379,7 @@ class PyProject:
                 calls_at=record[SC_CALLS_AT],
                 route_decorators=record[SC_ROUTE_DECORATORS],
                 returns_param=record[SC_RETURNS_PARAM],
+                is_abstract=record[SC_IS_ABSTRACT],
             )
             made.append(scope)
             first = self.scopes.get(fqn)
@@ -905,7 +910,8 @@ class PyProject:
             for value in self.eval(expr, scope):
                 kind = self._kind(value)
                 if kind == "class":
-                    out.add(value + INSTANCE)
+                    if not any(k.endswith(".Protocol") and self._kind(k) == "external" for k in self.mro(value)):
+                        out.add(value + INSTANCE)  # a Protocol says what an object does, not what it is
                 elif kind == "external" and value.rpartition(".")[2][:1].isupper() and not value.startswith(_TYPING):
                     out.add(value)
         return out
@@ -1331,6 +1337,8 @@ class PyProject:
                 # resolve by name); what an external function returns is unknown.
                 if callee.rpartition(".")[2][:1].isupper():
                     result.add(callee)
+        if len(targets) > 1:
+            targets = self._implemented(targets)
         # Each run of a scope replaces what its previous run recorded, so the last run holds the final targets.
         # `super().m()` and its inner `super()` start at the same column: the end column tells them apart.
         key = (caller, position)
@@ -1348,6 +1356,14 @@ class PyProject:
         else:
             before |= targets
         return result
+
+    def _implemented(self, targets: set[str]) -> set[str]:
+        """``targets`` without the methods that only declare, unless nothing else is left (``self.tell()`` where the
+        abstract base's tell and the subclasses' are found: an abstract method runs only where none overrides it)."""
+        declared = [t for t in targets if (scope := self._kinded(t)[1]) is not None and scope.is_abstract]
+        if not declared or len(declared) == len(targets):
+            return targets
+        return targets.difference(declared)
 
     def _builtin_protocol(self, name: str, args: list[set[str]], position: Position, scope: Scope) -> set[str]:
         """What a builtin calls on the project object it is given: ``len(x)`` x.__len__(), ``next(x)``

@@ -13,7 +13,7 @@ syntax tree is dropped once its module is lowered; on Lib/ the trees took 1.1 GB
 Layouts (indices are the ``*_`` constants below):
 - a lowered module: (name, is_package, scopes, imported, facts, url_calls)
 - a scope: (fqn, kind, parent, body, lineno, end_lineno, params, locals, global_names, nonlocal_names, class_fqn,
-  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param)
+  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param, is_abstract)
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ SC_CALLS_AT: Final = 15
 SC_BASES: Final = 16  # classes: how many bases the class statement lists
 SC_ROUTE_DECORATORS: Final = 17  # (attr, object expr, path, `methods=[...]` strings, lineno) of `@obj.attr("path")`
 SC_RETURNS_PARAM: Final = 18  # functions that return one of their parameters as it came in: its position, else -1
+SC_IS_ABSTRACT: Final = 19  # a method that declares without implementing (see _declares_only)
 
 # Shared nodes and operands (one object each, also after marshal): a third of all constants and most scopes' sets
 _EMPTY_SEQ: Final[Node] = (E_SEQ, ())
@@ -179,6 +180,8 @@ _AST_NAME: Final = ast.Name
 _AST_NAMEDEXPR: Final = ast.NamedExpr
 _AST_NONLOCAL: Final = ast.Nonlocal
 _AST_RAISE: Final = ast.Raise
+_AST_PASS: Final = ast.Pass
+_ABSTRACT_DECORATORS: Final = frozenset({"abstractmethod", "abstractproperty"})
 _AST_RETURN: Final = ast.Return
 _AST_SLICE: Final = ast.Slice
 _AST_STARRED: Final = ast.Starred
@@ -244,6 +247,7 @@ class _Scope:
         self.bases = 0
         self.route_decorators: tuple[Node, ...] = ()
         self.returns_param = -1
+        self.is_abstract = False
 
     def record(self) -> Node:
         return (
@@ -266,6 +270,7 @@ class _Scope:
             self.bases,
             self.route_decorators,
             self.returns_param,
+            self.is_abstract,
         )
 
 
@@ -325,6 +330,7 @@ class _Lowering:
                     if kind == "class":
                         inner.class_fqn = fqn
                         inner.method_kind = _method_kind(child)
+                        inner.is_abstract = _declares_only(child, node)
                         if inner.params and inner.method_kind == "method":  # self: an instance of the class
                             self.facts.append((f"{child_fqn}.{inner.params[0]}", fqn + INSTANCE))
                         elif inner.params and inner.method_kind == "classmethod":  # cls: the class
@@ -979,6 +985,37 @@ def _custom_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassD
         if name not in TRANSPARENT_DECORATORS:
             out.append(decorator)
     return out
+
+
+def _declares_only(node: ast.FunctionDef | ast.AsyncFunctionDef, cls: ast.AST) -> bool:
+    """A method that declares without implementing: ``@abstractmethod``, a body that only raises
+    NotImplementedError, or a stub (``...``) in a ``typing.Protocol`` class. Such a method runs only where nothing
+    overrides it."""
+    decorators = {d.id if isinstance(d, _AST_NAME) else getattr(d, "attr", "") for d in node.decorator_list}
+    if decorators & _ABSTRACT_DECORATORS:
+        return True
+    body = node.body[1:] if node.body and _is_docstring(node.body[0]) else node.body
+    if len(body) != 1:
+        return not body and _is_protocol(cls)
+    only = body[0]
+    if isinstance(only, _AST_RAISE) and only.exc is not None:
+        raised = only.exc.func if isinstance(only.exc, _AST_CALL) else only.exc
+        return isinstance(raised, _AST_NAME) and raised.id == "NotImplementedError"
+    stub = isinstance(only, _AST_PASS) or (isinstance(only, _AST_EXPR) and isinstance(only.value, _AST_CONSTANT))
+    return stub and _is_protocol(cls)
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, _AST_EXPR) and isinstance(stmt.value, _AST_CONSTANT) and isinstance(stmt.value.value, str)
+
+
+def _is_protocol(cls: ast.AST) -> bool:
+    """A class that lists ``Protocol`` (or ``typing.Protocol``, ``Protocol[T]``) among its bases."""
+    for base in getattr(cls, "bases", ()):
+        named = base.value if isinstance(base, _AST_SUBSCRIPT) else base
+        if (named.id if isinstance(named, _AST_NAME) else getattr(named, "attr", "")) == "Protocol":
+            return True
+    return False
 
 
 def _returned_param(
