@@ -509,3 +509,36 @@ def test_a_method_that_only_declares_is_no_target_beside_an_implementation(tmp_p
     assert g["io2.Base.size"] == ["io2.Bytes.tell", "io2.Text.tell"]
     assert g["io2.Base.label"] == ["io2.Base.name"]  # nothing overrides it: the declaration is the target
     assert g["io2.load"] == ["io2.Base.size"]  # client.get: a Client is whatever object has get()
+
+
+def test_getattr_with_a_constant_name_or_a_constant_prefix(tmp_path: Path) -> None:
+    """getattr(obj, "run") is obj.run; getattr(self, f"visit_{kind}") a dispatch by name: every visit_* method of
+    the object's class (and only those); the default is a value too."""
+    g = graph(
+        tmp_path,
+        {
+            "vis.py": (
+                "class Visitor:\n"
+                "    def visit(self, node):\n"
+                "        f = getattr(self, f'visit_{type(node).__name__}', None) or self.generic\n"
+                "        return f(node)\n"
+                "    def generic(self, node):\n        pass\n"
+                "    def visit_If(self, node):\n        pass\n"
+                "    def visit_For(self, node):\n        pass\n"
+                "    def helper(self):\n        pass\n"
+                "class Parser:\n"
+                "    def parse(self, name):\n        return getattr(self, 'parse_' + name)()\n"
+                "    def parse_block(self):\n        pass\n"
+                "    def run(self):\n        getattr(self, 'parse')('block')\n"
+            ),
+        },
+    )
+    assert g["vis.Visitor.visit"] == [
+        "<builtin>.getattr",
+        "<builtin>.type",
+        "vis.Visitor.generic",
+        "vis.Visitor.visit_For",
+        "vis.Visitor.visit_If",
+    ]
+    assert g["vis.Parser.parse"] == ["<builtin>.getattr", "vis.Parser.parse_block"]
+    assert g["vis.Parser.run"] == ["<builtin>.getattr", "vis.Parser.parse"]

@@ -37,6 +37,7 @@ from strata.codegraph.pysyntax import (
     E_CONST,
     E_DICT,
     E_DISPLAY,
+    E_GETATTR,
     E_IFEXP,
     E_JSTR,
     E_LAMBDA,
@@ -167,6 +168,7 @@ _CONTAINER_TYPES: Final = {
     "set": "<**PySet**>",
 }
 YIELD: Final = "<YIELD>"
+_GETATTR: Final = frozenset({"<builtin>.getattr"})
 _TYPING: Final = ("typing.", "typing_extensions.", "collections.abc.", "abc.")  # names no instance is of
 _GENERATOR: Final = 1  # what calling one body of a function gives (PyProject._enter_function)
 _RETURNS: Final = 2  # its return value
@@ -894,12 +896,41 @@ class PyProject:
             return values
         if op == E_ANNOTATION:
             return self._annotated(node[1], scope)
+        if op == E_GETATTR:
+            return self._getattr(node, scope)
         if op == E_YIELD:
             values = self.eval(node[1], scope)
             owner = _function_owner(scope)
             self._add_var(self._own_var(owner, YIELD), self._items(values) if node[2] else values)
             return set()
         raise AssertionError(f"unknown lowered expression {op}")
+
+    def _getattr(self, node: Node, scope: Scope) -> set[str]:
+        """``getattr(obj, "name"[, default])`` is ``obj.name`` (or the default); ``getattr(obj, f"visit_{kind}")``
+        every attribute of obj's class whose name starts so (a dispatch by name)."""
+        call: Node = node[1]
+        result = self._call(call, scope)  # the call of getattr, recorded as any call (and the default's value)
+        if self.lookup(scope, "getattr") != _GETATTR:
+            return result  # a getattr of the project's own
+        objects = self.eval(node[2], scope)
+        name: str = node[3]
+        if len(call[2]) == 3:
+            result |= self.eval(call[2][2], scope)
+        if node[4]:
+            return result | self._attributes(objects, name, node[5], scope)
+        for cls in _classes_of(objects, self._kind) | {o for o in objects if self._kind(o) == "class"}:
+            for _, _kind, klass in self._mro_entries(cls):
+                if klass is None:
+                    continue
+                for defined in klass.locals:
+                    if defined.startswith(name):
+                        result |= self.lookup_attribute(cls, defined)
+        return result
+
+    def _mro_entries(self, cls: str) -> list[_MroEntry]:
+        self.mro(cls)
+        cached = self._mro_cache.get(cls)
+        return cached[2] if cached is not None else []
 
     def _annotated(self, classes: tuple[Node, ...], scope: Scope) -> set[str]:
         """Instances of the classes a type annotation names: project classes, and library classes (a capitalised

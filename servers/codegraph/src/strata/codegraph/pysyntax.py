@@ -76,6 +76,9 @@ E_PASS: Final = 15  # (op, value): await, a starred value
 E_YIELD: Final = 16  # (op, value, is_from)
 E_SEQ: Final = 17  # (op, children): evaluated in order for what they record; the value is empty
 E_ANNOTATION: Final = 18  # (op, classes): instances of the classes a type annotation names (see _annotated)
+E_GETATTR: Final = (
+    19  # (op, call, object expr, name, exact, lineno): getattr(obj, "name") or getattr(obj, f"name{...}")
+)
 # statements
 S_ASSIGN: Final = 20  # (op, targets, value)
 S_RETURN: Final = 21  # (op, value)
@@ -570,19 +573,12 @@ class _Lowering:
             return (E_ATTR, self.expr(node.value), node.attr, node.lineno)
         if isinstance(node, _AST_CALL):
             func = node.func
-            super_form = isinstance(func, _AST_NAME) and func.id == "super"
-            args = tuple(self.expr(a.value if isinstance(a, _AST_STARRED) else a) for a in node.args)
-            named = [k for k in node.keywords if k.arg is not None]
-            return (
-                E_CALL,
-                self.expr(func),
-                args,
-                tuple(k.arg for k in named),
-                tuple(self.expr(k.value) for k in named),
-                tuple(self.expr(k.value) for k in node.keywords if k.arg is None),
-                _position(node),
-                super_form,
-            )
+            if isinstance(func, _AST_NAME) and func.id == "getattr" and 2 <= len(node.args) <= 3 and not node.keywords:
+                pattern = _attribute_pattern(node.args[1])
+                if pattern is not None:
+                    call = self.call(node, func, False)
+                    return (E_GETATTR, call, self.expr(node.args[0]), pattern[0], pattern[1], node.lineno)
+            return self.call(node, func, isinstance(func, _AST_NAME) and func.id == "super")
         if isinstance(node, _AST_CONSTANT):
             return _CONSTANTS.get(type(node.value), _NO_VALUE)
         if isinstance(node, _AST_LAMBDA):
@@ -645,6 +641,20 @@ class _Lowering:
             return (E_YIELD, self.expr(node.value), isinstance(node, _AST_YIELDFROM))
         children = self.children(node)
         return (E_SEQ, children) if children else _EMPTY_SEQ
+
+    def call(self, node: ast.Call, func: ast.expr, super_form: bool) -> Node:
+        args = tuple(self.expr(a.value if isinstance(a, _AST_STARRED) else a) for a in node.args)
+        named = [k for k in node.keywords if k.arg is not None]
+        return (
+            E_CALL,
+            self.expr(func),
+            args,
+            tuple(k.arg for k in named),
+            tuple(self.expr(k.value) for k in named),
+            tuple(self.expr(k.value) for k in node.keywords if k.arg is None),
+            _position(node),
+            super_form,
+        )
 
     def children(self, node: ast.AST) -> tuple[Node, ...]:
         """The expressions directly inside ``node`` (in a comprehension or keyword: one level further), in order,
@@ -1034,6 +1044,21 @@ def _returned_param(
     if any(not isinstance(value, _AST_NAME) or value.id != name for value in returned):
         return -1
     return params.index(name)
+
+
+def _attribute_pattern(node: ast.expr) -> tuple[str, bool] | None:
+    """The attribute name getattr is given, exact (``"run"``) or as the constant start of one built at run time
+    (``f"visit_{kind}"``, ``"parse_" + name``): (name or prefix, exact). None when nothing of it is constant."""
+    if isinstance(node, _AST_CONSTANT) and isinstance(node.value, str):
+        return node.value, True
+    first: ast.expr | None = None
+    if isinstance(node, _AST_JOINEDSTR) and node.values:
+        first = node.values[0]
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        first = node.left
+    if isinstance(first, _AST_CONSTANT) and isinstance(first.value, str) and first.value:
+        return first.value, False
+    return None
 
 
 def _annotated(node: ast.expr, depth: int) -> list[ast.expr]:
