@@ -542,3 +542,32 @@ def test_getattr_with_a_constant_name_or_a_constant_prefix(tmp_path: Path) -> No
     ]
     assert g["vis.Parser.parse"] == ["<builtin>.getattr", "vis.Parser.parse_block"]
     assert g["vis.Parser.run"] == ["<builtin>.getattr", "vis.Parser.parse"]
+
+
+def test_an_annotated_parameter_is_not_given_instances_its_annotation_rules_out(tmp_path: Path) -> None:
+    """A base method shared by a block and an inline parser passes both kinds of state along; a block rule annotated
+    `state: BlockState` only ever gets a BlockState (or a subclass), so its state.append is BlockState's alone."""
+    g = graph(
+        tmp_path,
+        {
+            "md.py": (
+                "from typing import Optional\n"
+                "class BlockState:\n    def append(self, t):\n        pass\n"
+                "class ChildState(BlockState):\n    def append(self, t):\n        pass\n"
+                "class InlineState:\n    def append(self, t):\n        pass\n"
+                "class Parser:\n"
+                "    def __init__(self):\n        self.rules = {}\n"
+                "    def run(self, name, state):\n        return self.rules[name](state)\n"
+                "def block_rule(state: Optional[BlockState]):\n    state.append(1)\n"
+                "def inline_rule(state: 'InlineState'):\n    state.append(2)\n"
+                "def untyped_rule(state):\n    state.append(3)\n"
+                "def main():\n"
+                "    p = Parser()\n"
+                "    p.rules['b'] = block_rule\n    p.rules['i'] = inline_rule\n    p.rules['u'] = untyped_rule\n"
+                "    p.run('b', BlockState())\n    p.run('c', ChildState())\n    p.run('i', InlineState())\n"
+            ),
+        },
+    )
+    assert g["md.block_rule"] == ["md.BlockState.append", "md.ChildState.append"]
+    assert g["md.inline_rule"] == ["md.InlineState.append"]
+    assert g["md.untyped_rule"] == ["md.BlockState.append", "md.ChildState.append", "md.InlineState.append"]

@@ -70,6 +70,7 @@ from strata.codegraph.pysyntax import (
     S_RETURN,
     S_TRY,
     S_WITH,
+    SC_ANNOTATED,
     SC_BASES,
     SC_BODY,
     SC_CALLS_AT,
@@ -169,6 +170,7 @@ _CONTAINER_TYPES: Final = {
 }
 YIELD: Final = "<YIELD>"
 _GETATTR: Final = frozenset({"<builtin>.getattr"})
+TYPE: Final = "<TYPE>"  # `<fqn>.<param><TYPE>`: the instances a parameter's annotation names
 _TYPING: Final = ("typing.", "typing_extensions.", "collections.abc.", "abc.")  # names no instance is of
 _GENERATOR: Final = 1  # what calling one body of a function gives (PyProject._enter_function)
 _RETURNS: Final = 2  # its return value
@@ -245,6 +247,9 @@ class Scope:
     # a method that declares without implementing (@abstractmethod, `raise NotImplementedError`, a Protocol stub):
     # left out of a call site's targets that holds an implementation (pysyntax._declares_only)
     is_abstract: bool = False
+    # parameters with an annotation: a project-class instance passed to one must be of a class the annotation names
+    # (or a subclass); the annotated instances are in `<fqn>.<param><TYPE>` (see PyProject._typed)
+    annotated: frozenset[str] = frozenset()
     # Where names lead, fixed once the scope is collected: name -> the set it reads (LEGB, see _key_for); name ->
     # the set `from m import *` binds it in (names with no binding here); own name -> the set `fqn.name`.
     name_vars: dict[str, _Var] = field(default_factory=dict)
@@ -382,6 +387,7 @@ class PyProject:
                 route_decorators=record[SC_ROUTE_DECORATORS],
                 returns_param=record[SC_RETURNS_PARAM],
                 is_abstract=record[SC_IS_ABSTRACT],
+                annotated=record[SC_ANNOTATED],
             )
             made.append(scope)
             first = self.scopes.get(fqn)
@@ -741,7 +747,10 @@ class PyProject:
 
     def _bind_defaults(self, defaults: tuple[Node, ...], scope: Scope) -> None:
         for key, default in defaults:
-            self._add(key, self.eval(default, scope))
+            values = self.eval(default, scope)
+            self._add(key, values)
+            if default[0] == E_ANNOTATION:
+                self._add(key + TYPE, values)
 
     def _import_from(self, stmt: Node, scope: Scope) -> None:
         base: str = stmt[1]
@@ -1483,11 +1492,33 @@ class PyProject:
 
     def _bind_arguments(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], skip: int) -> None:
         params = function.params
+        annotated = function.annotated
         for index in range(min(len(params) - skip, len(args))):  # no slice or zip made: 865k calls on Lib/
-            self._add_var(self._own_var(function, params[index + skip]), args[index])
+            name = params[index + skip]
+            values = args[index] if not annotated or name not in annotated else self._typed(function, name, args[index])
+            self._add_var(self._own_var(function, name), values)
         for name, values in kwargs.items():
             if name in function.locals:
+                if annotated and name in annotated:
+                    values = self._typed(function, name, values)
                 self._add_var(self._own_var(function, name), values)
+
+    def _typed(self, function: Scope, name: str, values: set[str]) -> set[str]:
+        """``values`` passed to an annotated parameter without the project-class instances the annotation rules out:
+        a block parser's ``state: BlockState`` is not given the InlineState that a shared base method passes its
+        sibling. Nothing is ruled out while the annotation names no class (or names a Protocol)."""
+        allowed = self._read_var(self._own_var(function, name + TYPE))
+        if not allowed:
+            return values
+        out: set[str] | None = None
+        for value in values:
+            if self._kind(value) == "instance":
+                mro = self.mro(value[: -len(INSTANCE)])
+                if not any(a[: -len(INSTANCE)] in mro if a.endswith(INSTANCE) else a in mro for a in allowed):
+                    if out is None:
+                        out = set(values)
+                    out.discard(value)
+        return values if out is None else out
 
     # -- results ---------------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ syntax tree is dropped once its module is lowered; on Lib/ the trees took 1.1 GB
 Layouts (indices are the ``*_`` constants below):
 - a lowered module: (name, is_package, scopes, imported, facts, url_calls)
 - a scope: (fqn, kind, parent, body, lineno, end_lineno, params, locals, global_names, nonlocal_names, class_fqn,
-  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param, is_abstract)
+  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param, is_abstract, annotated)
 """
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ SC_BASES: Final = 16  # classes: how many bases the class statement lists
 SC_ROUTE_DECORATORS: Final = 17  # (attr, object expr, path, `methods=[...]` strings, lineno) of `@obj.attr("path")`
 SC_RETURNS_PARAM: Final = 18  # functions that return one of their parameters as it came in: its position, else -1
 SC_IS_ABSTRACT: Final = 19  # a method that declares without implementing (see _declares_only)
+SC_ANNOTATED: Final = 20  # the parameters whose annotation names a class: what they are passed is filtered by it
 
 # Shared nodes and operands (one object each, also after marshal): a third of all constants and most scopes' sets
 _EMPTY_SEQ: Final[Node] = (E_SEQ, ())
@@ -251,6 +252,7 @@ class _Scope:
         self.route_decorators: tuple[Node, ...] = ()
         self.returns_param = -1
         self.is_abstract = False
+        self.annotated: frozenset[str] = frozenset()
 
     def record(self) -> Node:
         return (
@@ -274,6 +276,7 @@ class _Scope:
             self.route_decorators,
             self.returns_param,
             self.is_abstract,
+            self.annotated or _NO_NAMES,
         )
 
 
@@ -298,6 +301,9 @@ class _Lowering:
         if isinstance(node, _FUNCTION_NODES):
             args = node.args
             scope.params = [a.arg for a in [*args.posonlyargs, *args.args]]
+            scope.annotated = frozenset(
+                a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs] if a.annotation is not None
+            )
             every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
             every += [a for a in (args.vararg, args.kwarg) if a is not None]
             scope.locals.update(a.arg for a in every)
