@@ -571,3 +571,23 @@ def test_an_annotated_parameter_is_not_given_instances_its_annotation_rules_out(
     assert g["md.block_rule"] == ["md.BlockState.append", "md.ChildState.append"]
     assert g["md.inline_rule"] == ["md.InlineState.append"]
     assert g["md.untyped_rule"] == ["md.BlockState.append", "md.ChildState.append", "md.InlineState.append"]
+
+
+def test_reading_a_property_of_an_instance_calls_its_getter(tmp_path: Path) -> None:
+    """`page.url` runs the getter and is what it returns; `Page.url` (the class's) is the property object, no call."""
+    g = graph(
+        tmp_path,
+        {
+            "site.py": (
+                "from functools import cached_property\n"
+                "class Link:\n    def render(self):\n        pass\n"
+                "class Page:\n"
+                "    @property\n    def url(self):\n        return Link()\n"
+                "    @cached_property\n    def size(self):\n        return 1\n"
+                "def main():\n    page = Page()\n    page.url.render()\n    page.size\n"
+                "def doc():\n    return Page.url.__doc__\n"
+            ),
+        },
+    )
+    assert g["site.main"] == ["site.Link.render", "site.Page.size", "site.Page.url"]
+    assert g["site.doc"] == []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins
 import gc
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -58,6 +59,7 @@ from strata.codegraph.pysyntax import (
     M_NAME,
     M_SCOPES,
     M_URL_CALLS,
+    POSITION_COLUMN_BITS,
     POSITION_COLUMN_MASK,
     POSITION_LINE_SHIFT,
     S_ASSIGN,
@@ -80,6 +82,7 @@ from strata.codegraph.pysyntax import (
     SC_GLOBALS,
     SC_IS_ABSTRACT,
     SC_IS_GENERATOR,
+    SC_IS_PROPERTY,
     SC_KIND,
     SC_LINENO,
     SC_LOCALS,
@@ -250,6 +253,7 @@ class Scope:
     # parameters with an annotation: a project-class instance passed to one must be of a class the annotation names
     # (or a subclass); the annotated instances are in `<fqn>.<param><TYPE>` (see PyProject._typed)
     annotated: frozenset[str] = frozenset()
+    is_property: bool = False  # a @property getter: `obj.name` calls it (PyProject._loaded)
     # Where names lead, fixed once the scope is collected: name -> the set it reads (LEGB, see _key_for); name ->
     # the set `from m import *` binds it in (names with no binding here); own name -> the set `fqn.name`.
     name_vars: dict[str, _Var] = field(default_factory=dict)
@@ -388,6 +392,7 @@ class PyProject:
                 returns_param=record[SC_RETURNS_PARAM],
                 is_abstract=record[SC_IS_ABSTRACT],
                 annotated=record[SC_ANNOTATED],
+                is_property=record[SC_IS_PROPERTY],
             )
             made.append(scope)
             first = self.scopes.get(fqn)
@@ -836,7 +841,7 @@ class PyProject:
             self._note_reference(values, name, node[2], scope)
             return values
         if op == E_ATTR:
-            return self._attributes(self.eval(node[1], scope), node[2], node[3], scope)
+            return self._loaded(self.eval(node[1], scope), node[2], node[3], scope)
         if op == E_CALL:
             return self._call(node, scope)
         if op == E_CONST:
@@ -1002,6 +1007,31 @@ class PyProject:
                     of |= instances
         self._note_reference(out, attr, lineno, scope)
         return out, receivers
+
+    def _loaded(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
+        """``obj.attr`` read: its values, where reading a property of an instance is a call of its getter (a call
+        site on that line of its own, keyed by the attribute's name) and gives what the getter returns."""
+        out = self._attributes(objects, attr, lineno, scope)
+        getters: set[str] | None = None
+        for value in out:
+            kind, function = self._kinded(value)
+            if kind == "function" and function is not None and function.is_property:
+                if getters is None:
+                    getters = set()
+                getters.add(value)
+        if getters is None:
+            return out
+        receivers: dict[str, set[str]] = {}
+        for obj in objects:
+            if self._kind(obj) == "instance":  # `Class.name` is the property object itself: no call
+                for getter in self.attribute(obj, attr) & getters:
+                    receivers.setdefault(getter, set()).add(obj)
+        if not receivers:
+            return out
+        site = lineno << POSITION_LINE_SHIFT | POSITION_COLUMN_MASK << POSITION_COLUMN_BITS
+        site |= zlib.crc32(attr.encode()) & POSITION_COLUMN_MASK
+        called = set(receivers)
+        return (out - called) | self._call_values(called, [], {}, site, scope, bound=True, receivers=receivers)
 
     def _attributes(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
         out: set[str] = set()

@@ -13,7 +13,7 @@ syntax tree is dropped once its module is lowered; on Lib/ the trees took 1.1 GB
 Layouts (indices are the ``*_`` constants below):
 - a lowered module: (name, is_package, scopes, imported, facts, url_calls)
 - a scope: (fqn, kind, parent, body, lineno, end_lineno, params, locals, global_names, nonlocal_names, class_fqn,
-  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param, is_abstract, annotated)
+  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param, is_abstract, annotated, is_property)
 """
 
 from __future__ import annotations
@@ -130,6 +130,7 @@ SC_ROUTE_DECORATORS: Final = 17  # (attr, object expr, path, `methods=[...]` str
 SC_RETURNS_PARAM: Final = 18  # functions that return one of their parameters as it came in: its position, else -1
 SC_IS_ABSTRACT: Final = 19  # a method that declares without implementing (see _declares_only)
 SC_ANNOTATED: Final = 20  # the parameters whose annotation names a class: what they are passed is filtered by it
+SC_IS_PROPERTY: Final = 21  # a @property (or cached_property) getter: reading the attribute calls it
 
 # Shared nodes and operands (one object each, also after marshal): a third of all constants and most scopes' sets
 _EMPTY_SEQ: Final[Node] = (E_SEQ, ())
@@ -186,6 +187,7 @@ _AST_NONLOCAL: Final = ast.Nonlocal
 _AST_RAISE: Final = ast.Raise
 _AST_PASS: Final = ast.Pass
 _ABSTRACT_DECORATORS: Final = frozenset({"abstractmethod", "abstractproperty"})
+_PROPERTY_DECORATORS: Final = frozenset({"property", "cached_property", "abstractproperty"})
 _AST_RETURN: Final = ast.Return
 _AST_SLICE: Final = ast.Slice
 _AST_STARRED: Final = ast.Starred
@@ -253,6 +255,7 @@ class _Scope:
         self.returns_param = -1
         self.is_abstract = False
         self.annotated: frozenset[str] = frozenset()
+        self.is_property = False
 
     def record(self) -> Node:
         return (
@@ -277,6 +280,7 @@ class _Scope:
             self.returns_param,
             self.is_abstract,
             self.annotated or _NO_NAMES,
+            self.is_property,
         )
 
 
@@ -340,6 +344,10 @@ class _Lowering:
                         inner.class_fqn = fqn
                         inner.method_kind = _method_kind(child)
                         inner.is_abstract = _declares_only(child, node)
+                        inner.is_property = any(
+                            (d.id if isinstance(d, _AST_NAME) else getattr(d, "attr", "")) in _PROPERTY_DECORATORS
+                            for d in child.decorator_list
+                        )
                         if inner.params and inner.method_kind == "method":  # self: an instance of the class
                             self.facts.append((f"{child_fqn}.{inner.params[0]}", fqn + INSTANCE))
                         elif inner.params and inner.method_kind == "classmethod":  # cls: the class
