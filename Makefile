@@ -57,6 +57,7 @@ lint: install
 bench: install
 	$(UV) run --no-sync python bench/bench_llm.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_codegraph_accuracy.py --write docs/benchmarks.md
+	$(UV) run --no-sync python bench/bench_codegraph_realcode.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_codegraph_speed.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_codegraph_languages.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_memory.py --write docs/benchmarks.md
