@@ -1354,27 +1354,13 @@ class PyProject:
             if kind == "function" and function is not None:
                 targets.add(callee)
                 its = receivers.get(callee) if receivers else None  # the objects whose `m` this is
-                returns = self._enter_function(function, args, kwargs, bound, its)
-                for alternate in function.alternates:
-                    returns |= self._enter_function(alternate, args, kwargs, bound, its)
-                if returns & _GENERATOR:
-                    result.add(f"<gen>{callee}")
-                if returns & _RETURNS:
-                    result |= self._read_var(self._own_var(function, RETURN))
-                elif returns & _PASSED_BACK:
-                    result |= self._passed_back(function, args, kwargs, bound)
+                result |= self._function_called(callee, function, args, kwargs, bound, its)
             elif kind == "instance":  # `obj(...)`: its class's __call__
                 for method in self.lookup_attribute(callee[: -len(INSTANCE)], "__call__"):
                     method_kind, method_scope = self._kinded(method)
                     if method_kind == "function" and method_scope is not None:
                         targets.add(method)
-                        returns = self._enter_function(method_scope, args, kwargs, True, {callee})  # self: obj
-                        if returns & _GENERATOR:
-                            result.add(f"<gen>{method}")
-                        if returns & _RETURNS:
-                            result |= self._read_var(self._own_var(method_scope, RETURN))
-                        elif returns & _PASSED_BACK:
-                            result |= self._passed_back(method_scope, args, kwargs, True)
+                        result |= self._function_called(method, method_scope, args, kwargs, True, {callee})
                     elif method_kind == "external":
                         targets.add(method)
             elif kind == "class":
@@ -1452,6 +1438,28 @@ class PyProject:
         if name == "bool" and not methods:
             methods = self._methods(classes, "__len__")
         return self._call_values(methods, [], {}, protocol, scope, bound=True)
+
+    def _function_called(
+        self,
+        callee: str,
+        function: Scope,
+        args: list[set[str]],
+        kwargs: dict[str, set[str]],
+        bound: bool,
+        receivers: set[str] | None,
+    ) -> set[str]:
+        """Bind a call's arguments in every body of ``function``; what the call gives."""
+        returns = self._enter_function(function, args, kwargs, bound, receivers)
+        for alternate in function.alternates:
+            returns |= self._enter_function(alternate, args, kwargs, bound, receivers)
+        result: set[str] = set()
+        if returns & _GENERATOR:
+            result.add(f"<gen>{callee}")
+        if returns & _RETURNS:
+            result |= self._read_var(self._own_var(function, RETURN))
+        elif returns & _PASSED_BACK:
+            result |= self._passed_back(function, args, kwargs, bound)
+        return result
 
     def _enter_function(
         self,
