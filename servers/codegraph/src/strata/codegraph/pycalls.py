@@ -1471,10 +1471,7 @@ class PyProject:
     ) -> int:
         """Bind a call's arguments to the parameters of one body of a function; what the call gives: _GENERATOR
         (a generator of it) or _RETURNS (its return value)."""
-        is_method = function.method_kind in ("method", "classmethod")
-        # A method reached through an attribute is bound; one passed around as a value is bound
-        # too when the call supplies fewer positional arguments than it has parameters.
-        skip = 1 if is_method and (bound or len(args) < len(function.params)) else 0
+        skip = _skipped(function, args, bound)
         self._bind_arguments(function, args, kwargs, skip)
         if skip and receivers and function.method_kind == "method" and function.params:
             self._add_var(self._own_var(function, function.params[0]), receivers)
@@ -1485,8 +1482,7 @@ class PyProject:
     def _passed_back(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], bound: bool) -> set[str]:
         """What a call of an identity-like function gives: the value it passed to the parameter returned (its
         default when it passed none)."""
-        is_method = function.method_kind in ("method", "classmethod")
-        skip = 1 if is_method and (bound or len(args) < len(function.params)) else 0
+        skip = _skipped(function, args, bound)
         position = function.returns_param - skip
         name = function.params[function.returns_param]
         if position < len(args):
@@ -1672,6 +1668,13 @@ def import_order(modules: AbstractSet[str], imports: Mapping[str, Iterable[str]]
                 stack.pop()
                 rank[module] = finished = finished + 1
     return rank
+
+
+def _skipped(function: Scope, args: list[set[str]], bound: bool) -> int:
+    """How many parameters a call binds before its arguments: a method reached through an attribute is bound; one
+    passed around as a value is bound too when the call supplies fewer positional arguments than it has parameters."""
+    is_method = function.method_kind in ("method", "classmethod")
+    return 1 if is_method and (bound or len(args) < len(function.params)) else 0
 
 
 def _classes_of(values: Iterable[str], kind: Callable[[str], str]) -> set[str]:
