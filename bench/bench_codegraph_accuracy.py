@@ -125,7 +125,7 @@ def render(ours: dict[str, dict[str, float]], theirs: dict[str, dict[str, float]
     lines = [
         "## codegraph: call-graph accuracy on PyCG's micro-benchmark",
         "",
-        "Edge precision and recall against each case's expected call graph, Strata (`pycalls.py`) and PyCG 0.0.8 "
+        "Edge precision and recall against each case's expected call graph, Strata (`pycalls`) and PyCG 0.0.8 "
         f"run on the same cases in the same run (`make bench`). Time for all cases: Strata {t_ours:.1f} s in-process, "
         f"PyCG {t_pycg:.1f} s (a process per case).",
         "",

@@ -1,41 +1,52 @@
 """The call analysis compiled by mypyc at install (hatch_build.py) answers exactly as its Python source does."""
 
 import hashlib
+import importlib
 import importlib.util
 import os
 import sys
 import sysconfig
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+import strata.codegraph
 from strata.codegraph import index, pycalls, pysyntax
-from strata.codegraph.index import python_analysis_build
+from strata.codegraph.index import COMPILED_SOURCES, python_analysis_build
+from strata.codegraph.pycalls import solver
 
-SOURCE = Path(index.__file__).with_name("pycalls.py")
-SYNTAX_SOURCE = Path(index.__file__).with_name("pysyntax.py")
+PACKAGE = Path(index.__file__).parent
+# the compiled modules by name: strata.codegraph.pycalls.solver, ..., strata.codegraph.pysyntax
+COMPILED = {
+    "strata.codegraph." + source.removesuffix(".py").replace("/", "."): PACKAGE / source for source in COMPILED_SOURCES
+}
 # Varied real code: packages, relative imports, classes with deep hierarchies, decorators, closures, generators.
 STDLIB_PACKAGES = ["json", "email", "logging", "asyncio", "concurrent", "importlib", "unittest", "xml", "http"]
 
 
-def load_source(name: str, source: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class body runs
-    spec.loader.exec_module(module)
-    return module
+class SourcesFirst:
+    """A meta path finder that loads the compiled modules from their .py sources (Python prefers an extension)."""
+
+    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None) -> ModuleSpec | None:
+        source = COMPILED.get(name)
+        return None if source is None else importlib.util.spec_from_file_location(name, source)
 
 
 def interpreted_pycalls(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """pycalls.py and the pysyntax.py it imports, loaded from their sources under other names, beside the
-    (compiled) strata.codegraph.pycalls and strata.codegraph.pysyntax."""
-    syntax = load_source("strata_codegraph_pysyntax_interpreted", SYNTAX_SOURCE)
-    with monkeypatch.context() as patch:
-        patch.setitem(sys.modules, "strata.codegraph.pysyntax", syntax)  # what pycalls.py imports, while it does
-        module = load_source("strata_codegraph_pycalls_interpreted", SOURCE)
-    assert module.lower_sources is syntax.lower_sources
+    """The pycalls package imported afresh with every compiled module run from its source, beside the compiled one
+    (whose modules are back in sys.modules once the test ends)."""
+    for name in [*COMPILED, "strata.codegraph.pycalls"]:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    for name in ("pycalls", "pysyntax", "pyworkers"):  # the import binds them on the parent package again
+        monkeypatch.setattr(strata.codegraph, name, sys.modules.get(f"strata.codegraph.{name}"), raising=False)
+    monkeypatch.setattr(sys, "meta_path", [SourcesFirst(), *sys.meta_path])
+    module = importlib.import_module("strata.codegraph.pycalls")
+    loaded = [sys.modules[name] for name in COMPILED]
+    assert all(Path(m.__file__ or "").suffix == ".py" for m in loaded), [m.__file__ for m in loaded]
+    assert module is not pycalls
     return module
 
 
@@ -63,7 +74,7 @@ def results(module: ModuleType, root: Path, paths: list[Path], edit: Path) -> li
 def test_this_install_runs_the_compiled_analysis_built_from_the_current_source() -> None:
     # make install builds it (a C compiler is needed; CI has one): a silent fallback would be caught here
     expected = "interpreted" if os.environ.get("STRATA_CODEGRAPH_PURE") else "compiled"
-    assert python_analysis_build() == expected, pycalls.__file__
+    assert python_analysis_build() == expected, solver.__file__
     assert Path(pysyntax.__file__ or "").suffix == (".py" if expected == "interpreted" else ".so"), pysyntax.__file__
 
 
@@ -82,19 +93,29 @@ def test_compiled_and_interpreted_analyses_agree_on_real_packages(monkeypatch: p
 def test_a_compiled_module_older_than_its_source_is_reported_stale(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = tmp_path / "pycalls.py"
-    source.write_text("x = 1\n")
-    syntax = tmp_path / "pysyntax.py"
-    syntax.write_text("y = 1\n")
-    (tmp_path / "pycalls.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
-    digest = tmp_path / "pycalls.sha256"
-    digest.write_text(hashlib.sha256(b"x = 1\ny = 1\n").hexdigest() + "\n")  # both sources, in build order
-    monkeypatch.setattr(pycalls, "__file__", str(tmp_path / "pycalls.cpython-311-x86_64-linux-gnu.so"))
+    (tmp_path / "pycalls").mkdir()
+    for number, source in enumerate(COMPILED_SOURCES):
+        (tmp_path / source).write_text(f"x = {number}\n")
+    compiled = tmp_path / "pycalls" / "solver.cpython-311-x86_64-linux-gnu.so"
+    compiled.write_bytes(b"")
+    built = "".join(f"x = {number}\n" for number in range(len(COMPILED_SOURCES)))  # every source, in build order
+    (tmp_path / "pycalls.sha256").write_text(hashlib.sha256(built.encode()).hexdigest() + "\n")
+    monkeypatch.setattr(solver, "__file__", str(compiled))
     assert python_analysis_build() == "compiled"
-    syntax.write_text("y = 2\n")  # edited after the build
+    (tmp_path / "pysyntax.py").write_text("y = 2\n")  # edited after the build
     assert python_analysis_build() == "stale"
-    syntax.write_text("y = 1\n")
-    source.write_text("x = 2\n")
+    (tmp_path / "pysyntax.py").write_text(f"x = {COMPILED_SOURCES.index('pysyntax.py')}\n")
+    assert python_analysis_build() == "compiled"
+    (tmp_path / "pycalls" / "calls.py").write_text("x = 99\n")
     assert python_analysis_build() == "stale"
-    monkeypatch.setattr(pycalls, "__file__", str(source))
+    monkeypatch.setattr(solver, "__file__", str(tmp_path / "pycalls" / "solver.py"))
     assert python_analysis_build() == "interpreted"
+
+
+def test_the_index_checks_the_sources_that_the_build_compiles() -> None:
+    spec = importlib.util.spec_from_file_location("hatch_build", PACKAGE.parents[2] / "hatch_build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert tuple(f"{module}.py" for module in build.MODULES) == COMPILED_SOURCES
+    assert all((PACKAGE / source).is_file() for source in COMPILED_SOURCES)

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from strata.codegraph import pycalls
 from strata.codegraph.compiled import CompilerFailed, CompilerRun, ResolvedEdges, file_and_edges
 from strata.codegraph.files import scan
 from strata.codegraph.gocompiler import go_files
@@ -35,6 +34,7 @@ from strata.codegraph.pycalls import (
     load_project,
     parse_sources,
 )
+from strata.codegraph.pycalls import solver as pycalls_solver
 from strata.codegraph.pylayout import PythonLayout
 from strata.codegraph.records import TagDefinition, TagFile
 from strata.codegraph.routes import Route, express_routes, python_routes
@@ -58,7 +58,19 @@ __all__ = [
 log = get_logger("strata.codegraph.index")
 
 PYTHON_SUFFIXES = frozenset({".py"})
-COMPILED_SOURCES = ("pycalls.py", "pysyntax.py")  # the call analysis mypyc compiles (hatch_build.MODULES)
+# the call analysis mypyc compiles (hatch_build.MODULES), relative to this package
+COMPILED_SOURCES = (
+    "pycalls/scopes.py",
+    "pycalls/solver.py",
+    "pycalls/attributes.py",
+    "pycalls/calls.py",
+    "pycalls/expressions.py",
+    "pycalls/statements.py",
+    "pycalls/project.py",
+    "pycalls/sources.py",
+    "pysyntax.py",
+    "pyworkers.py",
+)
 INDEXED_SUFFIXES = PYTHON_SUFFIXES | frozenset(LANGUAGE_OF_SUFFIX)
 
 
@@ -87,17 +99,18 @@ class IndexSummary:
 def python_analysis_build() -> Literal["compiled", "interpreted", "stale"]:
     """How the Python call analysis runs here: compiled by mypyc at install (servers/codegraph/hatch_build.py),
     interpreted (built without a C compiler, or with ``STRATA_CODEGRAPH_PURE=1``), or ``stale``: compiled
-    from a ``pycalls.py`` or ``pysyntax.py`` that has changed since (an editable install not rebuilt: the
-    extensions shadow the sources, so the edits are not running).
+    from sources that have changed since (an editable install not rebuilt: the extensions shadow the sources, so
+    the edits are not running).
     """
-    module = Path(pycalls.__file__ or "")
+    module = Path(pycalls_solver.__file__ or "")
     if module.suffix == ".py":
         return "interpreted"
+    package = module.parent.parent  # strata/codegraph
     try:
-        built = module.with_name("pycalls.sha256").read_text(encoding="ascii").strip()
+        built = (package / "pycalls.sha256").read_text(encoding="ascii").strip()
         digest = hashlib.sha256()
         for source in COMPILED_SOURCES:  # as hatch_build.source_digest hashes them
-            digest.update(module.with_name(source).read_bytes())
+            digest.update((package / source).read_bytes())
     except OSError:
         return "compiled"  # shipped without its sources or digest: nothing to compare
     return "compiled" if built == digest.hexdigest() else "stale"
@@ -222,7 +235,7 @@ def analyze_repository(
         if python_analysis_build() == "stale":
             log.warning(
                 "python_analysis_stale",
-                hint="pycalls.py or pysyntax.py changed since compiled: reinstall (make install)",
+                hint="the call analysis (pycalls/, pysyntax.py) changed since compiled: reinstall (make install)",
             )
         step(INDEX_STEPS[0])
         stamps: dict[str, tuple[tuple[int, int], str]] = {}
@@ -505,7 +518,7 @@ def _update_analysis(analysis: RepositoryAnalysis, hashes: dict[str, str]) -> tu
     delta.symbols = _symbol_rows(project, analysis.file_of, modules=set(modules))
     known = set(project.scopes)
     # Every scope that ran may have found other calls and references; its owner's edges are replaced.
-    owners = set(ran)  # each scope owns its calls, references and imports (pycalls._function_owner)
+    owners = set(ran)  # each scope owns its calls, references and imports (a call in a class body is the class's)
     owners = {o for o in owners if o in project.scopes}
     recorders = {r for o in owners for r in project.site_recorders.get(o, ())}
     delta.calls_from = sorted(owners)

@@ -1,0 +1,447 @@
+"""Expressions: what a lowered expression may evaluate to (names through scopes, attributes, calls, containers,
+comprehensions, annotations), binding values to assignment targets, and the references each use of a name records.
+
+Inside a body with straight-line rebinding (see Scope.rebind_at) a name reads the set of its latest assignment, and a
+constant item store ``x[K] = v`` is what later reads of ``x[K]`` see; the statement runner (statements.py) moves that
+state along as it goes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import zlib
+from collections import defaultdict
+from collections.abc import Set as AbstractSet
+from typing import Final
+
+from strata.codegraph.pycalls.attributes import classes_of
+from strata.codegraph.pycalls.calls import Calls
+from strata.codegraph.pycalls.scopes import TYPE, YIELD, Position, Scope
+from strata.codegraph.pysyntax import (
+    E_ANNOTATION,
+    E_ATTR,
+    E_BOOLOP,
+    E_CALL,
+    E_COMP,
+    E_CONST,
+    E_DICT,
+    E_DISPLAY,
+    E_GETATTR,
+    E_IFEXP,
+    E_JSTR,
+    E_LAMBDA,
+    E_NAME,
+    E_PASS,
+    E_SEQ,
+    E_SLICE,
+    E_SUB,
+    E_WALRUS,
+    E_YIELD,
+    INSTANCE,
+    K_CONSTANT,
+    K_SPREAD,
+    POSITION_COLUMN_BITS,
+    POSITION_COLUMN_MASK,
+    POSITION_LINE_SHIFT,
+    T_ATTR,
+    T_NAME,
+    T_STAR,
+    T_SUB,
+    T_UNPACK,
+    Node,
+)
+
+__all__ = ["Expressions"]
+
+BUILTIN_NAMES: Final = frozenset(dir(builtins))
+_BUILTIN_VALUES: Final = {name: f"<builtin>.{name}" for name in BUILTIN_NAMES}
+MAX_SLICE_ITEMS: Final = 32  # positions a constant slice carries over to the new container
+_GETATTR: Final = frozenset({"<builtin>.getattr"})
+_TYPING: Final = ("typing.", "typing_extensions.", "collections.abc.", "abc.")  # names no instance is of
+_NO_KEYWORDS: Final[dict[str, set[str]]] = {}  # never written to
+
+
+class Expressions(Calls):
+    """Evaluating expressions and binding targets within one scope's run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # while a scope with straight-line rebinding runs: the keys its names read now, and bind next
+        self._flow_scope: Scope | None = None
+        self._now: dict[str, str] = {}
+        self._pending: dict[str, str] = {}
+        self._slots: dict[tuple[str, str], set[str]] = {}  # (container, constant key) -> its value now
+
+    def lookup(self, scope: Scope, name: str) -> AbstractSet[str]:
+        if scope is self._flow_scope and name in self._now:
+            return self._read(self._now[name])
+        var = self._name_var(scope, name)
+        if var is not None:
+            return self._read_var(var)
+        star = scope.star_vars.get(name)
+        if star is None:
+            star = scope.star_vars[name] = self._var(f"{scope.module}.{name}")
+        found = self._read_var(star)  # bound by `from m import *`
+        if found:
+            return found
+        if name in BUILTIN_NAMES:
+            return {_BUILTIN_VALUES[name]}
+        return set()
+
+    def eval(self, node: Node, scope: Scope) -> set[str]:
+        op: int = node[0]
+        if op == E_NAME:
+            name: str = node[1]
+            values = set(self.lookup(scope, name))
+            self._note_reference(values, name, node[2], scope)
+            return values
+        if op == E_ATTR:
+            return self._loaded(self.eval(node[1], scope), node[2], node[3], scope)
+        if op == E_CALL:
+            return self._call(node, scope)
+        if op == E_CONST:
+            kind: str = node[1]
+            return {kind} if kind else set()
+        if op == E_SUB:
+            return self._subscript(node, scope)
+        if op == E_SEQ:
+            for child in node[1]:
+                self.eval(child, scope)
+            return set()
+        if op == E_DISPLAY:
+            items = self._var(node[2])  # found once for all the elements
+            for element, slot in node[3]:
+                if slot is None:  # *starred
+                    self._add_var(items, self._items(self.eval(element, scope)))
+                    continue
+                values = self.eval(element, scope)
+                self._add_var(items, values)
+                self._add(slot, values)
+            return {node[1]}
+        if op == E_DICT:
+            items = self._var(node[2])
+            for value, mode, key in node[3]:
+                values = self.eval(value, scope)
+                self._add_var(items, values)
+                if mode == K_CONSTANT:
+                    self._add(key, values)
+                elif mode == K_SPREAD:  # {**other}
+                    self._add_var(items, self._items(values))
+                else:
+                    self.eval(key, scope)
+            return {node[1]}
+        if op == E_JSTR:
+            for child in node[1]:
+                self.eval(child, scope)
+            return {"<**PyStr**>"}
+        if op == E_LAMBDA:
+            self._bind_defaults(node[2], scope)
+            return {node[1]}
+        if op == E_COMP:
+            for iterated_expr, position, target, conditions in node[3]:
+                iterated = self._iterate(self.eval(iterated_expr, scope), position, scope)
+                self._bind(target, iterated, scope, None)
+                for condition in conditions:
+                    self.eval(condition, scope)
+            if node[4] is not None:
+                self.eval(node[4], scope)
+            self._add(node[2], self.eval(node[5], scope))
+            return {node[1]}
+        if op == E_SLICE:
+            return self._slice(node, scope)
+        if op == E_IFEXP:
+            self.eval(node[1], scope)
+            return self.eval(node[2], scope) | self.eval(node[3], scope)
+        if op == E_BOOLOP:
+            out: set[str] = set()
+            for value in node[1]:
+                out |= self.eval(value, scope)
+            return out
+        if op == E_PASS:
+            return self.eval(node[1], scope)
+        if op == E_WALRUS:
+            values = self.eval(node[2], scope)
+            self._bind(node[1], values, scope, node[2])
+            return values
+        if op == E_ANNOTATION:
+            return self._annotated(node[1], scope)
+        if op == E_GETATTR:
+            return self._getattr(node, scope)
+        if op == E_YIELD:
+            values = self.eval(node[1], scope)
+            owner = scope
+            self._add_var(self._own_var(owner, YIELD), self._items(values) if node[2] else values)
+            return set()
+        raise AssertionError(f"unknown lowered expression {op}")
+
+    def _call(self, node: Node, scope: Scope) -> set[str]:
+        position: Position = node[6]
+        if node[7] and self._key_for(scope, "super") is None:  # super(...), the builtin
+            owner = scope
+            cls = owner.class_fqn
+            self._call_values({"<builtin>.super"}, [], {}, position, scope, bound=False)
+            return {f"<super>{cls}"} if cls else set()
+        func: Node = node[1]
+        receivers: dict[str, set[str]] | None = None
+        bound = func[0] == E_ATTR
+        if bound:  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
+            callees, receivers = self._methods_and_receivers(self.eval(func[1], scope), func[2], func[3], scope)
+        else:
+            callees = self.eval(func, scope)
+        args = [self.eval(a, scope) for a in node[2]]
+        names: tuple[str, ...] = node[3]
+        kwargs = _NO_KEYWORDS  # most calls pass none: no dict made (_call_values only reads it)
+        if names:
+            values: tuple[Node, ...] = node[4]
+            kwargs = {name: self.eval(values[i], scope) for i, name in enumerate(names)}
+        for value in node[5]:  # **mapping
+            self.eval(value, scope)
+        return self._call_values(callees, args, kwargs, position, scope, bound=bound, receivers=receivers)
+
+    def _methods_and_receivers(
+        self, objects: set[str], attr: str, lineno: int, scope: Scope
+    ) -> tuple[set[str], dict[str, set[str]]]:
+        """``obj.attr`` for a call: what it denotes, and per method found the instances whose lookup found it (its
+        ``self``: a processor's ``self.run()`` is not every processor's ``run`` called on every processor)."""
+        out: set[str] = set()
+        receivers: dict[str, set[str]] = {}
+        for obj in objects:
+            found = self.attribute(obj, attr)
+            if not found:
+                continue
+            out |= found
+            kind = self._kind(obj)
+            if kind == "instance" or kind == "class":  # `A.m(a)` as `a.m()`
+                instances: AbstractSet[str] = {obj if kind == "instance" else obj + INSTANCE}
+            elif kind == "super":  # `super().m()`: the method's own self
+                owner = scope
+                if owner.method_kind != "method" or not owner.params:
+                    continue
+                instances = self._read_var(self._own_var(owner, owner.params[0]))
+            else:
+                continue
+            for method in found:
+                of = receivers.get(method)
+                if of is None:
+                    receivers[method] = set(instances)
+                else:
+                    of |= instances
+        self._note_reference(out, attr, lineno, scope)
+        return out, receivers
+
+    def _loaded(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
+        """``obj.attr`` read: its values, where reading a property of an instance is a call of its getter (a call
+        site on that line of its own, keyed by the attribute's name) and gives what the getter returns."""
+        out = self._attributes(objects, attr, lineno, scope)
+        getters: set[str] | None = None
+        for value in out:
+            kind, function = self._kinded(value)
+            if kind == "function" and function is not None and function.is_property:
+                if getters is None:
+                    getters = set()
+                getters.add(value)
+        if getters is None:
+            return out
+        receivers: dict[str, set[str]] = {}
+        for obj in objects:
+            if self._kind(obj) == "instance":  # `Class.name` is the property object itself: no call
+                for getter in self.attribute(obj, attr) & getters:
+                    receivers.setdefault(getter, set()).add(obj)
+        if not receivers:
+            return out
+        site = lineno << POSITION_LINE_SHIFT | POSITION_COLUMN_MASK << POSITION_COLUMN_BITS
+        site |= zlib.crc32(attr.encode()) & POSITION_COLUMN_MASK
+        called = set(receivers)
+        return (out - called) | self._call_values(called, [], {}, site, scope, bound=True, receivers=receivers)
+
+    def _attributes(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
+        out: set[str] = set()
+        if len(objects) == 1:  # most: attribute() returns a set of its own, kept as it is
+            for obj in objects:
+                out = self.attribute(obj, attr)
+        else:
+            for obj in objects:
+                out |= self.attribute(obj, attr)
+        self._note_reference(out, attr, lineno, scope)
+        return out
+
+    def _getattr(self, node: Node, scope: Scope) -> set[str]:
+        """``getattr(obj, "name"[, default])`` is ``obj.name`` (or the default); ``getattr(obj, f"visit_{kind}")``
+        every attribute of obj's class whose name starts so (a dispatch by name)."""
+        call: Node = node[1]
+        result = self._call(call, scope)  # the call of getattr, recorded as any call (and the default's value)
+        if self.lookup(scope, "getattr") != _GETATTR:
+            return result  # a getattr of the project's own
+        objects = self.eval(node[2], scope)
+        name: str = node[3]
+        if len(call[2]) == 3:
+            result |= self.eval(call[2][2], scope)
+        if node[4]:
+            return result | self._attributes(objects, name, node[5], scope)
+        for cls in classes_of(objects, self._kind) | {o for o in objects if self._kind(o) == "class"}:
+            for _, _kind, klass in self._mro_entries(cls):
+                if klass is None:
+                    continue
+                for defined in klass.locals:
+                    if defined.startswith(name):
+                        result |= self.lookup_attribute(cls, defined)
+        return result
+
+    def _annotated(self, classes: tuple[Node, ...], scope: Scope) -> set[str]:
+        """Instances of the classes a type annotation names: project classes, and library classes (a capitalised
+        name outside typing), whose methods then keep their library names. Added to what flows in, never instead:
+        a parameter annotated ``Node`` that is passed a ``Leaf`` holds both."""
+        out: set[str] = set()
+        for expr in classes:
+            for value in self.eval(expr, scope):
+                kind = self._kind(value)
+                if kind == "class":
+                    if not any(k.endswith(".Protocol") and self._kind(k) == "external" for k in self.mro(value)):
+                        out.add(value + INSTANCE)  # a Protocol says what an object does, not what it is
+                elif kind == "external" and value.rpartition(".")[2][:1].isupper() and not value.startswith(_TYPING):
+                    out.add(value)
+        return out
+
+    def _subscript(self, node: Node, scope: Scope) -> set[str]:
+        subscript: str | None = node[3]
+        if node[2] is not None:
+            self.eval(node[2], scope)
+        out: set[str] = set()
+        for obj in self.eval(node[1], scope):
+            if subscript is not None and (obj, subscript) in self._slots and scope is self._flow_scope:
+                out |= self._slots[(obj, subscript)]
+                continue
+            if self._kind(obj) == "container":
+                specific = (self._read(f"{obj}[{subscript}]") or None) if subscript is not None else None
+                out |= specific if specific else self._read_var(self._items_var(obj))
+            else:
+                out |= self._call_method({obj}, "__getitem__", scope)
+        return out
+
+    def _slice(self, node: Node, scope: Scope) -> set[str]:
+        """``x[a:b]``: a new container holding x's items (with positions when a and b are constants);
+        a slice of a string, a typed value or an external object keeps that value."""
+        for bound in node[2]:
+            self.eval(bound, scope)
+        exact: bool = node[3]
+        lower: int | None = node[4]
+        upper: int | None = node[5]
+        out: set[str] = set()
+        items: set[str] = set()
+        positions: defaultdict[int, set[str]] = defaultdict(set)
+        sliced = False
+        for obj in self.eval(node[1], scope):
+            kind = self._kind(obj)
+            if kind == "instance":
+                out |= self._call_method({obj}, "__getitem__", scope)
+                continue
+            if kind != "container":
+                out.add(obj)
+                continue
+            items |= self._read_var(self._items_var(obj))
+            if exact and lower is not None:
+                stop = lower + MAX_SLICE_ITEMS if upper is None else min(upper, lower + MAX_SLICE_ITEMS)
+                for index in range(lower, stop):
+                    item = self._read(f"{obj}[{index}]")
+                    if not item:
+                        break
+                    positions[index - lower] |= item
+            sliced = True
+        if sliced:
+            # Every container sliced here feeds the one new container, in a single addition per key: added
+            # one container at a time (set order), a set that saturated midway kept whichever came first.
+            cid: str = node[6]
+            self._add(node[7], items)
+            for position, item in sorted(positions.items()):
+                self._add(f"{cid}[{position}]", item)
+            out.add(cid)
+        return out
+
+    # -- binding -------------------------------------------------------------------------------------------------
+
+    def _bind_name(self, scope: Scope, name: str, values: AbstractSet[str]) -> None:
+        if scope is self._flow_scope and name in self._pending:
+            self._add(self._pending[name], values)
+            return
+        var = self._name_var(scope, name)
+        self._add_var(var if var is not None else self._own_var(scope, name), values)
+
+    def _bind(self, target: Node, values: set[str], scope: Scope, source: Node | None) -> None:
+        op: int = target[0]
+        if op == T_NAME:
+            self._bind_name(scope, target[1], values)
+        elif op == T_ATTR:
+            attr: str = target[2]
+            for obj in self.eval(target[1], scope):
+                kind, owner = self._kinded(obj)
+                if owner is not None:  # a project module, class or function: `obj.attr` is its own set
+                    self._add_var(self._own_var(owner, attr), values)
+                elif kind in ("module", "container", "external"):
+                    self._add(f"{obj}.{attr}", values)
+        elif op == T_SUB:
+            key: str | None = target[3]
+            objects = self.eval(target[1], scope)
+            for obj in objects:
+                if self._kind(obj) == "container":
+                    self._add_var(self._items_var(obj), values)
+                    if key is not None:
+                        self._add(f"{obj}[{key}]", values)
+            if scope is self._flow_scope:
+                if target[4] and key is not None and len(objects) == 1:  # `x[K] = v` directly in the body
+                    self._slots[(next(iter(objects)), key)] = set(values)
+                elif self._slots:  # any other store to these containers: their items are unknown again
+                    self._slots = {slot: v for slot, v in self._slots.items() if slot[0] not in objects}
+            if target[2] is not None:
+                self.eval(target[2], scope)
+        elif op == T_UNPACK:
+            elements: tuple[Node, ...] = target[1]
+            if source is not None and source[0] == E_DISPLAY and source[4] and len(source[3]) == len(elements):
+                for element, (value, slot) in zip(elements, source[3], strict=True):
+                    # a starred value (`*rest` in the display) is no display to unpack pairwise
+                    self._bind(element, self.eval(value, scope), scope, value if slot is not None else None)
+            else:
+                items = self._items(values)
+                for element in elements:
+                    self._bind(element, items, scope, None)
+        elif op == T_STAR:
+            self._bind(target[1], values, scope, None)
+
+    def _bind_defaults(self, defaults: tuple[Node, ...], scope: Scope) -> None:
+        for key, default in defaults:
+            values = self.eval(default, scope)
+            self._add(key, values)
+            if default[0] == E_ANNOTATION:
+                self._add(key + TYPE, values)
+
+    # -- what a run records besides calls --------------------------------------------------------------------------
+
+    def _note_reference(self, values: set[str], name: str, lineno: int, scope: Scope) -> None:
+        """Remember which project definitions this name or attribute names (find_references).
+
+        Only uses spelled with the definition's own name count: `callback` inside a function that was
+        passed `on_login` denotes it by data flow, but it is not a place that refers to `on_login`.
+        """
+        if values:
+            suffix = self._definition_suffixes.get(name)
+            if suffix is None:  # most names: nothing in the project is defined by that name
+                return
+            targets: set[str] | None = None  # made only when one is found (Lib/: 1.1M of these checks)
+            for value in values:
+                if value.endswith(suffix) and self._kind(value) in ("function", "class"):
+                    if targets is None:
+                        targets = set()
+                    targets.add(value)
+            if targets is not None:
+                owner = scope.fqn
+                if owner is not self._recorded:
+                    self.site_recorders[owner].add(self._current or "")
+                    self._recorded = owner
+                self.scope_references[self._current or ""][(owner, lineno)] |= targets
+
+    def _note_import(self, targets: AbstractSet[str], lineno: int, scope: Scope) -> None:
+        """Remember what an import statement names (IMPORTS edges; modules outside the project too)."""
+        owner = scope.fqn
+        if owner is not self._recorded:
+            self.site_recorders[owner].add(self._current or "")
+            self._recorded = owner
+        self.scope_imports[self._current or ""][(owner, lineno)] |= targets - {""}
