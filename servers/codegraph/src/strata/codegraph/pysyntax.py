@@ -10,10 +10,13 @@ The tuples hold only str, int, bool, None, tuples and frozensets, so a lowered m
 with marshal: pyworkers.lower_sources lowers a large project on two cores (a child process takes part of it). The
 syntax tree is dropped once its module is lowered; on Lib/ the trees took 1.1 GB, the lowered modules 377 MB.
 
-Layouts (indices are the ``*_`` constants below):
-- a lowered module: (name, is_package, scopes, imported, facts, url_calls)
+Layouts (every position has a named constant below):
+- a lowered module: (name, is_package, scopes, imported, facts, url_calls): ``M_*``
 - a scope: (fqn, kind, parent, body, lineno, end_lineno, params, locals, global_names, nonlocal_names, class_fqn,
-  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param, is_abstract, annotated, is_property)
+  method_kind, is_generator, rebind_at, slot_stores, calls_at, bases, route_decorators, returns_param, is_abstract,
+  annotated, is_property): ``SC_*``
+- a statement, expression or assignment target: its opcode at ``OP`` (``S_*``, ``E_*``, ``T_*``), then its operands at
+  the positions named after the opcode (``E_CALL_ARGS``: where an ``E_CALL`` keeps its arguments)
 """
 
 from __future__ import annotations
@@ -42,48 +45,138 @@ POSITION_COLUMN_BITS: Final = 20
 POSITION_COLUMN_MASK: Final = (1 << POSITION_COLUMN_BITS) - 1
 POSITION_LINE_SHIFT: Final = 2 * POSITION_COLUMN_BITS
 
-# -- opcodes ------------------------------------------------------------------------------------------------------
+# -- opcodes and layouts ------------------------------------------------------------------------------------------
+# A lowered node is a tuple: its opcode at OP, then its operands at the positions named after it (E_CALL_ARGS is
+# where an E_CALL node keeps its arguments).
+OP: Final = 0
 # expressions
-E_NAME: Final = 1  # (op, name, lineno)
-E_ATTR: Final = 2  # (op, value, attr, lineno)
-E_CALL: Final = 3  # (op, func, args, kw_names, kw_values, star_kwargs, pos, super_form); pos: see _position
-E_CONST: Final = 4  # (op, kind): "<**PyStr**>" and the like, "" for a value of no builtin type
-E_LAMBDA: Final = 5  # (op, fqn, defaults); defaults = ((parameter key, expr), ...)
-E_JSTR: Final = 6  # (op, children)
-E_DICT: Final = 7  # (op, cid, items key, entries); entry = (value, K_*, key string or key expr or None)
-E_DISPLAY: Final = 8  # (op, cid, items key, elements, unpackable); element = (expr, slot key, or None when starred)
-E_COMP: Final = (
-    9  # (op, cid, items key, generators, key expr or None, value expr); generator = (iter, pos, target, ifs)
-)
-E_SLICE: Final = 10  # (op, value, bounds, exact, lower, upper, cid, items key)
-E_SUB: Final = 11  # (op, value, slice expr or None, constant key or None)
-E_IFEXP: Final = 12  # (op, test, body, orelse)
-E_BOOLOP: Final = 13  # (op, values)
-E_WALRUS: Final = 14  # (op, target, value)
-E_PASS: Final = 15  # (op, value): await, a starred value
-E_YIELD: Final = 16  # (op, value, is_from)
-E_SEQ: Final = 17  # (op, children): evaluated in order for what they record; the value is empty
-E_ANNOTATION: Final = 18  # (op, classes): instances of the classes a type annotation names (see _annotated)
-E_GETATTR: Final = (
-    19  # (op, call, object expr, name, exact, lineno): getattr(obj, "name") or getattr(obj, f"name{...}")
-)
+E_NAME: Final = 1
+E_NAME_ID: Final = 1
+E_NAME_LINENO: Final = 2
+E_ATTR: Final = 2
+E_ATTR_VALUE: Final = 1
+E_ATTR_NAME: Final = 2
+E_ATTR_LINENO: Final = 3
+E_CALL: Final = 3
+E_CALL_FUNC: Final = 1
+E_CALL_ARGS: Final = 2
+E_CALL_KW_NAMES: Final = 3
+E_CALL_KW_VALUES: Final = 4
+E_CALL_STAR_KWARGS: Final = 5  # `**mapping` expressions
+E_CALL_POSITION: Final = 6  # see _position
+E_CALL_SUPER: Final = 7  # a call of the name `super`
+E_CONST: Final = 4
+E_CONST_KIND: Final = 1  # "<**PyStr**>" and the like, "" for a value of no builtin type
+E_LAMBDA: Final = 5
+E_LAMBDA_FQN: Final = 1
+E_LAMBDA_DEFAULTS: Final = 2  # ((parameter key, expr), ...)
+E_JSTR: Final = 6
+E_JSTR_PARTS: Final = 1
+E_DICT: Final = 7
+E_DICT_CID: Final = 1
+E_DICT_ITEMS: Final = 2  # the key of the container's items set
+E_DICT_ENTRIES: Final = 3  # (value, K_*, key string or key expr or None)
+E_DISPLAY: Final = 8
+E_DISPLAY_CID: Final = 1
+E_DISPLAY_ITEMS: Final = 2
+E_DISPLAY_ELEMENTS: Final = 3  # (expr, slot key, or None when starred)
+E_DISPLAY_UNPACKABLE: Final = 4  # a tuple or list display an assignment may unpack pairwise
+E_COMP: Final = 9
+E_COMP_CID: Final = 1
+E_COMP_ITEMS: Final = 2
+E_COMP_GENERATORS: Final = 3  # (iter, pos, target, ifs)
+E_COMP_KEY: Final = 4  # a dict comprehension's key expr, else None
+E_COMP_VALUE: Final = 5
+E_SLICE: Final = 10
+E_SLICE_VALUE: Final = 1
+E_SLICE_BOUNDS: Final = 2
+E_SLICE_EXACT: Final = 3  # constant bounds and no step
+E_SLICE_LOWER: Final = 4
+E_SLICE_UPPER: Final = 5
+E_SLICE_CID: Final = 6
+E_SLICE_ITEMS: Final = 7
+E_SUB: Final = 11
+E_SUB_VALUE: Final = 1
+E_SUB_SLICE: Final = 2  # the subscript expression, None when it is a constant
+E_SUB_KEY: Final = 3  # the constant subscript, else None
+E_IFEXP: Final = 12
+E_IFEXP_TEST: Final = 1
+E_IFEXP_BODY: Final = 2
+E_IFEXP_ORELSE: Final = 3
+E_BOOLOP: Final = 13
+E_BOOLOP_VALUES: Final = 1
+E_WALRUS: Final = 14
+E_WALRUS_TARGET: Final = 1
+E_WALRUS_VALUE: Final = 2
+E_PASS: Final = 15  # await, a starred value
+E_PASS_VALUE: Final = 1
+E_YIELD: Final = 16
+E_YIELD_VALUE: Final = 1
+E_YIELD_IS_FROM: Final = 2
+E_SEQ: Final = 17  # evaluated in order for what they record; the value is empty
+E_SEQ_CHILDREN: Final = 1
+E_ANNOTATION: Final = 18  # instances of the classes a type annotation names (see _annotated)
+E_ANNOTATION_CLASSES: Final = 1
+E_GETATTR: Final = 19  # getattr(obj, "name") or getattr(obj, f"name{...}")
+E_GETATTR_CALL: Final = 1  # the call of getattr itself (an E_CALL node)
+E_GETATTR_OBJECT: Final = 2
+E_GETATTR_NAME: Final = 3  # the name, or the constant start of an f-string
+E_GETATTR_EXACT: Final = 4
+E_GETATTR_LINENO: Final = 5
 # statements
-S_ASSIGN: Final = 20  # (op, targets, value)
-S_RETURN: Final = 21  # (op, value)
-S_FOR: Final = 23  # (op, iter, pos, target, body)
-S_IF: Final = 24  # (op, test, body): if, while and match (subject, every case's body)
-S_WITH: Final = 25  # (op, items, body, is_async); item = (context expr, target or None, protocol position)
-S_TRY: Final = 26  # (op, body, handlers); handler = (type expr or None, body)
-S_RAISE: Final = 27  # (op, exc, pos or None): pos when exc is not a call (`raise A` instantiates A)
-S_IMPORT: Final = 28  # (op, imported names, lineno, binds); bind = (name, module value)
-S_FROM: Final = 29  # (op, base, aliases, lineno); alias = (name, bound name, full name)
-S_DEF: Final = 30  # (op, name, fqn, is_class, bases, defaults, decorators); base = (key, expr); decorator = (expr, pos)
+S_ASSIGN: Final = 20
+S_ASSIGN_TARGETS: Final = 1
+S_ASSIGN_VALUE: Final = 2
+S_RETURN: Final = 21
+S_RETURN_VALUE: Final = 1
+S_FOR: Final = 23
+S_FOR_ITER: Final = 1
+S_FOR_POSITION: Final = 2  # the call site of __iter__ and __next__
+S_FOR_TARGET: Final = 3
+S_FOR_BODY: Final = 4
+S_IF: Final = 24  # if, while and match (subject, every case's body)
+S_IF_TEST: Final = 1
+S_IF_BODY: Final = 2
+S_WITH: Final = 25
+S_WITH_ITEMS: Final = 1  # (context expr, target or None, protocol position)
+S_WITH_BODY: Final = 2
+S_WITH_IS_ASYNC: Final = 3
+S_TRY: Final = 26
+S_TRY_BODY: Final = 1
+S_TRY_HANDLERS: Final = 2  # (type expr or None, body)
+S_RAISE: Final = 27
+S_RAISE_EXC: Final = 1
+S_RAISE_POSITION: Final = 2  # when exc is not a call (`raise A` instantiates A), else None
+S_IMPORT: Final = 28
+S_IMPORT_NAMES: Final = 1
+S_IMPORT_LINENO: Final = 2
+S_IMPORT_BINDS: Final = 3  # (name, module value)
+S_FROM: Final = 29
+S_FROM_BASE: Final = 1
+S_FROM_ALIASES: Final = 2  # (name, bound name, full name)
+S_FROM_LINENO: Final = 3
+S_DEF: Final = 30
+S_DEF_NAME: Final = 1
+S_DEF_FQN: Final = 2
+S_DEF_IS_CLASS: Final = 3
+S_DEF_BASES: Final = 4  # (key, expr)
+S_DEF_DEFAULTS: Final = 5  # (parameter key, expr)
+S_DEF_DECORATORS: Final = 6  # (expr, pos), innermost first
 # assignment targets
-T_NAME: Final = 40  # (op, name)
-T_ATTR: Final = 41  # (op, value, attr)
-T_SUB: Final = 42  # (op, value, slice expr or None, constant key or None, direct store in a straight-line body)
-T_UNPACK: Final = 43  # (op, targets)
-T_STAR: Final = 44  # (op, target): `*rest`, bound without the value's syntax (no pairwise unpacking below it)
+T_NAME: Final = 40
+T_NAME_ID: Final = 1
+T_ATTR: Final = 41
+T_ATTR_VALUE: Final = 1
+T_ATTR_NAME: Final = 2
+T_SUB: Final = 42
+T_SUB_VALUE: Final = 1
+T_SUB_SLICE: Final = 2
+T_SUB_KEY: Final = 3
+T_SUB_DIRECT: Final = 4  # a store directly in a straight-line body
+T_UNPACK: Final = 43
+T_UNPACK_TARGETS: Final = 1
+T_STAR: Final = 44  # `*rest`, bound without the value's syntax (no pairwise unpacking below it)
+T_STAR_TARGET: Final = 1
 # dict entries
 K_CONSTANT: Final = 0  # {"k": v}: the slot key
 K_SPREAD: Final = 1  # {**other}
@@ -503,7 +596,7 @@ class _Lowering:
             return (S_IF, self.expr(stmt.subject), self.block([s for case in stmt.cases for s in case.body]))
         if isinstance(stmt, _EXPRESSION_STATEMENTS):
             children = [self.expr(c) for c in _iter_child_nodes(stmt) if isinstance(c, _AST_EXPRESSION)]
-            return (E_SEQ, tuple(c for c in children if c[0] != E_CONST))
+            return (E_SEQ, tuple(c for c in children if c[OP] != E_CONST))
         return None
 
     def definition(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Node:
@@ -562,7 +655,7 @@ class _Lowering:
     def effect(self, node: ast.expr) -> Node | None:
         """``node`` lowered where only what evaluating it records matters, None when that is nothing."""
         low = self.expr(node)
-        return None if low[0] == E_CONST else low
+        return None if low[OP] == E_CONST else low
 
     def expr(self, node: ast.expr) -> Node:
         if isinstance(node, _AST_NAME):
@@ -665,13 +758,13 @@ class _Lowering:
         for child in _iter_child_nodes(node):
             if isinstance(child, _AST_EXPRESSION):
                 low = self.expr(child)
-                if low[0] != E_CONST:
+                if low[OP] != E_CONST:
                     out.append(low)
             elif isinstance(child, _COMPREHENSION_OR_KEYWORD):
                 for grandchild in _iter_child_nodes(child):
                     if isinstance(grandchild, _AST_EXPRESSION):
                         low = self.expr(grandchild)
-                        if low[0] != E_CONST:
+                        if low[OP] != E_CONST:
                             out.append(low)
         return tuple(out)
 

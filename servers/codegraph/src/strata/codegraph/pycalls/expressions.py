@@ -19,35 +19,99 @@ from strata.codegraph.pycalls.calls import Calls
 from strata.codegraph.pycalls.scopes import TYPE, YIELD, Position, Scope
 from strata.codegraph.pysyntax import (
     E_ANNOTATION,
+    E_ANNOTATION_CLASSES,
     E_ATTR,
+    E_ATTR_LINENO,
+    E_ATTR_NAME,
+    E_ATTR_VALUE,
     E_BOOLOP,
+    E_BOOLOP_VALUES,
     E_CALL,
+    E_CALL_ARGS,
+    E_CALL_FUNC,
+    E_CALL_KW_NAMES,
+    E_CALL_KW_VALUES,
+    E_CALL_POSITION,
+    E_CALL_STAR_KWARGS,
+    E_CALL_SUPER,
     E_COMP,
+    E_COMP_CID,
+    E_COMP_GENERATORS,
+    E_COMP_ITEMS,
+    E_COMP_KEY,
+    E_COMP_VALUE,
     E_CONST,
+    E_CONST_KIND,
     E_DICT,
+    E_DICT_CID,
+    E_DICT_ENTRIES,
+    E_DICT_ITEMS,
     E_DISPLAY,
+    E_DISPLAY_CID,
+    E_DISPLAY_ELEMENTS,
+    E_DISPLAY_ITEMS,
+    E_DISPLAY_UNPACKABLE,
     E_GETATTR,
+    E_GETATTR_CALL,
+    E_GETATTR_EXACT,
+    E_GETATTR_LINENO,
+    E_GETATTR_NAME,
+    E_GETATTR_OBJECT,
     E_IFEXP,
+    E_IFEXP_BODY,
+    E_IFEXP_ORELSE,
+    E_IFEXP_TEST,
     E_JSTR,
+    E_JSTR_PARTS,
     E_LAMBDA,
+    E_LAMBDA_DEFAULTS,
+    E_LAMBDA_FQN,
     E_NAME,
+    E_NAME_ID,
+    E_NAME_LINENO,
     E_PASS,
+    E_PASS_VALUE,
     E_SEQ,
+    E_SEQ_CHILDREN,
     E_SLICE,
+    E_SLICE_BOUNDS,
+    E_SLICE_CID,
+    E_SLICE_EXACT,
+    E_SLICE_ITEMS,
+    E_SLICE_LOWER,
+    E_SLICE_UPPER,
+    E_SLICE_VALUE,
     E_SUB,
+    E_SUB_KEY,
+    E_SUB_SLICE,
+    E_SUB_VALUE,
     E_WALRUS,
+    E_WALRUS_TARGET,
+    E_WALRUS_VALUE,
     E_YIELD,
+    E_YIELD_IS_FROM,
+    E_YIELD_VALUE,
     INSTANCE,
     K_CONSTANT,
     K_SPREAD,
+    OP,
     POSITION_COLUMN_BITS,
     POSITION_COLUMN_MASK,
     POSITION_LINE_SHIFT,
     T_ATTR,
+    T_ATTR_NAME,
+    T_ATTR_VALUE,
     T_NAME,
+    T_NAME_ID,
     T_STAR,
+    T_STAR_TARGET,
     T_SUB,
+    T_SUB_DIRECT,
+    T_SUB_KEY,
+    T_SUB_SLICE,
+    T_SUB_VALUE,
     T_UNPACK,
+    T_UNPACK_TARGETS,
     Node,
 )
 
@@ -89,38 +153,39 @@ class Expressions(Calls):
         return set()
 
     def eval(self, node: Node, scope: Scope) -> set[str]:
-        op: int = node[0]
+        op: int = node[OP]
         if op == E_NAME:
-            name: str = node[1]
+            name: str = node[E_NAME_ID]
             values = set(self.lookup(scope, name))
-            self._note_reference(values, name, node[2], scope)
+            self._note_reference(values, name, node[E_NAME_LINENO], scope)
             return values
         if op == E_ATTR:
-            return self._loaded(self.eval(node[1], scope), node[2], node[3], scope)
+            objects = self.eval(node[E_ATTR_VALUE], scope)
+            return self._loaded(objects, node[E_ATTR_NAME], node[E_ATTR_LINENO], scope)
         if op == E_CALL:
             return self._call(node, scope)
         if op == E_CONST:
-            kind: str = node[1]
+            kind: str = node[E_CONST_KIND]
             return {kind} if kind else set()
         if op == E_SUB:
             return self._subscript(node, scope)
         if op == E_SEQ:
-            for child in node[1]:
+            for child in node[E_SEQ_CHILDREN]:
                 self.eval(child, scope)
             return set()
         if op == E_DISPLAY:
-            items = self._var(node[2])  # found once for all the elements
-            for element, slot in node[3]:
+            items = self._var(node[E_DISPLAY_ITEMS])  # found once for all the elements
+            for element, slot in node[E_DISPLAY_ELEMENTS]:
                 if slot is None:  # *starred
                     self._add_var(items, self._items(self.eval(element, scope)))
                     continue
                 values = self.eval(element, scope)
                 self._add_var(items, values)
                 self._add(slot, values)
-            return {node[1]}
+            return {node[E_DISPLAY_CID]}
         if op == E_DICT:
-            items = self._var(node[2])
-            for value, mode, key in node[3]:
+            items = self._var(node[E_DICT_ITEMS])
+            for value, mode, key in node[E_DICT_ENTRIES]:
                 values = self.eval(value, scope)
                 self._add_var(items, values)
                 if mode == K_CONSTANT:
@@ -129,72 +194,74 @@ class Expressions(Calls):
                     self._add_var(items, self._items(values))
                 else:
                     self.eval(key, scope)
-            return {node[1]}
+            return {node[E_DICT_CID]}
         if op == E_JSTR:
-            for child in node[1]:
+            for child in node[E_JSTR_PARTS]:
                 self.eval(child, scope)
             return {"<**PyStr**>"}
         if op == E_LAMBDA:
-            self._bind_defaults(node[2], scope)
-            return {node[1]}
+            self._bind_defaults(node[E_LAMBDA_DEFAULTS], scope)
+            return {node[E_LAMBDA_FQN]}
         if op == E_COMP:
-            for iterated_expr, position, target, conditions in node[3]:
+            for iterated_expr, position, target, conditions in node[E_COMP_GENERATORS]:
                 iterated = self._iterate(self.eval(iterated_expr, scope), position, scope)
                 self._bind(target, iterated, scope, None)
                 for condition in conditions:
                     self.eval(condition, scope)
-            if node[4] is not None:
-                self.eval(node[4], scope)
-            self._add(node[2], self.eval(node[5], scope))
-            return {node[1]}
+            if node[E_COMP_KEY] is not None:
+                self.eval(node[E_COMP_KEY], scope)
+            self._add(node[E_COMP_ITEMS], self.eval(node[E_COMP_VALUE], scope))
+            return {node[E_COMP_CID]}
         if op == E_SLICE:
             return self._slice(node, scope)
         if op == E_IFEXP:
-            self.eval(node[1], scope)
-            return self.eval(node[2], scope) | self.eval(node[3], scope)
+            self.eval(node[E_IFEXP_TEST], scope)
+            return self.eval(node[E_IFEXP_BODY], scope) | self.eval(node[E_IFEXP_ORELSE], scope)
         if op == E_BOOLOP:
             out: set[str] = set()
-            for value in node[1]:
+            for value in node[E_BOOLOP_VALUES]:
                 out |= self.eval(value, scope)
             return out
         if op == E_PASS:
-            return self.eval(node[1], scope)
+            return self.eval(node[E_PASS_VALUE], scope)
         if op == E_WALRUS:
-            values = self.eval(node[2], scope)
-            self._bind(node[1], values, scope, node[2])
+            values = self.eval(node[E_WALRUS_VALUE], scope)
+            self._bind(node[E_WALRUS_TARGET], values, scope, node[E_WALRUS_VALUE])
             return values
         if op == E_ANNOTATION:
-            return self._annotated(node[1], scope)
+            return self._annotated(node[E_ANNOTATION_CLASSES], scope)
         if op == E_GETATTR:
             return self._getattr(node, scope)
         if op == E_YIELD:
-            values = self.eval(node[1], scope)
+            values = self.eval(node[E_YIELD_VALUE], scope)
             owner = scope
-            self._add_var(self._own_var(owner, YIELD), self._items(values) if node[2] else values)
+            self._add_var(self._own_var(owner, YIELD), self._items(values) if node[E_YIELD_IS_FROM] else values)
             return set()
         raise AssertionError(f"unknown lowered expression {op}")
 
     def _call(self, node: Node, scope: Scope) -> set[str]:
-        position: Position = node[6]
-        if node[7] and self._key_for(scope, "super") is None:  # super(...), the builtin
+        position: Position = node[E_CALL_POSITION]
+        if node[E_CALL_SUPER] and self._key_for(scope, "super") is None:  # super(...), the builtin
             owner = scope
             cls = owner.class_fqn
             self._call_values({"<builtin>.super"}, [], {}, position, scope, bound=False)
             return {f"<super>{cls}"} if cls else set()
-        func: Node = node[1]
+        func: Node = node[E_CALL_FUNC]
         receivers: dict[str, set[str]] | None = None
-        bound = func[0] == E_ATTR
+        bound = func[OP] == E_ATTR
         if bound:  # `obj.m(...)`: obj is evaluated once, for m and as the receiver
-            callees, receivers = self._methods_and_receivers(self.eval(func[1], scope), func[2], func[3], scope)
+            callees, receivers = self._methods_and_receivers(
+                self.eval(func[E_ATTR_VALUE], scope), func[E_ATTR_NAME], func[E_ATTR_LINENO], scope
+            )
         else:
             callees = self.eval(func, scope)
-        args = [self.eval(a, scope) for a in node[2]]
-        names: tuple[str, ...] = node[3]
+        args = [self.eval(a, scope) for a in node[E_CALL_ARGS]]
+        names: tuple[str, ...] = node[E_CALL_KW_NAMES]
         kwargs = _NO_KEYWORDS  # most calls pass none: no dict made (_call_values only reads it)
         if names:
-            values: tuple[Node, ...] = node[4]
+            values: tuple[Node, ...] = node[E_CALL_KW_VALUES]
             kwargs = {name: self.eval(values[i], scope) for i, name in enumerate(names)}
-        for value in node[5]:  # **mapping
+        for value in node[E_CALL_STAR_KWARGS]:
             self.eval(value, scope)
         return self._call_values(callees, args, kwargs, position, scope, bound=bound, receivers=receivers)
 
@@ -268,16 +335,16 @@ class Expressions(Calls):
     def _getattr(self, node: Node, scope: Scope) -> set[str]:
         """``getattr(obj, "name"[, default])`` is ``obj.name`` (or the default); ``getattr(obj, f"visit_{kind}")``
         every attribute of obj's class whose name starts so (a dispatch by name)."""
-        call: Node = node[1]
+        call: Node = node[E_GETATTR_CALL]
         result = self._call(call, scope)  # the call of getattr, recorded as any call (and the default's value)
         if self.lookup(scope, "getattr") != _GETATTR:
             return result  # a getattr of the project's own
-        objects = self.eval(node[2], scope)
-        name: str = node[3]
-        if len(call[2]) == 3:
-            result |= self.eval(call[2][2], scope)
-        if node[4]:
-            return result | self._attributes(objects, name, node[5], scope)
+        objects = self.eval(node[E_GETATTR_OBJECT], scope)
+        name: str = node[E_GETATTR_NAME]
+        if len(call[E_CALL_ARGS]) == 3:
+            result |= self.eval(call[E_CALL_ARGS][2], scope)
+        if node[E_GETATTR_EXACT]:
+            return result | self._attributes(objects, name, node[E_GETATTR_LINENO], scope)
         for cls in classes_of(objects, self._kind) | {o for o in objects if self._kind(o) == "class"}:
             for _, _kind, klass in self._mro_entries(cls):
                 if klass is None:
@@ -303,11 +370,11 @@ class Expressions(Calls):
         return out
 
     def _subscript(self, node: Node, scope: Scope) -> set[str]:
-        subscript: str | None = node[3]
-        if node[2] is not None:
-            self.eval(node[2], scope)
+        subscript: str | None = node[E_SUB_KEY]
+        if node[E_SUB_SLICE] is not None:
+            self.eval(node[E_SUB_SLICE], scope)
         out: set[str] = set()
-        for obj in self.eval(node[1], scope):
+        for obj in self.eval(node[E_SUB_VALUE], scope):
             if subscript is not None and (obj, subscript) in self._slots and scope is self._flow_scope:
                 out |= self._slots[(obj, subscript)]
                 continue
@@ -321,16 +388,16 @@ class Expressions(Calls):
     def _slice(self, node: Node, scope: Scope) -> set[str]:
         """``x[a:b]``: a new container holding x's items (with positions when a and b are constants);
         a slice of a string, a typed value or an external object keeps that value."""
-        for bound in node[2]:
+        for bound in node[E_SLICE_BOUNDS]:
             self.eval(bound, scope)
-        exact: bool = node[3]
-        lower: int | None = node[4]
-        upper: int | None = node[5]
+        exact: bool = node[E_SLICE_EXACT]
+        lower: int | None = node[E_SLICE_LOWER]
+        upper: int | None = node[E_SLICE_UPPER]
         out: set[str] = set()
         items: set[str] = set()
         positions: defaultdict[int, set[str]] = defaultdict(set)
         sliced = False
-        for obj in self.eval(node[1], scope):
+        for obj in self.eval(node[E_SLICE_VALUE], scope):
             kind = self._kind(obj)
             if kind == "instance":
                 out |= self._call_method({obj}, "__getitem__", scope)
@@ -350,8 +417,8 @@ class Expressions(Calls):
         if sliced:
             # Every container sliced here feeds the one new container, in a single addition per key: added
             # one container at a time (set order), a set that saturated midway kept whichever came first.
-            cid: str = node[6]
-            self._add(node[7], items)
+            cid: str = node[E_SLICE_CID]
+            self._add(node[E_SLICE_ITEMS], items)
             for position, item in sorted(positions.items()):
                 self._add(f"{cid}[{position}]", item)
             out.add(cid)
@@ -367,36 +434,41 @@ class Expressions(Calls):
         self._add_var(var if var is not None else self._own_var(scope, name), values)
 
     def _bind(self, target: Node, values: set[str], scope: Scope, source: Node | None) -> None:
-        op: int = target[0]
+        op: int = target[OP]
         if op == T_NAME:
-            self._bind_name(scope, target[1], values)
+            self._bind_name(scope, target[T_NAME_ID], values)
         elif op == T_ATTR:
-            attr: str = target[2]
-            for obj in self.eval(target[1], scope):
+            attr: str = target[T_ATTR_NAME]
+            for obj in self.eval(target[T_ATTR_VALUE], scope):
                 kind, owner = self._kinded(obj)
                 if owner is not None:  # a project module, class or function: `obj.attr` is its own set
                     self._add_var(self._own_var(owner, attr), values)
                 elif kind in ("module", "container", "external"):
                     self._add(f"{obj}.{attr}", values)
         elif op == T_SUB:
-            key: str | None = target[3]
-            objects = self.eval(target[1], scope)
+            key: str | None = target[T_SUB_KEY]
+            objects = self.eval(target[T_SUB_VALUE], scope)
             for obj in objects:
                 if self._kind(obj) == "container":
                     self._add_var(self._items_var(obj), values)
                     if key is not None:
                         self._add(f"{obj}[{key}]", values)
             if scope is self._flow_scope:
-                if target[4] and key is not None and len(objects) == 1:  # `x[K] = v` directly in the body
+                if target[T_SUB_DIRECT] and key is not None and len(objects) == 1:  # `x[K] = v` directly in the body
                     self._slots[(next(iter(objects)), key)] = set(values)
                 elif self._slots:  # any other store to these containers: their items are unknown again
                     self._slots = {slot: v for slot, v in self._slots.items() if slot[0] not in objects}
-            if target[2] is not None:
-                self.eval(target[2], scope)
+            if target[T_SUB_SLICE] is not None:
+                self.eval(target[T_SUB_SLICE], scope)
         elif op == T_UNPACK:
-            elements: tuple[Node, ...] = target[1]
-            if source is not None and source[0] == E_DISPLAY and source[4] and len(source[3]) == len(elements):
-                for element, (value, slot) in zip(elements, source[3], strict=True):
+            elements: tuple[Node, ...] = target[T_UNPACK_TARGETS]
+            if (
+                source is not None
+                and source[OP] == E_DISPLAY
+                and source[E_DISPLAY_UNPACKABLE]
+                and len(source[E_DISPLAY_ELEMENTS]) == len(elements)
+            ):
+                for element, (value, slot) in zip(elements, source[E_DISPLAY_ELEMENTS], strict=True):
                     # a starred value (`*rest` in the display) is no display to unpack pairwise
                     self._bind(element, self.eval(value, scope), scope, value if slot is not None else None)
             else:
@@ -404,13 +476,13 @@ class Expressions(Calls):
                 for element in elements:
                     self._bind(element, items, scope, None)
         elif op == T_STAR:
-            self._bind(target[1], values, scope, None)
+            self._bind(target[T_STAR_TARGET], values, scope, None)
 
     def _bind_defaults(self, defaults: tuple[Node, ...], scope: Scope) -> None:
         for key, default in defaults:
             values = self.eval(default, scope)
             self._add(key, values)
-            if default[0] == E_ANNOTATION:
+            if default[OP] == E_ANNOTATION:
                 self._add(key + TYPE, values)
 
     # -- what a run records besides calls --------------------------------------------------------------------------

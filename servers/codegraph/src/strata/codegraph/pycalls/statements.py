@@ -7,16 +7,44 @@ from strata.codegraph.pycalls.attributes import classes_of
 from strata.codegraph.pycalls.expressions import Expressions
 from strata.codegraph.pycalls.scopes import RETURN, Scope
 from strata.codegraph.pysyntax import (
+    OP,
     S_ASSIGN,
+    S_ASSIGN_TARGETS,
+    S_ASSIGN_VALUE,
     S_DEF,
+    S_DEF_BASES,
+    S_DEF_DECORATORS,
+    S_DEF_DEFAULTS,
+    S_DEF_FQN,
+    S_DEF_NAME,
     S_FOR,
+    S_FOR_BODY,
+    S_FOR_ITER,
+    S_FOR_POSITION,
+    S_FOR_TARGET,
     S_FROM,
+    S_FROM_ALIASES,
+    S_FROM_BASE,
+    S_FROM_LINENO,
     S_IF,
+    S_IF_BODY,
+    S_IF_TEST,
     S_IMPORT,
+    S_IMPORT_BINDS,
+    S_IMPORT_LINENO,
+    S_IMPORT_NAMES,
     S_RAISE,
+    S_RAISE_EXC,
+    S_RAISE_POSITION,
     S_RETURN,
+    S_RETURN_VALUE,
     S_TRY,
+    S_TRY_BODY,
+    S_TRY_HANDLERS,
     S_WITH,
+    S_WITH_BODY,
+    S_WITH_IS_ASYNC,
+    S_WITH_ITEMS,
     Node,
 )
 
@@ -54,39 +82,40 @@ class Statements(Expressions):
             self._flow_scope, self._now, self._pending, self._slots = None, {}, {}, {}
 
     def _stmt(self, stmt: Node, scope: Scope) -> None:
-        op: int = stmt[0]
+        op: int = stmt[OP]
         if op < S_ASSIGN:  # an expression statement
             self.eval(stmt, scope)
         elif op == S_ASSIGN:
-            value: Node = stmt[2]
+            value: Node = stmt[S_ASSIGN_VALUE]
             values = self.eval(value, scope)
-            for target in stmt[1]:
+            for target in stmt[S_ASSIGN_TARGETS]:
                 self._bind(target, values, scope, value)
         elif op == S_DEF:
             self._definition(stmt, scope)
         elif op == S_IF:
-            self.eval(stmt[1], scope)
-            self._stmts(stmt[2], scope)
+            self.eval(stmt[S_IF_TEST], scope)
+            self._stmts(stmt[S_IF_BODY], scope)
         elif op == S_RETURN:
-            self._add_var(self._own_var(scope, RETURN), self.eval(stmt[1], scope))
+            self._add_var(self._own_var(scope, RETURN), self.eval(stmt[S_RETURN_VALUE], scope))
         elif op == S_FOR:
-            self._bind(stmt[3], self._iterate(self.eval(stmt[1], scope), stmt[2], scope), scope, None)
-            self._stmts(stmt[4], scope)
+            iterated = self._iterate(self.eval(stmt[S_FOR_ITER], scope), stmt[S_FOR_POSITION], scope)
+            self._bind(stmt[S_FOR_TARGET], iterated, scope, None)
+            self._stmts(stmt[S_FOR_BODY], scope)
         elif op == S_FROM:
             self._import_from(stmt, scope)
         elif op == S_IMPORT:
-            self._note_import(stmt[1], stmt[2], scope)
-            for name, module in stmt[3]:
+            self._note_import(stmt[S_IMPORT_NAMES], stmt[S_IMPORT_LINENO], scope)
+            for name, module in stmt[S_IMPORT_BINDS]:
                 self._bind_name(scope, name, {module})  # a module's value is its name, in the project or not
         elif op == S_TRY:
-            self._stmts(stmt[1], scope)
-            for type_expr, handler_body in stmt[2]:
+            self._stmts(stmt[S_TRY_BODY], scope)
+            for type_expr, handler_body in stmt[S_TRY_HANDLERS]:
                 if type_expr is not None:
                     self.eval(type_expr, scope)
                 self._stmts(handler_body, scope)
         elif op == S_WITH:
-            enter, leave = ("__aenter__", "__aexit__") if stmt[3] else ("__enter__", "__exit__")
-            for context, target, position in stmt[1]:
+            enter, leave = ("__aenter__", "__aexit__") if stmt[S_WITH_IS_ASYNC] else ("__enter__", "__exit__")
+            for context, target, position in stmt[S_WITH_ITEMS]:
                 values = self.eval(context, scope)
                 entered: set[str] = set()
                 classes = classes_of(values, self._kind)
@@ -95,12 +124,12 @@ class Statements(Expressions):
                     self._call_values(self._methods(classes, leave), [], {}, position, scope, bound=True)
                 if target is not None:
                     self._bind(target, values | entered, scope, None)
-            self._stmts(stmt[2], scope)
+            self._stmts(stmt[S_WITH_BODY], scope)
         elif op == S_RAISE:
-            raised = self.eval(stmt[1], scope)
-            if stmt[2] is not None:  # `raise A` instantiates A
+            raised = self.eval(stmt[S_RAISE_EXC], scope)
+            if stmt[S_RAISE_POSITION] is not None:  # `raise A` instantiates A
                 classes = {v for v in raised if self._kind(v) == "class"}
-                self._call_values(classes, [], {}, stmt[2], scope, bound=False)
+                self._call_values(classes, [], {}, stmt[S_RAISE_POSITION], scope, bound=False)
 
     def _stmts(self, stmts: tuple[Node, ...], scope: Scope) -> None:
         for stmt in stmts:
@@ -110,11 +139,11 @@ class Statements(Expressions):
         # The bases are evaluated here, in the run of the scope that defines the class, and kept: an MRO
         # reads them. Evaluated again wherever an attribute was first looked up, a call in a base (`class
         # A(namedtuple(...))`) ran as part of that unrelated scope and was recorded there.
-        for key, base in stmt[4]:
+        for key, base in stmt[S_DEF_BASES]:
             self._add(key, self.eval(base, scope))
-        self._bind_defaults(stmt[5], scope)
-        value: set[str] = {stmt[2]}
-        for decorator, position in stmt[6]:  # innermost first
+        self._bind_defaults(stmt[S_DEF_DEFAULTS], scope)
+        value: set[str] = {stmt[S_DEF_FQN]}
+        for decorator, position in stmt[S_DEF_DECORATORS]:  # innermost first
             # @dec def f: ... is f = dec(f): a call of dec with f, whose result is bound to f. A decorator
             # we cannot see into (unknown, external or builtin) is taken to wrap f. The test must not look
             # at the result: it is empty in early rounds, and points-to sets never shrink.
@@ -122,18 +151,18 @@ class Statements(Expressions):
             result = self._call_values(decorators, [value], {}, position, scope, bound=False)
             opaque = not decorators or any(self._kind(d) not in ("function", "class") for d in decorators)
             value = result | value if opaque else result
-        self._bind_name(scope, stmt[1], value)
+        self._bind_name(scope, stmt[S_DEF_NAME], value)
 
     def _import_from(self, stmt: Node, scope: Scope) -> None:
-        base: str = stmt[1]
+        base: str = stmt[S_FROM_BASE]
         imported: set[str] = set()
-        for name, _, full in stmt[2]:
+        for name, _, full in stmt[S_FROM_ALIASES]:
             if name == "*" or base not in self.module_names or full in self.module_names:
                 imported.add(base if name == "*" else full)
             else:  # a name defined in (or re-exported by) a project module: what it denotes, else the module
                 imported |= {v for v in self._read(full) if v in self.scopes} or {base}
-        self._note_import(imported, stmt[3], scope)
-        for name, bound, full in stmt[2]:
+        self._note_import(imported, stmt[S_FROM_LINENO], scope)
+        for name, bound, full in stmt[S_FROM_ALIASES]:
             if name == "*":
                 source = self.scopes.get(base)
                 if source is not None:
