@@ -591,3 +591,138 @@ def test_reading_a_property_of_an_instance_calls_its_getter(tmp_path: Path) -> N
     )
     assert g["site.main"] == ["site.Link.render", "site.Page.size", "site.Page.url"]
     assert g["site.doc"] == []
+
+
+def test_operators_call_the_methods_a_class_defines(tmp_path: Path) -> None:
+    """`a + b`, `a == b`, `x in c`, `-a`, `x[k]`, `x[k] = v`, `del x[k]`, `a += b` and f-string fields are calls of
+    the operand's dunder methods, giving what they return; the reflected method runs when the left operand has none
+    (`"s" + expr` is expr.__radd__), and builtin operands call nothing."""
+    g = graph(
+        tmp_path,
+        {
+            "pp.py": (
+                "class Result:\n    def names(self):\n        pass\n"
+                "class Expr:\n"
+                "    def __add__(self, other):\n        return Expr()\n"
+                "    def __radd__(self, other):\n        return Expr()\n"
+                "    def __eq__(self, other):\n        return True\n"
+                "    def __neg__(self):\n        return Expr()\n"
+                "    def __contains__(self, item):\n        return False\n"
+                "    def __getitem__(self, key):\n        return Result()\n"
+                "    def __setitem__(self, key, value):\n        pass\n"
+                "    def __delitem__(self, key):\n        pass\n"
+                "    def __iadd__(self, other):\n        return self\n"
+                "    def __str__(self):\n        return 'e'\n"
+                "    def __repr__(self):\n        return 'E'\n"
+                "def binary():\n    e = Expr()\n    return e + e\n"
+                "def reflected():\n    return 'lit' + Expr()\n"
+                "def compare():\n    return Expr() == 1\n"
+                "def unary():\n    return -Expr()\n"
+                "def member():\n    return 1 in Expr()\n"
+                "def item():\n    Expr()[0].names()\n"
+                "def store():\n    e = Expr()\n    e['k'] = 1\n    del e['k']\n"
+                "def augmented():\n    e = Expr()\n    e += 1\n"
+                "def formatted():\n    e = Expr()\n    return f'{e} {e!r}'\n"
+                "def builtins():\n    x = 1\n    return x + 2, 'a' == 'b', -x, [1][0]\n"
+            ),
+        },
+    )
+    assert g["pp.binary"] == ["pp.Expr.__add__"]
+    assert g["pp.reflected"] == ["pp.Expr.__radd__"]
+    assert g["pp.compare"] == ["pp.Expr.__eq__"]
+    assert g["pp.unary"] == ["pp.Expr.__neg__"]
+    assert g["pp.member"] == ["pp.Expr.__contains__"]
+    assert g["pp.item"] == ["pp.Expr.__getitem__", "pp.Result.names"]  # the item is what __getitem__ returns
+    assert g["pp.store"] == ["pp.Expr.__delitem__", "pp.Expr.__setitem__"]
+    assert g["pp.augmented"] == ["pp.Expr.__iadd__"]  # __iadd__ first: __add__ only where a class has no __iadd__
+    assert g["pp.formatted"] == ["pp.Expr.__repr__", "pp.Expr.__str__"]
+    assert g["pp.builtins"] == []
+
+
+def test_a_method_read_from_an_instance_is_bound_to_it(tmp_path: Path) -> None:
+    """`self.visit_If` handed on (a dispatch table, a callback) and called later still runs with that instance as
+    `self`: a subclass instance's methods are what its calls inside reach."""
+    g = graph(
+        tmp_path,
+        {
+            "gen.py": (
+                "class CodeGenerator:\n"
+                "    def write(self, x):\n        pass\n"
+                "    def visit_If(self, node):\n        self.write(node)\n"
+                "    def visit(self, node):\n"
+                "        f = getattr(self, 'visit_' + node)\n"
+                "        return f(node)\n"
+                "    def later(self):\n        callback = self.visit_If\n        return callback\n"
+                "class Tracking(CodeGenerator):\n    def write(self, x):\n        pass\n"
+                "def main():\n    Tracking().visit('If')\n"
+                "def run():\n    c = Tracking()\n    c.later()(1)\n"
+            ),
+        },
+    )
+    # a method's self holds its own class's instance from the start; the Tracking made in main is bound by the getattr
+    assert g["gen.CodeGenerator.visit_If"] == ["gen.CodeGenerator.write", "gen.Tracking.write"]
+    assert g["gen.run"] == ["gen.CodeGenerator.later", "gen.CodeGenerator.visit_If"]
+
+
+def test_unpacking_a_tuple_gives_each_target_its_own_item(tmp_path: Path) -> None:
+    """`loc, tokens = parse()` binds loc to what `return loc, tokens` put first, not to every item; `pair[1]` of a
+    tuple display is its second item, and `pair[2]` of a pair is nothing. A `*rest` among the targets (or a value whose
+    items have no positions) still gives every target all its items."""
+    g = graph(
+        tmp_path,
+        {
+            "parse.py": (
+                "class Loc:\n    def step(self):\n        pass\n"
+                "class Tokens:\n    def step(self):\n        pass\n"
+                "def parse():\n    return Loc(), Tokens()\n"
+                "def main():\n    loc, tokens = parse()\n    loc.step()\n"
+                "def indexed():\n    pair = parse()\n    pair[1].step()\n    pair[2].step()\n"
+                "def loop():\n    for loc, tokens in ((Loc(), Tokens()), (Loc(), Tokens())):\n        tokens.step()\n"
+                "def starred():\n    first, *rest = parse()\n    first.step()\n"
+            ),
+        },
+    )
+    assert g["parse.main"] == ["parse.Loc.step", "parse.parse"]
+    assert g["parse.indexed"] == ["parse.Tokens.step", "parse.parse"]
+    assert g["parse.loop"] == ["parse.Tokens.step"]
+    assert g["parse.starred"] == ["parse.Loc.step", "parse.Tokens.step", "parse.parse"]
+
+
+def test_a_parameter_annotated_with_a_builtin_type_is_given_no_project_instance(tmp_path: Path) -> None:
+    """`loc: int` rules out the project-class instances that a shared caller passes by mistake of the analysis (a
+    class deriving from int stays), so `loc + 1` calls no project __add__."""
+    g = graph(
+        tmp_path,
+        {
+            "num.py": (
+                "class Element:\n    def __add__(self, other):\n        return Element()\n"
+                "class Offset(int):\n    def __add__(self, other):\n        return Offset()\n"
+                "def skip(loc: int):\n    return loc + 1\n"
+                "def untyped(loc):\n    return loc + 1\n"
+                "def main(values):\n"
+                "    for v in [Element(), Offset(), 3]:\n        skip(v)\n        untyped(v)\n"
+            ),
+        },
+    )
+    assert g["num.skip"] == ["num.Offset.__add__"]
+    assert g["num.untyped"] == ["num.Element.__add__", "num.Offset.__add__"]
+
+
+def test_a_decorator_returning_update_wrapper_gives_its_wrapper(tmp_path: Path) -> None:
+    """`return update_wrapper(new_func, f)` is new_func: the decorated methods are that wrapper, which calls f."""
+    g = graph(
+        tmp_path,
+        {
+            "comp.py": (
+                "from functools import update_wrapper\n"
+                "def optimize(f):\n"
+                "    def new_func(self, node):\n        return f(self, node)\n"
+                "    return update_wrapper(new_func, f)\n"
+                "class Gen:\n"
+                "    @optimize\n    def visit_Name(self, node):\n        pass\n"
+                "def main():\n    Gen().visit_Name(1)\n"
+            ),
+        },
+    )
+    assert g["comp.main"] == ["comp.optimize.new_func"]
+    assert g["comp.optimize.new_func"] == ["comp.Gen.visit_Name"]

@@ -4,7 +4,8 @@ A module is parsed (stdlib ``ast``), its scopes (module, classes, functions, lam
 each binds, and the statements and expressions the points-to fixpoint evaluates are turned into nested tuples: an
 opcode, then the operands it needs. Every string the fixpoint would otherwise build on each run (fully qualified
 names, parameter keys, container ids, constant keys) is made here once, and what it never looks at (docstrings,
-operators, annotations, ``pass``) is left out.
+``not`` and ``is``, annotations other than the classes they name, ``pass``) is left out. Operators a class may define
+(``a + b``, ``a == b``, ``x in c``, ``x[k]``, f-string fields) become the method calls they are.
 
 The tuples hold only str, int, bool, None, tuples and frozensets, so a lowered module crosses a process boundary
 with marshal: pyworkers.lower_sources lowers a large project on two cores (a child process takes part of it). The
@@ -95,10 +96,12 @@ E_SLICE_LOWER: Final = 4
 E_SLICE_UPPER: Final = 5
 E_SLICE_CID: Final = 6
 E_SLICE_ITEMS: Final = 7
+E_SLICE_POSITION: Final = 8  # the call site of __getitem__
 E_SUB: Final = 11
 E_SUB_VALUE: Final = 1
 E_SUB_SLICE: Final = 2  # the subscript expression, None when it is a constant
 E_SUB_KEY: Final = 3  # the constant subscript, else None
+E_SUB_POSITION: Final = 4  # the call site of __getitem__
 E_IFEXP: Final = 12
 E_IFEXP_TEST: Final = 1
 E_IFEXP_BODY: Final = 2
@@ -123,39 +126,47 @@ E_GETATTR_OBJECT: Final = 2
 E_GETATTR_NAME: Final = 3  # the name, or the constant start of an f-string
 E_GETATTR_EXACT: Final = 4
 E_GETATTR_LINENO: Final = 5
+E_OPERATOR: Final = 20  # what a project class may define an operator with: `a + b`, `a < b`, `x in c`, `-a`, f"{a}"
+E_OPERATOR_OPERAND: Final = 1  # whose method runs
+E_OPERATOR_ARGUMENT: Final = 2  # what the method is passed, or None
+E_OPERATOR_METHODS: Final = 3  # names: the first one the operand's class has is called (`__iadd__`, else `__add__`)
+E_OPERATOR_REFLECTED: Final = 4  # the argument's method when the operand has none (`__radd__`), or ""
+E_OPERATOR_POSITION: Final = 5
+E_OPERATOR_KEEPS: Final = 6  # the value holds the argument's too (`x += [a]` binds x to the list, as `x = [a]`)
 # statements
-S_ASSIGN: Final = 20
+S_ASSIGN: Final = 30
 S_ASSIGN_TARGETS: Final = 1
 S_ASSIGN_VALUE: Final = 2
-S_RETURN: Final = 21
+S_RETURN: Final = 31
 S_RETURN_VALUE: Final = 1
-S_FOR: Final = 23
+S_FOR: Final = 33
 S_FOR_ITER: Final = 1
 S_FOR_POSITION: Final = 2  # the call site of __iter__ and __next__
 S_FOR_TARGET: Final = 3
 S_FOR_BODY: Final = 4
-S_IF: Final = 24  # if, while and match (subject, every case's body)
+S_IF: Final = 34  # if, while and match (subject, every case's body)
 S_IF_TEST: Final = 1
 S_IF_BODY: Final = 2
-S_WITH: Final = 25
+S_IF_ORELSE: Final = 3
+S_WITH: Final = 35
 S_WITH_ITEMS: Final = 1  # (context expr, target or None, protocol position)
 S_WITH_BODY: Final = 2
 S_WITH_IS_ASYNC: Final = 3
-S_TRY: Final = 26
+S_TRY: Final = 36
 S_TRY_BODY: Final = 1
 S_TRY_HANDLERS: Final = 2  # (type expr or None, body)
-S_RAISE: Final = 27
+S_RAISE: Final = 37
 S_RAISE_EXC: Final = 1
 S_RAISE_POSITION: Final = 2  # when exc is not a call (`raise A` instantiates A), else None
-S_IMPORT: Final = 28
+S_IMPORT: Final = 38
 S_IMPORT_NAMES: Final = 1
 S_IMPORT_LINENO: Final = 2
 S_IMPORT_BINDS: Final = 3  # (name, module value)
-S_FROM: Final = 29
+S_FROM: Final = 39
 S_FROM_BASE: Final = 1
 S_FROM_ALIASES: Final = 2  # (name, bound name, full name)
 S_FROM_LINENO: Final = 3
-S_DEF: Final = 30
+S_DEF: Final = 40
 S_DEF_NAME: Final = 1
 S_DEF_FQN: Final = 2
 S_DEF_IS_CLASS: Final = 3
@@ -163,19 +174,20 @@ S_DEF_BASES: Final = 4  # (key, expr)
 S_DEF_DEFAULTS: Final = 5  # (parameter key, expr)
 S_DEF_DECORATORS: Final = 6  # (expr, pos), innermost first
 # assignment targets
-T_NAME: Final = 40
+T_NAME: Final = 50
 T_NAME_ID: Final = 1
-T_ATTR: Final = 41
+T_ATTR: Final = 51
 T_ATTR_VALUE: Final = 1
 T_ATTR_NAME: Final = 2
-T_SUB: Final = 42
+T_SUB: Final = 52
 T_SUB_VALUE: Final = 1
 T_SUB_SLICE: Final = 2
 T_SUB_KEY: Final = 3
 T_SUB_DIRECT: Final = 4  # a store directly in a straight-line body
-T_UNPACK: Final = 43
+T_SUB_POSITION: Final = 5  # the call site of __setitem__
+T_UNPACK: Final = 53
 T_UNPACK_TARGETS: Final = 1
-T_STAR: Final = 44  # `*rest`, bound without the value's syntax (no pairwise unpacking below it)
+T_STAR: Final = 54  # `*rest`, bound without the value's syntax (no pairwise unpacking below it)
 T_STAR_TARGET: Final = 1
 # dict entries
 K_CONSTANT: Final = 0  # {"k": v}: the slot key
@@ -275,6 +287,42 @@ _AST_STARRED: Final = ast.Starred
 _AST_SUBSCRIPT: Final = ast.Subscript
 _AST_TRY: Final = ast.Try
 _AST_USUB: Final = ast.USub
+_AST_BINOP: Final = ast.BinOp
+_AST_COMPARE: Final = ast.Compare
+_AST_FORMATTEDVALUE: Final = ast.FormattedValue
+_OPERATOR_NODES: Final = (ast.BinOp, ast.UnaryOp, ast.Compare, ast.FormattedValue)
+# operator -> the left operand's method, and the right one's when the left has none (or returns NotImplemented)
+_BINARY_METHODS: Final[dict[type, tuple[str, str]]] = {
+    ast.Add: ("__add__", "__radd__"),
+    ast.Sub: ("__sub__", "__rsub__"),
+    ast.Mult: ("__mul__", "__rmul__"),
+    ast.MatMult: ("__matmul__", "__rmatmul__"),
+    ast.Div: ("__truediv__", "__rtruediv__"),
+    ast.FloorDiv: ("__floordiv__", "__rfloordiv__"),
+    ast.Mod: ("__mod__", "__rmod__"),
+    ast.Pow: ("__pow__", "__rpow__"),
+    ast.LShift: ("__lshift__", "__rlshift__"),
+    ast.RShift: ("__rshift__", "__rrshift__"),
+    ast.BitOr: ("__or__", "__ror__"),
+    ast.BitXor: ("__xor__", "__rxor__"),
+    ast.BitAnd: ("__and__", "__rand__"),
+}
+_COMPARE_METHODS: Final[dict[type, tuple[str, str]]] = {
+    ast.Eq: ("__eq__", "__eq__"),
+    ast.NotEq: ("__ne__", "__ne__"),
+    ast.Lt: ("__lt__", "__gt__"),
+    ast.LtE: ("__le__", "__ge__"),
+    ast.Gt: ("__gt__", "__lt__"),
+    ast.GtE: ("__ge__", "__le__"),
+}
+_UNARY_METHODS: Final[dict[type, str]] = {ast.USub: "__neg__", ast.UAdd: "__pos__", ast.Invert: "__invert__"}
+# f"{x}", f"{x!s}", f"{x!r}", f"{x!a}": object.__format__ calls str(), and object.__str__ calls __repr__
+_FORMAT_METHODS: Final[dict[int, tuple[str, ...]]] = {
+    -1: ("__format__", "__str__", "__repr__"),
+    115: ("__str__", "__repr__"),
+    114: ("__repr__",),
+    97: ("__repr__",),
+}
 _AST_UNARYOP: Final = ast.UnaryOp
 _AST_YIELDFROM: Final = ast.YieldFrom
 _AST_EXPRESSION: Final = ast.expr
@@ -542,8 +590,19 @@ class _Lowering:
                 value = (E_BOOLOP, (value, annotated))
             value = annotated if value is None else value
             return None if value is None else (S_ASSIGN, (self.target(stmt.target, False),), value)
-        if isinstance(stmt, _AST_AUGASSIGN):
-            return (S_ASSIGN, (self.target(stmt.target, False),), self.expr(stmt.value))
+        if isinstance(stmt, _AST_AUGASSIGN):  # `x += v`: x.__iadd__(v), else x.__add__(v), else v.__radd__(x)
+            forward, reflected = _BINARY_METHODS.get(type(stmt.op), ("", ""))
+            methods = ("__i" + forward[2:], forward) if forward else ()
+            operator = (
+                E_OPERATOR,
+                self.expr(stmt.target),
+                self.expr(stmt.value),
+                methods,
+                reflected,
+                _position(stmt),
+                True,
+            )
+            return (S_ASSIGN, (self.target(stmt.target, False),), operator)
         if isinstance(stmt, _AST_RETURN):
             return (S_RETURN, self.expr(stmt.value)) if stmt.value is not None else None
         if isinstance(stmt, _AST_EXPR):
@@ -559,7 +618,7 @@ class _Lowering:
                 self.block(stmt.body + stmt.orelse),
             )
         if isinstance(stmt, _CONDITIONAL_BLOCKS):
-            return (S_IF, self.expr(stmt.test), self.block(stmt.body + stmt.orelse))
+            return (S_IF, self.expr(stmt.test), self.block(stmt.body), self.block(stmt.orelse))
         if isinstance(stmt, _WITH_NODES):
             items = tuple(
                 (
@@ -593,9 +652,9 @@ class _Lowering:
         if isinstance(stmt, _DEFINITION_NODES):
             return self.definition(stmt)
         if isinstance(stmt, _AST_MATCH):
-            return (S_IF, self.expr(stmt.subject), self.block([s for case in stmt.cases for s in case.body]))
+            return (S_IF, self.expr(stmt.subject), self.block([s for case in stmt.cases for s in case.body]), ())
         if isinstance(stmt, _EXPRESSION_STATEMENTS):
-            children = [self.expr(c) for c in _iter_child_nodes(stmt) if isinstance(c, _AST_EXPRESSION)]
+            children = [self.deleted(c) for c in _iter_child_nodes(stmt) if isinstance(c, _AST_EXPRESSION)]
             return (E_SEQ, tuple(c for c in children if c[OP] != E_CONST))
         return None
 
@@ -643,7 +702,8 @@ class _Lowering:
         if isinstance(target, _AST_ATTRIBUTE):
             return (T_ATTR, self.expr(target.value), target.attr)
         if isinstance(target, _AST_SUBSCRIPT):
-            return (T_SUB, self.expr(target.value), self.effect(target.slice), _constant_key(target.slice), direct)
+            value, key = self.expr(target.value), _constant_key(target.slice)
+            return (T_SUB, value, self.effect(target.slice), key, direct, _position(target))
         if isinstance(target, _UNPACKABLE_NODES):
             return (T_UNPACK, tuple(self.target(e, False) for e in target.elts))
         if isinstance(target, _AST_STARRED):
@@ -651,6 +711,51 @@ class _Lowering:
         return (T_UNPACK, ())  # nothing is bound
 
     # -- expressions -------------------------------------------------------------------------------------------
+
+    def deleted(self, node: ast.expr) -> Node:
+        """An expression of an assert or del statement: ``del x[k]`` calls x.__delitem__(k)."""
+        if isinstance(node, _AST_SUBSCRIPT) and isinstance(node.ctx, ast.Del):
+            key = self.expr(node.slice)
+            return (E_OPERATOR, self.expr(node.value), key, ("__delitem__",), "", _position(node), False)
+        return self.expr(node)
+
+    def operator(self, node: ast.expr) -> Node | None:
+        """An operator expression lowered to the methods it calls, None for one no class defines (``not``, ``is``)
+        or one of constants only (``-1``, ``2 * 3``)."""
+        position = _position(node)
+        if isinstance(node, _AST_BINOP):
+            if isinstance(node.left, _AST_CONSTANT) and isinstance(node.right, _AST_CONSTANT):
+                return None
+            forward, reflected = _BINARY_METHODS[type(node.op)]
+            return (E_OPERATOR, self.expr(node.left), self.expr(node.right), (forward,), reflected, position, False)
+        if isinstance(node, _AST_UNARYOP):
+            method = _UNARY_METHODS.get(type(node.op))
+            if method is None or isinstance(node.operand, _AST_CONSTANT):
+                return None
+            return (E_OPERATOR, self.expr(node.operand), None, (method,), "", position, False)
+        if isinstance(node, _AST_COMPARE):
+            pairs: list[Node] = []
+            left = node.left
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                kind = type(op)
+                if kind in _COMPARE_METHODS:
+                    forward, reflected = _COMPARE_METHODS[kind]
+                    pairs.append(
+                        (E_OPERATOR, self.expr(left), self.expr(right), (forward,), reflected, position, False)
+                    )
+                elif kind is ast.In or kind is ast.NotIn:  # `x in c`: c.__contains__(x)
+                    pairs.append(
+                        (E_OPERATOR, self.expr(right), self.expr(left), ("__contains__",), "", position, False)
+                    )
+                else:  # `is`: no method
+                    pairs.append((E_SEQ, (self.expr(left), self.expr(right))))
+                left = right
+            return pairs[0] if len(pairs) == 1 else (E_BOOLOP, tuple(pairs))
+        if isinstance(node, _AST_FORMATTEDVALUE):  # f"{x}": format(x, spec), which calls __str__ unless x formats
+            methods = _FORMAT_METHODS.get(node.conversion, _FORMAT_METHODS[-1])
+            spec = None if node.format_spec is None else self.expr(node.format_spec)
+            return (E_OPERATOR, self.expr(node.value), spec, methods, "", position, False)
+        return None
 
     def effect(self, node: ast.expr) -> Node | None:
         """``node`` lowered where only what evaluating it records matters, None when that is nothing."""
@@ -719,9 +824,10 @@ class _Lowering:
             upper = _int_constant(part.upper, None) if part.upper is not None else None
             exact = part.step is None and lower is not None and lower >= 0 and (part.upper is None or upper is not None)
             cid = self.container(node, "list")
-            return (E_SLICE, self.expr(node.value), bounds, exact, lower, upper, cid, f"{cid}.{ITEMS}")
+            items = f"{cid}.{ITEMS}"
+            return (E_SLICE, self.expr(node.value), bounds, exact, lower, upper, cid, items, _position(node))
         if isinstance(node, _AST_SUBSCRIPT):
-            return (E_SUB, self.expr(node.value), self.effect(node.slice), _constant_key(node.slice))
+            return (E_SUB, self.expr(node.value), self.effect(node.slice), _constant_key(node.slice), _position(node))
         if isinstance(node, _AST_IFEXP):
             return (E_IFEXP, self.expr(node.test), self.expr(node.body), self.expr(node.orelse))
         if isinstance(node, _AST_BOOLOP):
@@ -730,6 +836,10 @@ class _Lowering:
             return (E_WALRUS, self.target(node.target, False), self.expr(node.value))
         if isinstance(node, _PASS_THROUGH_NODES):
             return (E_PASS, self.expr(node.value))
+        if isinstance(node, _OPERATOR_NODES):
+            operator = self.operator(node)
+            if operator is not None:
+                return operator
         if isinstance(node, _YIELD_NODES):
             if node.value is None:
                 return _NO_VALUE  # records nothing; the scope is a generator all the same (collection)

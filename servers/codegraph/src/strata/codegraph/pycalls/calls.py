@@ -4,6 +4,7 @@ methods it calls (``map``, ``sorted(key=)``, ``len``, ``iter``); each call site 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Final
 
 from strata.codegraph.pycalls.attributes import Attributes, classes_of
@@ -38,6 +39,14 @@ _ITERATING_BUILTINS: Final = frozenset(
     {"list", "tuple", "set", "frozenset", "sorted", "enumerate", "sum", "any", "all"}
 )
 _CALLABLE_KINDS: Final = frozenset({"function", "class", "instance"})
+# standard library functions that return the argument at this position (or a copy of it: an object of its class).
+# typing.cast is left out: on click and pyparsing, what it was passed had grown wider than the type it names.
+_GIVES_BACK: Final = {
+    "functools.update_wrapper": 0,  # a decorator's `return update_wrapper(wrapper, func)`
+    "copy.copy": 0,
+    "copy.deepcopy": 0,
+    "dataclasses.replace": 0,
+}
 _GENERATOR: Final = 1  # what calling one body of a function gives (Calls._enter_function)
 _RETURNS: Final = 2  # its return value
 _PASSED_BACK: Final = 4  # the argument it returns as it came in (Scope.returns_param)
@@ -101,9 +110,13 @@ class Calls(Attributes):
             elif kind == "external":
                 targets.add(callee)
                 # Calling an external class gives an instance (kept as the class name, so its methods
-                # resolve by name); what an external function returns is unknown.
+                # resolve by name); what an external function returns is unknown, but for the few standard ones
+                # that give back (a copy of) what they were passed.
                 if callee.rpartition(".")[2][:1].isupper():
                     result.add(callee)
+                passed = _GIVES_BACK.get(callee, -1)
+                if 0 <= passed < len(args):
+                    result |= args[passed]
         if len(targets) > 1:
             targets = self._implemented(targets)
         # Each run of a scope replaces what its previous run recorded, so the last run holds the final targets.
@@ -166,11 +179,16 @@ class Calls(Attributes):
         (a generator of it) or _RETURNS (its return value)."""
         skip = _skipped(function, args, bound)
         self._bind_arguments(function, args, kwargs, skip)
-        if skip and receivers and function.method_kind == "method" and function.params:
-            self._add_var(self._own_var(function, function.params[0]), receivers)
+        if skip and receivers:
+            self._bind_self(function, receivers)
         if function.is_generator:
             return _GENERATOR
         return _PASSED_BACK if function.returns_param >= skip and not function.alternates else _RETURNS
+
+    def _bind_self(self, function: Scope, receivers: AbstractSet[str]) -> None:
+        """``receivers`` are what a method body's ``self`` may be."""
+        if function.method_kind == "method" and function.params:
+            self._add_var(self._own_var(function, function.params[0]), receivers)
 
     def _passed_back(self, function: Scope, args: list[set[str]], kwargs: dict[str, set[str]], bound: bool) -> set[str]:
         """What a call of an identity-like function gives: the value it passed to the parameter returned (its
@@ -253,6 +271,33 @@ class Calls(Attributes):
         cid = f"<list:{scope.module}:{line}:{column}:{name}>"
         self._add(f"{cid}.{ITEMS}", produced if name == "map" else items)
         return {cid}
+
+    def _dunder_called(
+        self, objects: AbstractSet[str], names: tuple[str, ...], args: list[set[str]], position: Position, scope: Scope
+    ) -> tuple[set[str], bool]:
+        """Call on each project instance among ``objects`` the first of ``names`` its class has (an operator's
+        method: ``__iadd__``, else ``__add__``), at ``position``; what the calls give, and whether some object has
+        none of them (its type is another's, or it lacks the method: a reflected method may run instead). Nothing is
+        recorded where no instance has one."""
+        receivers: dict[str, set[str]] = {}
+        lacking = False
+        for obj in objects:
+            if self._kind(obj) != "instance":
+                lacking = True
+                continue
+            found: set[str] = set()
+            for name in names:
+                found = self._methods({obj[: -len(INSTANCE)]}, name)
+                if found:
+                    break
+            if not found:
+                lacking = True
+            for method in found:
+                receivers.setdefault(method, set()).add(obj)
+        if not receivers:
+            return set(), lacking
+        called = set(receivers)
+        return self._call_values(called, args, {}, position, scope, bound=True, receivers=receivers), lacking
 
     def _call_method(self, objects: set[str], name: str, scope: Scope | None) -> set[str]:
         out: set[str] = set()

@@ -69,6 +69,13 @@ from strata.codegraph.pysyntax import (
     E_NAME,
     E_NAME_ID,
     E_NAME_LINENO,
+    E_OPERATOR,
+    E_OPERATOR_ARGUMENT,
+    E_OPERATOR_KEEPS,
+    E_OPERATOR_METHODS,
+    E_OPERATOR_OPERAND,
+    E_OPERATOR_POSITION,
+    E_OPERATOR_REFLECTED,
     E_PASS,
     E_PASS_VALUE,
     E_SEQ,
@@ -79,10 +86,12 @@ from strata.codegraph.pysyntax import (
     E_SLICE_EXACT,
     E_SLICE_ITEMS,
     E_SLICE_LOWER,
+    E_SLICE_POSITION,
     E_SLICE_UPPER,
     E_SLICE_VALUE,
     E_SUB,
     E_SUB_KEY,
+    E_SUB_POSITION,
     E_SUB_SLICE,
     E_SUB_VALUE,
     E_WALRUS,
@@ -108,6 +117,7 @@ from strata.codegraph.pysyntax import (
     T_SUB,
     T_SUB_DIRECT,
     T_SUB_KEY,
+    T_SUB_POSITION,
     T_SUB_SLICE,
     T_SUB_VALUE,
     T_UNPACK,
@@ -123,6 +133,26 @@ MAX_SLICE_ITEMS: Final = 32  # positions a constant slice carries over to the ne
 _GETATTR: Final = frozenset({"<builtin>.getattr"})
 _TYPING: Final = ("typing.", "typing_extensions.", "collections.abc.", "abc.")  # names no instance is of
 _NO_KEYWORDS: Final[dict[str, set[str]]] = {}  # never written to
+_GETITEM: Final = ("__getitem__",)
+# builtin types an annotation may name that no project class is, unless it derives from one
+_VALUE_TYPES: Final = frozenset(
+    f"<builtin>.{name}"
+    for name in (
+        "int",
+        "str",
+        "float",
+        "bool",
+        "bytes",
+        "complex",
+        "bytearray",
+        "list",
+        "dict",
+        "tuple",
+        "set",
+        "frozenset",
+    )
+)
+_SETITEM: Final = ("__setitem__",)
 
 
 class Expressions(Calls):
@@ -135,6 +165,9 @@ class Expressions(Calls):
         self._now: dict[str, str] = {}
         self._pending: dict[str, str] = {}
         self._slots: dict[tuple[str, str], set[str]] = {}  # (container, constant key) -> its value now
+        # tuple and list displays without a starred element -> how many items they make (their cids are their
+        # places in the source: an edit that changes one's length runs it again)
+        self._lengths: dict[str, int] = {}
 
     def lookup(self, scope: Scope, name: str) -> AbstractSet[str]:
         if scope is self._flow_scope and name in self._now:
@@ -175,7 +208,10 @@ class Expressions(Calls):
             return set()
         if op == E_DISPLAY:
             items = self._var(node[E_DISPLAY_ITEMS])  # found once for all the elements
-            for element, slot in node[E_DISPLAY_ELEMENTS]:
+            elements: tuple[tuple[Node, str | None], ...] = node[E_DISPLAY_ELEMENTS]
+            if all(slot is not None for _, slot in elements):
+                self._lengths[node[E_DISPLAY_CID]] = len(elements)
+            for element, slot in elements:
                 if slot is None:  # *starred
                     self._add_var(items, self._items(self.eval(element, scope)))
                     continue
@@ -232,6 +268,8 @@ class Expressions(Calls):
             return self._annotated(node[E_ANNOTATION_CLASSES], scope)
         if op == E_GETATTR:
             return self._getattr(node, scope)
+        if op == E_OPERATOR:
+            return self._operator(node, scope)
         if op == E_YIELD:
             values = self.eval(node[E_YIELD_VALUE], scope)
             owner = scope
@@ -298,15 +336,23 @@ class Expressions(Calls):
 
     def _loaded(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
         """``obj.attr`` read: its values, where reading a property of an instance is a call of its getter (a call
-        site on that line of its own, keyed by the attribute's name) and gives what the getter returns."""
+        site on that line of its own, keyed by the attribute's name) and gives what the getter returns, and reading a
+        method of an instance gives it bound: the instance is its ``self`` wherever it is called later (a callback,
+        a ``getattr`` dispatch)."""
         out = self._attributes(objects, attr, lineno, scope)
         getters: set[str] | None = None
+        bound = False
         for value in out:
             kind, function = self._kinded(value)
-            if kind == "function" and function is not None and function.is_property:
-                if getters is None:
-                    getters = set()
-                getters.add(value)
+            if kind == "function" and function is not None:
+                if function.is_property:
+                    if getters is None:
+                        getters = set()
+                    getters.add(value)
+                elif function.method_kind == "method":
+                    bound = True
+        if bound:
+            self._bind_receivers(objects, attr)
         if getters is None:
             return out
         receivers: dict[str, set[str]] = {}
@@ -321,6 +367,19 @@ class Expressions(Calls):
         called = set(receivers)
         return (out - called) | self._call_values(called, [], {}, site, scope, bound=True, receivers=receivers)
 
+    def _bind_receivers(self, objects: set[str], attr: str) -> None:
+        """Each instance among ``objects`` becomes ``self`` of the method its ``attr`` finds."""
+        for obj in objects:
+            if self._kind(obj) != "instance":
+                continue
+            for method in self.attribute(obj, attr):
+                kind, function = self._kinded(method)
+                if kind == "function" and function is not None and not function.is_property:
+                    receiver = {obj}
+                    self._bind_self(function, receiver)
+                    for alternate in function.alternates:
+                        self._bind_self(alternate, receiver)
+
     def _attributes(self, objects: set[str], attr: str, lineno: int, scope: Scope) -> set[str]:
         out: set[str] = set()
         if len(objects) == 1:  # most: attribute() returns a set of its own, kept as it is
@@ -330,6 +389,22 @@ class Expressions(Calls):
             for obj in objects:
                 out |= self.attribute(obj, attr)
         self._note_reference(out, attr, lineno, scope)
+        return out
+
+    def _operator(self, node: Node, scope: Scope) -> set[str]:
+        """An operator: the operand's method (``a + b``: a.__add__(b)), and the argument's reflected one
+        (b.__radd__(a)) when the operand is something without the method; what they give."""
+        operand = self.eval(node[E_OPERATOR_OPERAND], scope)
+        argument_node: Node | None = node[E_OPERATOR_ARGUMENT]
+        argument = self.eval(argument_node, scope) if argument_node is not None else set()
+        position: Position = node[E_OPERATOR_POSITION]
+        args = [argument] if argument_node is not None else []
+        out, lacking = self._dunder_called(operand, node[E_OPERATOR_METHODS], args, position, scope)
+        reflected: str = node[E_OPERATOR_REFLECTED]
+        if reflected and lacking:
+            out |= self._dunder_called(argument, (reflected,), [operand], position, scope)[0]
+        if node[E_OPERATOR_KEEPS]:
+            out |= argument
         return out
 
     def _getattr(self, node: Node, scope: Scope) -> set[str]:
@@ -344,7 +419,8 @@ class Expressions(Calls):
         if len(call[E_CALL_ARGS]) == 3:
             result |= self.eval(call[E_CALL_ARGS][2], scope)
         if node[E_GETATTR_EXACT]:
-            return result | self._attributes(objects, name, node[E_GETATTR_LINENO], scope)
+            return result | self._loaded(objects, name, node[E_GETATTR_LINENO], scope)
+        names: set[str] = set()
         for cls in classes_of(objects, self._kind) | {o for o in objects if self._kind(o) == "class"}:
             for _, _kind, klass in self._mro_entries(cls):
                 if klass is None:
@@ -352,17 +428,24 @@ class Expressions(Calls):
                 for defined in klass.locals:
                     if defined.startswith(name):
                         result |= self.lookup_attribute(cls, defined)
+                        names.add(defined)
+        for defined in sorted(names):
+            self._bind_receivers(objects, defined)
         return result
 
-    def _annotated(self, classes: tuple[Node, ...], scope: Scope) -> set[str]:
+    def _annotated(self, classes: tuple[Node, ...], scope: Scope, builtin_types: set[str] | None = None) -> set[str]:
         """Instances of the classes a type annotation names: project classes, and library classes (a capitalised
         name outside typing), whose methods then keep their library names. Added to what flows in, never instead:
-        a parameter annotated ``Node`` that is passed a ``Leaf`` holds both."""
+        a parameter annotated ``Node`` that is passed a ``Leaf`` holds both. The builtin value types it names
+        (``loc: int``) go to ``builtin_types``: no instance of a project class is one unless its class derives
+        from it."""
         out: set[str] = set()
         for expr in classes:
             for value in self.eval(expr, scope):
                 kind = self._kind(value)
-                if kind == "class":
+                if kind == "builtin" and builtin_types is not None and value in _VALUE_TYPES:
+                    builtin_types.add(value)
+                elif kind == "class":
                     if not any(k.endswith(".Protocol") and self._kind(k) == "external" for k in self.mro(value)):
                         out.add(value + INSTANCE)  # a Protocol says what an object does, not what it is
                 elif kind == "external" and value.rpartition(".")[2][:1].isupper() and not value.startswith(_TYPING):
@@ -371,18 +454,28 @@ class Expressions(Calls):
 
     def _subscript(self, node: Node, scope: Scope) -> set[str]:
         subscript: str | None = node[E_SUB_KEY]
-        if node[E_SUB_SLICE] is not None:
-            self.eval(node[E_SUB_SLICE], scope)
+        key = self.eval(node[E_SUB_SLICE], scope) if node[E_SUB_SLICE] is not None else set()
         out: set[str] = set()
+        instances: set[str] | None = None
         for obj in self.eval(node[E_SUB_VALUE], scope):
             if subscript is not None and (obj, subscript) in self._slots and scope is self._flow_scope:
                 out |= self._slots[(obj, subscript)]
                 continue
             if self._kind(obj) == "container":
+                length = self._lengths.get(obj) if subscript is not None and obj.startswith("<tuple:") else None
+                if length is not None and subscript is not None and subscript.isdigit():
+                    # a tuple display's item by position: that one only (`value[2]` of a pair is none of its items)
+                    if int(subscript) < length:
+                        out |= self._read(f"{obj}[{subscript}]")
+                    continue
                 specific = (self._read(f"{obj}[{subscript}]") or None) if subscript is not None else None
                 out |= specific if specific else self._read_var(self._items_var(obj))
-            else:
-                out |= self._call_method({obj}, "__getitem__", scope)
+            elif self._kind(obj) == "instance":
+                if instances is None:
+                    instances = set()
+                instances.add(obj)
+        if instances is not None:  # `x[k]`: x.__getitem__(k)
+            out |= self._dunder_called(instances, _GETITEM, [key], node[E_SUB_POSITION], scope)[0]
         return out
 
     def _slice(self, node: Node, scope: Scope) -> set[str]:
@@ -400,7 +493,7 @@ class Expressions(Calls):
         for obj in self.eval(node[E_SLICE_VALUE], scope):
             kind = self._kind(obj)
             if kind == "instance":
-                out |= self._call_method({obj}, "__getitem__", scope)
+                out |= self._dunder_called({obj}, _GETITEM, [], node[E_SLICE_POSITION], scope)[0]
                 continue
             if kind != "container":
                 out.add(obj)
@@ -458,8 +551,9 @@ class Expressions(Calls):
                     self._slots[(next(iter(objects)), key)] = set(values)
                 elif self._slots:  # any other store to these containers: their items are unknown again
                     self._slots = {slot: v for slot, v in self._slots.items() if slot[0] not in objects}
-            if target[T_SUB_SLICE] is not None:
-                self.eval(target[T_SUB_SLICE], scope)
+            key_values = self.eval(target[T_SUB_SLICE], scope) if target[T_SUB_SLICE] is not None else set()
+            # `x[k] = v`: x.__setitem__(k, v)
+            self._dunder_called(objects, _SETITEM, [key_values, values], target[T_SUB_POSITION], scope)
         elif op == T_UNPACK:
             elements: tuple[Node, ...] = target[T_UNPACK_TARGETS]
             if (
@@ -472,18 +566,40 @@ class Expressions(Calls):
                     # a starred value (`*rest` in the display) is no display to unpack pairwise
                     self._bind(element, self.eval(value, scope), scope, value if slot is not None else None)
             else:
-                items = self._items(values)
-                for element in elements:
-                    self._bind(element, items, scope, None)
+                for element, unpacked in zip(elements, self._unpacked(values, elements), strict=True):
+                    self._bind(element, unpacked, scope, None)
         elif op == T_STAR:
             self._bind(target[T_STAR_TARGET], values, scope, None)
 
+    def _unpacked(self, values: set[str], elements: tuple[Node, ...]) -> list[set[str]]:
+        """What each of ``elements`` gets from unpacking ``values`` (``loc, tokens = parse(...)``): a tuple or list
+        display of as many items gives each target its own item, as a tuple returned by ``return loc, tokens`` does;
+        any other value (or a ``*rest`` among the targets) gives every target all its items."""
+        count = len(elements)
+        out: list[set[str]] = [set() for _ in range(count)]
+        rest: set[str] = set()
+        positional = not any(element[OP] == T_STAR for element in elements)
+        for value in values:
+            if positional and self._lengths.get(value) == count:
+                for index in range(count):
+                    out[index] |= self._read(f"{value}[{index}]")
+                continue
+            rest.add(value)
+        if rest:
+            items = self._items(rest)
+            for unpacked in out:
+                unpacked |= items
+        return out
+
     def _bind_defaults(self, defaults: tuple[Node, ...], scope: Scope) -> None:
         for key, default in defaults:
-            values = self.eval(default, scope)
-            self._add(key, values)
-            if default[OP] == E_ANNOTATION:
-                self._add(key + TYPE, values)
+            if default[OP] == E_ANNOTATION:  # what the annotation names also rules out what it does not (Calls._typed)
+                types: set[str] = set()
+                values = self._annotated(default[E_ANNOTATION_CLASSES], scope, types)
+                self._add(key, values)
+                self._add(key + TYPE, values | types)
+            else:
+                self._add(key, self.eval(default, scope))
 
     # -- what a run records besides calls --------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from strata.codegraph.pysyntax import (
     S_FROM_LINENO,
     S_IF,
     S_IF_BODY,
+    S_IF_ORELSE,
     S_IF_TEST,
     S_IMPORT,
     S_IMPORT_BINDS,
@@ -95,6 +96,7 @@ class Statements(Expressions):
         elif op == S_IF:
             self.eval(stmt[S_IF_TEST], scope)
             self._stmts(stmt[S_IF_BODY], scope)
+            self._stmts(stmt[S_IF_ORELSE], scope)
         elif op == S_RETURN:
             self._add_var(self._own_var(scope, RETURN), self.eval(stmt[S_RETURN_VALUE], scope))
         elif op == S_FOR:
