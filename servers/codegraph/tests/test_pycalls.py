@@ -596,7 +596,7 @@ def test_reading_a_property_of_an_instance_calls_its_getter(tmp_path: Path) -> N
 def test_operators_call_the_methods_a_class_defines(tmp_path: Path) -> None:
     """`a + b`, `a == b`, `x in c`, `-a`, `x[k]`, `x[k] = v`, `del x[k]`, `a += b` and f-string fields are calls of
     the operand's dunder methods, giving what they return; the reflected method runs when the left operand has none
-    (`"s" + expr` is expr.__radd__), and builtin operands call nothing."""
+    (`"s" + expr` is expr.__radd__) and only then, and builtin operands call nothing."""
     g = graph(
         tmp_path,
         {
@@ -615,7 +615,9 @@ def test_operators_call_the_methods_a_class_defines(tmp_path: Path) -> None:
                 "    def __str__(self):\n        return 'e'\n"
                 "    def __repr__(self):\n        return 'E'\n"
                 "def binary():\n    e = Expr()\n    return e + e\n"
+                "class Other:\n    def __radd__(self, other):\n        return Other()\n"
                 "def reflected():\n    return 'lit' + Expr()\n"
+                "def answered():\n    return Expr() + Other()\n"
                 "def compare():\n    return Expr() == 1\n"
                 "def unary():\n    return -Expr()\n"
                 "def member():\n    return 1 in Expr()\n"
@@ -629,6 +631,7 @@ def test_operators_call_the_methods_a_class_defines(tmp_path: Path) -> None:
     )
     assert g["pp.binary"] == ["pp.Expr.__add__"]
     assert g["pp.reflected"] == ["pp.Expr.__radd__"]
+    assert g["pp.answered"] == ["pp.Expr.__add__"]  # the left operand has __add__: Other.__radd__ never runs
     assert g["pp.compare"] == ["pp.Expr.__eq__"]
     assert g["pp.unary"] == ["pp.Expr.__neg__"]
     assert g["pp.member"] == ["pp.Expr.__contains__"]
@@ -726,3 +729,23 @@ def test_a_decorator_returning_update_wrapper_gives_its_wrapper(tmp_path: Path) 
     )
     assert g["comp.main"] == ["comp.optimize.new_func"]
     assert g["comp.optimize.new_func"] == ["comp.Gen.visit_Name"]
+
+
+def test_a_method_that_returns_self_gives_back_the_object_it_was_called_on(tmp_path: Path) -> None:
+    """`Word().set_name("w")` is the Word: not every element any call of set_name was made on (the set of what
+    `return self` returns holds them all)."""
+    g = graph(
+        tmp_path,
+        {
+            "fluent.py": (
+                "class Element:\n"
+                "    def set_name(self, name):\n        self.name = name\n        return self\n"
+                "    def parse(self):\n        pass\n"
+                "class Word(Element):\n    def parse(self):\n        pass\n"
+                "class Literal(Element):\n    def parse(self):\n        pass\n"
+                "def main():\n    Word().set_name('w').parse()\n"
+                "def other():\n    Literal().set_name('l')\n"
+            ),
+        },
+    )
+    assert g["fluent.main"] == ["fluent.Element.set_name", "fluent.Word.parse"]

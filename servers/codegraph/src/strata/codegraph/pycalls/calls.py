@@ -50,6 +50,7 @@ _GIVES_BACK: Final = {
 _GENERATOR: Final = 1  # what calling one body of a function gives (Calls._enter_function)
 _RETURNS: Final = 2  # its return value
 _PASSED_BACK: Final = 4  # the argument it returns as it came in (Scope.returns_param)
+_RETURNS_SELF: Final = 8  # the object a method that returns its self was called on
 
 
 class Calls(Attributes):
@@ -165,6 +166,8 @@ class Calls(Attributes):
             result |= self._read_var(self._own_var(function, RETURN))
         elif returns & _PASSED_BACK:
             result |= self._passed_back(function, args, kwargs, bound)
+        elif returns & _RETURNS_SELF and receivers:
+            result |= receivers
         return result
 
     def _enter_function(
@@ -176,14 +179,22 @@ class Calls(Attributes):
         receivers: set[str] | None,
     ) -> int:
         """Bind a call's arguments to the parameters of one body of a function; what the call gives: _GENERATOR
-        (a generator of it) or _RETURNS (its return value)."""
+        (a generator of it), _PASSED_BACK (an argument), _RETURNS_SELF (the object it was called on: a fluent
+        ``return self``, so `Word(nums).set_name("n")` is the Word, not every element that calls set_name) or _RETURNS
+        (its return value)."""
         skip = _skipped(function, args, bound)
         self._bind_arguments(function, args, kwargs, skip)
         if skip and receivers:
             self._bind_self(function, receivers)
         if function.is_generator:
             return _GENERATOR
-        return _PASSED_BACK if function.returns_param >= skip and not function.alternates else _RETURNS
+        if function.alternates:
+            return _RETURNS
+        if function.returns_param >= skip:
+            return _PASSED_BACK
+        if function.returns_param == 0 and skip and receivers and function.method_kind == "method":
+            return _RETURNS_SELF
+        return _RETURNS
 
     def _bind_self(self, function: Scope, receivers: AbstractSet[str]) -> None:
         """``receivers`` are what a method body's ``self`` may be."""

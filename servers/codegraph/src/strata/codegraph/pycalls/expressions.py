@@ -401,7 +401,7 @@ class Expressions(Calls):
         args = [argument] if argument_node is not None else []
         out, lacking = self._dunder_called(operand, node[E_OPERATOR_METHODS], args, position, scope)
         reflected: str = node[E_OPERATOR_REFLECTED]
-        if reflected and lacking:
+        if reflected and lacking and not out:  # `"lit" + expr`; where the operand may have the method, it answers
             out |= self._dunder_called(argument, (reflected,), [operand], position, scope)[0]
         if node[E_OPERATOR_KEEPS]:
             out |= argument
