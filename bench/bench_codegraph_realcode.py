@@ -519,7 +519,7 @@ def render(rows: list) -> str:  # type: ignore[type-arg]
         "plus unseen ones at the rate found right in the hand-judged sample of strata's unseen edges "
         "(`bench/realcode_judged.tsv`). PyCG 0.0.8 runs on the same files in the same run (the package and its tests, "
         "every module an entry point; a run past 300 s is stopped). **strata was tuned on these projects**: its "
-        "Python analysis was reworked in the session that built this benchmark, from the causes of these projects' "
+        "Python analysis was reworked, session by session, from the causes of these projects' "
         "missed and unseen edges (each fix with a test of its own). Suites it was not tuned on are held out "
         f"elsewhere. Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}.",
         "",
