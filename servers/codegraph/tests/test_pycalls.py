@@ -749,3 +749,21 @@ def test_a_method_that_returns_self_gives_back_the_object_it_was_called_on(tmp_p
         },
     )
     assert g["fluent.main"] == ["fluent.Element.set_name", "fluent.Word.parse"]
+
+
+def test_a_builtin_type_receiver_has_only_the_methods_that_type_defines(tmp_path: Path) -> None:
+    """A name that holds a list or a string sends `.upper()` to str only and `.append()` to list only; a dict
+    comprehension is a dict (its `.items()`), and a name no builtin type has is no target at all."""
+    g = graph(
+        tmp_path,
+        {
+            "mixed.py": (
+                "def main(flag):\n"
+                "    ([1] if flag else 'text').upper()\n"
+                "    ([1] if flag else 'text').append(2)\n"
+                "    ([1] if flag else 'text').group_tokens()\n"
+                "    {k: 1 for k in 'ab'}.items()\n"
+            ),
+        },
+    )
+    assert g["mixed.main"] == ["<**PyDict**>.items", "<**PyList**>.append", "<**PyStr**>.upper"]

@@ -247,6 +247,12 @@ _EXPRESSION_STATEMENTS: Final = (ast.Delete, ast.Assert)
 _UNPACKABLE_NODES: Final = (ast.Tuple, ast.List)
 _DISPLAY_NODES: Final = (ast.List, ast.Tuple, ast.Set)
 _COMPREHENSION_NODES: Final = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_COMPREHENSION_KINDS: Final[dict[type, str]] = {
+    ast.ListComp: "list",
+    ast.SetComp: "set",
+    ast.DictComp: "dict",
+    ast.GeneratorExp: "genexpr",
+}
 _PASS_THROUGH_NODES: Final = (ast.Await, ast.Starred)
 _COMPREHENSION_OR_KEYWORD: Final = (ast.comprehension, ast.keyword)
 _AST_ANNASSIGN: Final = ast.AnnAssign
@@ -812,7 +818,9 @@ class _Lowering:
                 (self.expr(g.iter), _position(g.iter), self.target(g.target, False), tuple(self.expr(c) for c in g.ifs))
                 for g in node.generators
             )
-            cid = self.container(node, "list")
+            cid = self.container(
+                node, _COMPREHENSION_KINDS[type(node)]
+            )  # the type it makes: its methods are that type's
             if isinstance(node, _AST_DICTCOMP):
                 return (E_COMP, cid, f"{cid}.{ITEMS}", generators, self.expr(node.key), self.expr(node.value))
             return (E_COMP, cid, f"{cid}.{ITEMS}", generators, None, self.expr(node.elt))

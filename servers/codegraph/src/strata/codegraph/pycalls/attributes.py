@@ -23,6 +23,18 @@ _CONTAINER_TYPES: Final = {
     "tuple": "<**PyTuple**>",
     "set": "<**PySet**>",
 }
+# what each builtin value type has: `<list>.upper` or `<str>.get` is no attribute at all (a set that holds a list and a
+# string sends a name only to the type that has it)
+_BUILTIN_ATTRIBUTES: Final[dict[str, frozenset[str]]] = {
+    "<**PyDict**>": frozenset(dir(dict)),
+    "<**PyList**>": frozenset(dir(list)),
+    "<**PyTuple**>": frozenset(dir(tuple)),
+    "<**PySet**>": frozenset(dir(set)),
+    "<**PyStr**>": frozenset(dir(str)),
+    "<**PyBytes**>": frozenset(dir(bytes)),
+    "<**PyInt**>": frozenset(dir(int)),
+    "<**PyFloat**>": frozenset(dir(float)),
+}
 
 MroEntry = tuple[str, str, "Scope | None"]  # a class in an MRO, its kind, its scope (project classes)
 _Kinded = tuple[str, "Scope | None"]  # a value's kind, and its scope when it is a project module, class or function
@@ -208,9 +220,10 @@ class Attributes(Solver):
             return set(self._read_var(self._own_var(function, name)))
         if kind == "container":
             python_type = _CONTAINER_TYPES.get(obj[1:].split(":", 1)[0])
-            return {f"{python_type}.{name}"} if python_type else set()
+            return {f"{python_type}.{name}"} if python_type and name in _BUILTIN_ATTRIBUTES[python_type] else set()
         if kind == "builtin" and obj.startswith("<**") and "." not in obj:
-            return {f"{obj}.{name}"}
+            names = _BUILTIN_ATTRIBUTES.get(obj)
+            return {f"{obj}.{name}"} if names is None or name in names else set()
         if kind == "external" and obj.count(".") + 1 < MAX_EXTERNAL_SEGMENTS:
             return {f"{obj}.{name}"}
         return set()
