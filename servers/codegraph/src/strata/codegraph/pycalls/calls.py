@@ -259,10 +259,8 @@ class Calls(Attributes):
         if name in _ITERATING_BUILTINS:
             self._iterate(args[0], protocol, scope)
             return set()
-        methods = self._methods(classes, _BUILTIN_DUNDERS[name])
-        if name == "bool" and not methods:
-            methods = self._methods(classes, "__len__")
-        return self._call_values(methods, [], {}, protocol, scope, bound=True)
+        names = ("__bool__", "__len__") if name == "bool" else (_BUILTIN_DUNDERS[name],)
+        return self._dunder_called(args[0], names, [], protocol, scope)[0]
 
     def _builtin_calls_arguments(
         self, name: str, args: list[set[str]], kwargs: dict[str, set[str]], position: Position, scope: Scope
@@ -326,17 +324,9 @@ class Calls(Attributes):
     def _iterate(self, values: set[str], position: Position, scope: Scope) -> set[str]:
         """What a for loop over ``values`` binds; iterating an object calls its __iter__ and __next__."""
         items = self._items(values)
-        classes = classes_of(values, self._kind)
-        if classes:
-            iterators = self._call_values(self._methods(classes, "__iter__"), [], {}, position, scope, bound=True)
-            items |= self._call_values(
-                self._methods(classes_of(iterators, self._kind), "__next__"),
-                [],
-                {},
-                position,
-                scope,
-                bound=True,
-            )
+        iterators = self._dunder_called(values, ("__iter__",), [], position, scope)[0]
+        if iterators:
+            items |= self._dunder_called(iterators, ("__next__",), [], position, scope)[0]
         return items
 
     def _items(self, values: set[str]) -> set[str]:

@@ -3,7 +3,6 @@ loops, ``with``, ``raise``), keeping the straight-line state of bodies that rebi
 
 from __future__ import annotations
 
-from strata.codegraph.pycalls.attributes import classes_of
 from strata.codegraph.pycalls.expressions import Expressions
 from strata.codegraph.pycalls.scopes import RETURN, Scope
 from strata.codegraph.pysyntax import (
@@ -119,11 +118,9 @@ class Statements(Expressions):
             enter, leave = ("__aenter__", "__aexit__") if stmt[S_WITH_IS_ASYNC] else ("__enter__", "__exit__")
             for context, target, position in stmt[S_WITH_ITEMS]:
                 values = self.eval(context, scope)
-                entered: set[str] = set()
-                classes = classes_of(values, self._kind)
-                if classes:  # `with obj:` calls obj.__enter__() and, leaving, obj.__exit__(...)
-                    entered = self._call_values(self._methods(classes, enter), [], {}, position, scope, bound=True)
-                    self._call_values(self._methods(classes, leave), [], {}, position, scope, bound=True)
+                # `with obj:` calls obj.__enter__() and, leaving, obj.__exit__(...)
+                entered = self._dunder_called(values, (enter,), [], position, scope)[0]
+                self._dunder_called(values, (leave,), [], position, scope)
                 if target is not None:
                     self._bind(target, values | entered, scope, None)
             self._stmts(stmt[S_WITH_BODY], scope)
