@@ -452,13 +452,15 @@ def test_python_edits_update_the_store_incrementally_to_what_a_full_index_holds(
 
 def test_a_patched_search_index_answers_as_a_rebuilt_one() -> None:
     """HotGraph.apply hides replaced entries and scans the new ones instead of rebuilding its index."""
+    from strata.codegraph.files import is_test_file
     from strata.codegraph.graph import GraphDelta, StoredSymbol
 
     def symbol(sid: str, kind: str = "function", line: int = 1) -> StoredSymbol:
-        return StoredSymbol(sid, sid.rsplit(".", 1)[-1], kind, "python", sid.split(".")[0] + ".py", line, line + 2)
+        file = sid.split(".")[0] + ".py"
+        return StoredSymbol(sid, sid.rsplit(".", 1)[-1], kind, "python", file, line, line + 2, is_test_file(file))
 
     names = ["get", "Get", "get_item", "getter", "target", "parse", "parse_header", "Parser", "run", "rerun"]
-    kind = {"a": "function", "bb": "function", "pkg.sub": "method"}
+    kind = {"a": "function", "bb": "function", "pkg.sub": "method", "test_a": "function"}
     before = {f"{m}.{n}": symbol(f"{m}.{n}", "class" if n[0].isupper() else kind[m]) for m in kind for n in names}
     before["ext.get"] = symbol("ext.get", "external")
     edges = [("a.get", "bb.parse", 3, 1), ("bb.parse", "ext.get", 4, 1)]
@@ -467,8 +469,16 @@ def test_a_patched_search_index_answers_as_a_rebuilt_one() -> None:
         removed_symbols=["a.getter", "bb.Parser"],
         symbols={
             key: [getattr(s, key) for s in rows]
-            for rows in [[symbol("a.get", line=9), symbol("bb.run", "method"), symbol("c.get"), symbol("c.GET")]]
-            for key in ("id", "name", "kind", "language", "file", "start_line", "end_line")
+            for rows in [
+                [
+                    symbol("a.get", line=9),
+                    symbol("bb.run", "method"),
+                    symbol("c.get"),
+                    symbol("c.GET"),
+                    symbol("test_c.get"),
+                ]
+            ]
+            for key in ("id", "name", "kind", "language", "file", "start_line", "end_line", "tests")
         },
         calls_from=["a.get"],
         calls={"from": ["a.get"], "to": ["c.get"], "line": [5], "candidates": [1]},
@@ -476,7 +486,7 @@ def test_a_patched_search_index_answers_as_a_rebuilt_one() -> None:
     hot.apply(delta)
     after = {k: v for k, v in before.items() if k not in delta.removed_symbols}
     after |= {s: symbol(s, line=9) for s in ["a.get"]} | {"bb.run": symbol("bb.run", "method")}
-    after |= {s: symbol(s) for s in ["c.get", "c.GET"]}
+    after |= {s: symbol(s) for s in ["c.get", "c.GET", "test_c.get"]}
     assert hot.symbols == after
     rebuilt = HotGraph(after, [("a.get", "c.get", 5, 1), ("bb.parse", "ext.get", 4, 1)])
     assert hot._extra and hot._dead  # the index was patched, not rebuilt
@@ -485,6 +495,9 @@ def test_a_patched_search_index_answers_as_a_rebuilt_one() -> None:
         for kinds in ([], ["function"], ["method"], ["function", "method"]):
             for limit in (1, 2, 3, 7, 100):
                 assert hot.search(text, kinds, limit) == rebuilt.search(text, kinds, limit), (text, kinds, limit)
+    found, _ = rebuilt.search("get", [], 100)
+    exact = ["a.get", "c.get", "bb.get", "pkg.sub.get", "test_a.get", "test_c.get"]  # the tests last, in each tier
+    assert [s.id for s in found if s.name == "get"] == exact
     for name in ["get", "GET", "getter", "run", "Parser"]:
         assert hot.by_name(name, 10) == rebuilt.by_name(name, 10)
     assert hot.counts() == rebuilt.counts() == (len(after) - 1, 2)

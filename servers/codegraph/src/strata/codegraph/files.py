@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+from functools import lru_cache
 from pathlib import Path
 
 import pathspec
 
-__all__ = ["MAX_FILE_BYTES", "SKIP_DIRS", "scan", "source_files"]
+__all__ = ["MAX_FILE_BYTES", "SKIP_DIRS", "is_test_file", "scan", "source_files"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # larger sources are almost always generated or vendored
 SKIP_DIRS = frozenset(
@@ -29,6 +31,21 @@ SKIP_DIRS = frozenset(
         "target",
     }
 )
+# Where test code lives, by the conventions of the test runners: a directory of tests (pytest, unittest, Maven and
+# Gradle's src/test, Rust's tests/, Jest's __tests__), or a file named as one (pytest's test_*.py, *_test.py and
+# conftest.py, Go's *_test.go, Jest and Vitest's *.test.ts and *.spec.ts, JUnit's FooTest.java).
+TEST_DIRS = frozenset({"test", "tests", "__tests__"})
+TEST_FILE = re.compile(
+    r"(?:test_[^/]*\.pyi?|[^/]*_test\.(?:pyi?|go)|conftest\.py"
+    r"|[^/]*\.(?:test|spec)\.(?:[cm]?[jt]s|[jt]sx)|[^/]*Tests?\.java)$"
+)
+
+
+@lru_cache(maxsize=65536)
+def is_test_file(relative: str) -> bool:
+    """Whether a repository-relative path is test code (its symbols are flagged ``tests``)."""
+    directory, _, name = relative.rpartition("/")
+    return bool(TEST_FILE.fullmatch(name)) or any(part in TEST_DIRS for part in directory.split("/"))
 
 
 def _ignore_spec(root: Path) -> pathspec.PathSpec:  # type: ignore[type-arg]

@@ -25,12 +25,15 @@ from typing import Any, Literal
 
 from strata.shared.process import pid_alive
 
-__all__ = ["CallEdge", "CodeGraphStore", "GraphDelta", "HotGraph", "StoredSymbol"]
+__all__ = ["STORE_FORMAT", "CallEdge", "CodeGraphStore", "GraphDelta", "HotGraph", "StoredSymbol"]
 
 DB_FILE = "codegraph.kuzu"
+# The layout of the tables below; a store of another format (an older strata-codegraph) is rebuilt, never patched.
+# 2: Symbol.tests
+STORE_FORMAT = "2"
 SCHEMA = [
     "CREATE NODE TABLE Symbol(id STRING, name STRING, kind STRING, language STRING, file STRING, "
-    "start_line INT64, end_line INT64, words STRING, PRIMARY KEY(id))",
+    "start_line INT64, end_line INT64, words STRING, tests BOOLEAN, PRIMARY KEY(id))",
     "CREATE NODE TABLE Meta(key STRING, value STRING, PRIMARY KEY(key))",
     "CREATE REL TABLE CALLS(FROM Symbol TO Symbol, line INT64, candidates INT64)",
     "CREATE REL TABLE INHERITS(FROM Symbol TO Symbol, position INT64, candidates INT64)",
@@ -43,7 +46,8 @@ SCHEMA = [
 ]
 LOCK_WAIT_SECONDS = 10.0
 SEPARATORS = re.compile(r"[./:\\ ]")  # what joins the names in a symbol id
-SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line"
+SYMBOL_COLUMNS = "s.id, s.name, s.kind, s.language, s.file, s.start_line, s.end_line, s.tests"
+SYMBOL_WIDTH = 8  # the columns above
 HIDDEN_KINDS = ("external", "builtin")  # names the code uses but does not define: never search results
 MAX_SEARCH_OVERLAY = 2000  # symbols patched in (or out) before the search index is rebuilt
 
@@ -58,6 +62,8 @@ class StoredSymbol:
     start_line: int
     end_line: int
 
+    tests: bool = False  # test code (see :func:`strata.codegraph.files.is_test_file`)
+
 
 @dataclass(frozen=True)
 class CallEdge:
@@ -69,7 +75,7 @@ class CallEdge:
 
 
 def _symbol(row: Sequence[Any], offset: int = 0) -> StoredSymbol:
-    return StoredSymbol(*row[offset : offset + 7])
+    return StoredSymbol(*row[offset : offset + SYMBOL_WIDTH])
 
 
 class CodeGraphStore:
@@ -411,7 +417,7 @@ class CodeGraphStore:
             f"MATCH (s:Symbol) WHERE {where} "
             f"RETURN {SYMBOL_COLUMNS}, CASE WHEN s.name = $exact THEN 0 WHEN lower(s.name) = $q THEN 1 "
             f"WHEN lower(s.name) STARTS WITH $q THEN 2 ELSE 3 END AS rank "
-            f"ORDER BY rank, size(s.id), s.id LIMIT $limit",
+            f"ORDER BY rank, s.tests, size(s.id), s.id LIMIT $limit",
             params,
         )
         return [_symbol(r) for r in rows], total
@@ -443,15 +449,16 @@ class CodeGraphStore:
                     {"id": node},
                 )
                 for row in rows:
-                    other, this = _symbol(row, 0), _symbol(row, 7)
+                    other, this = _symbol(row, 0), _symbol(row, SYMBOL_WIDTH)
                     caller, callee = (other, this) if callers else (this, other)
-                    key = (caller.id, callee.id, row[14])
+                    line, candidates = row[2 * SYMBOL_WIDTH], row[2 * SYMBOL_WIDTH + 1]
+                    key = (caller.id, callee.id, line)
                     if key in seen_edges:
                         continue
                     seen_edges.add(key)
                     total += 1
                     if len(edges) < limit:
-                        edges.append(CallEdge(caller, callee, row[14], row[15], level))
+                        edges.append(CallEdge(caller, callee, line, candidates, level))
                     if other.id not in visited and other.kind not in ("external", "builtin"):
                         visited.add(other.id)
                         next_frontier.add(other.id)
@@ -469,7 +476,7 @@ class CodeGraphStore:
             "ORDER BY score DESC, s.id LIMIT $limit",
             {"q": text, "limit": limit},
         )
-        return [(_symbol(r), float(r[7])) for r in rows]
+        return [(_symbol(r), float(r[SYMBOL_WIDTH])) for r in rows]
 
     def read_query(self, query: str) -> Any:
         """Run a read-only Cypher query; the result, to read row by row (``get_next``)."""
@@ -517,7 +524,10 @@ class CodeGraphStore:
             "ORDER BY s.file, e.line, s.id LIMIT $limit",
             {"id": symbol_id, "limit": limit},
         )
-        return [(_symbol(r), int(r[7]), int(r[8]), "import" if r[9] == "IMPORTS" else "use") for r in rows], total
+        w = SYMBOL_WIDTH
+        return [
+            (_symbol(r), int(r[w]), int(r[w + 1]), "import" if r[w + 2] == "IMPORTS" else "use") for r in rows
+        ], total
 
     def imports_of(self, module_id: str) -> list[tuple[str, int]]:
         """What a module imports: (imported module or definition, line)."""
@@ -600,6 +610,7 @@ class HotGraph:
                 str(rows["file"][i]),
                 int(rows["start_line"][i]),  # type: ignore[call-overload]
                 int(rows["end_line"][i]),  # type: ignore[call-overload]
+                bool(rows["tests"][i]),
             )
             self._reindex_symbol(symbol.id, symbol)
         gone_from = set(delta.calls_from) | removed  # callers whose outgoing edges are replaced or deleted
@@ -745,8 +756,9 @@ class HotGraph:
         return edges, total
 
 
-def _rank(symbol: StoredSymbol) -> tuple[int, str]:
-    return len(symbol.id), symbol.id
+def _rank(symbol: StoredSymbol) -> tuple[bool, int, str]:
+    """Search order within a tier: the code before its tests, then shorter ids first."""
+    return symbol.tests, len(symbol.id), symbol.id
 
 
 @dataclass

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Literal
 
 from strata.codegraph.compiled import CompilerFailed, CompilerRun, ResolvedEdges, file_and_edges
-from strata.codegraph.files import scan
+from strata.codegraph.files import is_test_file, scan
 from strata.codegraph.gocompiler import go_files
-from strata.codegraph.graph import CodeGraphStore, GraphDelta
+from strata.codegraph.graph import STORE_FORMAT, CodeGraphStore, GraphDelta
 from strata.codegraph.javacompiler import java_files
 from strata.codegraph.links import Linker, family, structure
 from strata.codegraph.pycalls import (
@@ -138,7 +138,7 @@ def file_hashes(root: Path, cache: dict[str, tuple[tuple[int, int], str]] | None
     return hashes
 
 
-SYMBOL_COLUMNS = ("id", "name", "kind", "language", "file", "start_line", "end_line", "words")
+SYMBOL_COLUMNS = ("id", "name", "kind", "language", "file", "start_line", "end_line", "words", "tests")
 INDEX_STEPS = (
     "reading files",
     "indexing other languages",
@@ -388,7 +388,12 @@ def _write_edges(
     _add_externals(found, known, linker)
     routes = python_routes(project, file_of) + _express_routes(root, tag_files, linker, resolved)
     route_rows, handler_rows = _route_rows(routes, known)
-    meta = {"root": str(root), "indexed_at": str(int(time.time())), "languages": ",".join(languages)}
+    meta = {
+        "root": str(root),
+        "indexed_at": str(int(time.time())),
+        "languages": ",".join(languages),
+        "format": STORE_FORMAT,
+    }
     if analysis.typescript is not None:
         meta["typescript_engine"] = analysis.typescript.engine
     if analysis.go is not None:
@@ -844,6 +849,7 @@ def _add_symbol(
     rows["start_line"].append(start)
     rows["end_line"].append(end)
     rows["words"].append(identifier_words(f"{fqn} {file}") if words is None else words)
+    rows["tests"].append(is_test_file(file))
 
 
 def _express_routes(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strata.codegraph.files import is_test_file
 from strata.codegraph.records import TagBase, TagCall, TagFile, TagImport
 from strata.codegraph.tags import node_text, walk_named
 
@@ -753,9 +754,7 @@ class Linker:
 
     def _rust_types(self, f: TagFile, name: str) -> list[str]:
         """The project types ``name`` may denote: the one in scope, else every project type of that name."""
-        return self._plain(f, name, TYPE_KINDS) or [
-            i for i in self.by_name.get(("rust", name), []) if self.kind_of[i] in TYPE_KINDS
-        ]
+        return self._plain(f, name, TYPE_KINDS) or [i for i in self._named(f, name) if self.kind_of[i] in TYPE_KINDS]
 
     def _members_of(self, target: _Target, name: str, language: str) -> list[str]:
         if target.container and not target.external:
@@ -789,7 +788,7 @@ class Linker:
         found = self._plain(f, name, TYPE_KINDS) if not receiver else []
         if found or f.language == "go":
             return found
-        return [i for i in self.by_name.get((family(f.language), name), []) if self.kind_of[i] in TYPE_KINDS]
+        return [i for i in self._named(f, name) if self.kind_of[i] in TYPE_KINDS]
 
     def _value_fallback(self, f: TagFile, name: str, *, unknown_value: bool) -> list[str]:
         """``value.name()`` on a value whose type is not known here: every definition of the name as a candidate, but
@@ -800,10 +799,18 @@ class Linker:
         return self._fallback(f, name)
 
     def _fallback(self, f: TagFile, name: str) -> list[str]:
-        """Every definition of the name in the family; a definition in the same file wins."""
-        candidates = self.by_name.get((family(f.language), name), [])
+        """Every definition of the name in the family (see :meth:`_named`); a definition in the same file wins."""
+        candidates = self._named(f, name)
         local = [c for c in candidates if self.file_of[c] == f.path]
-        return local or list(candidates)
+        return local or candidates
+
+    def _named(self, f: TagFile, name: str) -> list[str]:
+        """The definitions of ``name`` in ``f``'s language family that a name alone may reach from ``f``: from code
+        outside the tests, none in the tests (a test's ``setup`` is never the target of the code's ``setup()``)."""
+        candidates = self.by_name.get((family(f.language), name), [])
+        if is_test_file(f.path):
+            return list(candidates)
+        return [c for c in candidates if not is_test_file(self.file_of.get(c, ""))]
 
     # -- rows ----------------------------------------------------------------------------------------
 

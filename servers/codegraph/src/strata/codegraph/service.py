@@ -28,7 +28,7 @@ from strata.codegraph.errors import (
     ReadOnlyQueryError,
     SymbolNotFoundError,
 )
-from strata.codegraph.graph import CallEdge, CodeGraphStore, GraphDelta, HotGraph, StoredSymbol
+from strata.codegraph.graph import STORE_FORMAT, CallEdge, CodeGraphStore, GraphDelta, HotGraph, StoredSymbol
 from strata.codegraph.index import (
     IndexSummary,
     RepositoryAnalysis,
@@ -95,10 +95,13 @@ class SymbolRef(BaseModel):
     file: str
     start_line: int
     end_line: int
+    tests: bool = Field(description="Test code (a test file or a tests directory): ranked after the code it tests")
 
     @classmethod
     def of(cls, s: StoredSymbol) -> SymbolRef:
-        return cls(id=s.id, name=s.name, kind=s.kind, file=s.file, start_line=s.start_line, end_line=s.end_line)
+        return cls(
+            id=s.id, name=s.name, kind=s.kind, file=s.file, start_line=s.start_line, end_line=s.end_line, tests=s.tests
+        )
 
 
 class SymbolList(BaseModel):
@@ -129,6 +132,7 @@ class CallRef(BaseModel):
     callee_kind: str
     file: str = Field(description="File of the call site (the caller's file)")
     line: int
+    in_tests: bool = Field(description="The call is in test code")
     depth: int = Field(description="Hops from the queried symbol")
     candidates: int = Field(description="Possible targets at this call site; above 1 the call is one of them")
 
@@ -159,13 +163,16 @@ class CallList(BaseModel):
 
 class ImpactFile(BaseModel):
     file: str
+    tests: bool = Field(description="A test file: its symbols are tests that reach the changed symbol")
     symbols: list[str]
 
 
 class Impact(BaseModel):
     symbol: str
     depth: int
-    files: list[ImpactFile] = Field(description="Files holding transitive callers, most affected first")
+    files: list[ImpactFile] = Field(
+        description="Files holding transitive callers: the code's, most affected first, then the tests'"
+    )
     callers: int
     omitted: int
 
@@ -319,7 +326,15 @@ class CodeGraph:
             )
         if self._store is None or stamp != self._stamp:  # a newer index was moved into place
             self._close_store()
-            self._store = CodeGraphStore.open_read_only(CodeGraphStore.location(self.store_dir))
+            store = CodeGraphStore.open_read_only(CodeGraphStore.location(self.store_dir))
+            stored_format = store.meta().get("format", "1")
+            if stored_format != STORE_FORMAT:
+                store.close()
+                raise NotIndexedError(
+                    f"the index of {self.root} has format {stored_format}, written by an older strata-codegraph; "
+                    f"this one reads format {STORE_FORMAT} - call reindex to rebuild it"
+                )
+            self._store = store
             self._stamp = stamp
             if stamp != self._written:
                 self._hot = None  # another process wrote the store: what this one patched is not in it
@@ -574,14 +589,14 @@ class CodeGraph:
         """Transitive callers of ``symbol`` grouped by file: what a change to it can break."""
         found = self.resolve(symbol)
         edges, total = self._graph().calls(found.id, callers=True, depth=depth, limit=limit)
-        by_file: dict[str, set[str]] = {}
+        by_file: dict[tuple[bool, str], set[str]] = {}
         for edge in edges:
-            by_file.setdefault(edge.caller.file, set()).add(edge.caller.id)
-        files = sorted(by_file.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            by_file.setdefault((edge.caller.tests, edge.caller.file), set()).add(edge.caller.id)
+        files = sorted(by_file.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1]))
         return Impact(
             symbol=found.id,
             depth=depth,
-            files=[ImpactFile(file=f, symbols=sorted(symbols)) for f, symbols in files],
+            files=[ImpactFile(file=f, tests=tests, symbols=sorted(symbols)) for (tests, f), symbols in files],
             callers=len({e.caller.id for e in edges}),
             omitted=max(0, total - len(edges)),
         )
@@ -707,6 +722,7 @@ def _call_ref(edge: CallEdge) -> CallRef:
         callee_kind=edge.callee.kind,
         file=edge.caller.file,
         line=edge.line,
+        in_tests=edge.caller.tests,
         depth=edge.depth,
         candidates=edge.candidates,
     )
