@@ -433,6 +433,9 @@ def test_instances_are_told_from_their_classes(tmp_path: Path) -> None:
                 "    len(g)\n    str(g)\n    list(g)\n"
                 "def labels(choices):\n    return list(map(repr, choices))\n"
                 "def use():\n    labels(Greeter('y'))\n"
+                "import enum\n"
+                "class Color(enum.Enum):\n    RED = 1\n    def __init__(self, value):\n        self.code = value\n"
+                "def kinds():\n    return sorted(map(str, Color))\n"
             ),
         },
     )
@@ -452,6 +455,8 @@ def test_instances_are_told_from_their_classes(tmp_path: Path) -> None:
     assert g["obj.Greeter.again"] == ["<builtin>.type", "obj.Greeter.__init__", "obj.Greeter.__new__"]
     # the object map iterates is not called (before, an instance was its class, "called": Greeter.__init__)
     assert g["obj.labels"] == ["<builtin>.list", "<builtin>.map"]
+    # map calls str, a callable: the Enum class it iterates is not called (PyCG's suite has map([1, 2], f) call f)
+    assert g["obj.kinds"] == ["<builtin>.map", "<builtin>.sorted"]
 
 
 def test_self_holds_only_the_objects_whose_lookup_found_the_method(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ _ITERATING_BUILTINS: Final = frozenset(
     {"list", "tuple", "set", "frozenset", "sorted", "enumerate", "sum", "any", "all"}
 )
 _CALLABLE_KINDS: Final = frozenset({"function", "class", "instance"})
+_OPAQUE_CALLABLES: Final = frozenset({"builtin", "external"})  # callables whose code is not the project's
 # standard library functions that return the argument at this position (or a copy of it: an object of its class).
 # typing.cast is left out: on click and pyparsing, what it was passed had grown wider than the type it names.
 _GIVES_BACK: Final = {
@@ -267,12 +268,15 @@ class Calls(Attributes):
     ) -> set[str]:
         """map, filter and reduce call their first argument, sorted, min and max their ``key=``, each with the
         items of the iterables. A function or class passed in another position is taken as called too (PyCG's
-        suite writes ``map([1, 2], func)``), an instance only where a callable goes: an object in an iterable
-        argument is no callable."""
+        suite writes ``map([1, 2], func)``) where nothing callable, the builtins' included, goes where the callable
+        goes (``map(str, self.choices)`` calls str, whatever classes the choices hold); an instance only where a
+        callable goes: an object in an iterable argument is no callable."""
         called = kwargs.get("key", NONE_YET) if name in _CALLS_ITS_KEY else (args[0] if args else NONE_YET)
-        functions = {v for v in called if self._kind(v) in _CALLABLE_KINDS}
-        for values in args:
-            functions |= {v for v in values if self._kind(v) in ("function", "class")}
+        kinds = [self._kind(v) for v in called]
+        functions = {v for v, kind in zip(called, kinds) if kind in _CALLABLE_KINDS}
+        if not any(kind in _CALLABLE_KINDS or kind in _OPAQUE_CALLABLES for kind in kinds):
+            for values in args:
+                functions |= {v for v in values if self._kind(v) in ("function", "class")}
         iterables = [values for values in args if not values & functions]
         items = self._items(set().union(*iterables)) if iterables else set()
         produced = self._call_values(functions, [items], {}, position, scope, bound=False)
