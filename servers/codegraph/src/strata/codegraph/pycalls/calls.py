@@ -272,9 +272,9 @@ class Calls(Attributes):
         goes (``map(str, self.choices)`` calls str, whatever classes the choices hold); an instance only where a
         callable goes: an object in an iterable argument is no callable."""
         called = kwargs.get("key", NONE_YET) if name in _CALLS_ITS_KEY else (args[0] if args else NONE_YET)
-        kinds = [self._kind(v) for v in called]
-        functions = {v for v, kind in zip(called, kinds) if kind in _CALLABLE_KINDS}
-        if not any(kind in _CALLABLE_KINDS or kind in _OPAQUE_CALLABLES for kind in kinds):
+        kinds = {v: self._kind(v) for v in called}
+        functions = {v for v, kind in kinds.items() if kind in _CALLABLE_KINDS}
+        if not any(kind in _CALLABLE_KINDS or kind in _OPAQUE_CALLABLES for kind in kinds.values()):
             for values in args:
                 functions |= {v for v in values if self._kind(v) in ("function", "class")}
         iterables = [values for values in args if not values & functions]
