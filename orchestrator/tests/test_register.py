@@ -61,7 +61,8 @@ def config_file(client: str, places: dict[str, Path]) -> Path:
 
 
 def normalise(text: str, places: dict[str, Path]) -> str:
-    return text.replace(BIN, "<BIN>").replace(str(places["repo"].resolve()), "<REPO>")
+    text = text.replace(BIN, "<BIN>").replace(str(places["repo"].resolve()), "<REPO>")
+    return text.replace(str(Path(os.environ["STRATA_HOME"]).resolve()), "<STRATA_HOME>")
 
 
 def check_golden(name: str, text: str) -> None:
@@ -222,3 +223,48 @@ def test_doctor_reaches_http_entries_with_their_expanded_headers(
     result = runner.invoke(cli, ["doctor", "cursor", "--repo", repo, "--json"])
     row = json.loads(result.output)
     assert result.exit_code == 0 and row["health"] == "ok" and row["transport"] == "http" and row["tools"] == 4
+
+
+def test_backups_keep_the_mode_of_what_they_copy_and_sort_as_time_does(places: dict[str, Path]) -> None:
+    from strata.orchestrator.register import backup_stamp
+
+    path = config_file("claude-code", places)
+    path.write_text(FOREIGN["claude-code"])
+    path.chmod(0o600)  # ~/.claude.json is 600: it holds tokens
+    change = register("claude-code", ["voice"], scope="project", transport="stdio", repo=places["repo"])
+    assert change.backup is not None and change.backup.stat().st_mode & 0o777 == 0o600
+    second = 1_796_000_000 * 10**9
+    times = [second + 1_000_500, second + 2_000_100, second + 999_999_999, second + 10**9]  # within one second too
+    assert sorted(map(backup_stamp, times)) == list(map(backup_stamp, times))
+    assert backup_stamp(second + 2_000_100) == "20261130-005320-002000100"  # UTC, to the nanosecond
+
+
+def test_unregister_takes_back_the_folder_it_created_and_says_what_it_kept(places: dict[str, Path]) -> None:
+    repo = places["repo"]
+    register("gemini", ["voice"], scope="project", transport="stdio", repo=repo)
+    unregister("gemini", [], scope="project", repo=repo)
+    assert not (repo / ".gemini").exists()  # strata made it for the file: both go
+    register("gemini", ["voice"], scope="project", transport="stdio", repo=repo)
+    (repo / ".gemini" / "GEMINI.md").write_text("# notes\n")  # the user's, added since
+    gone = unregister("gemini", [], scope="project", repo=repo)
+    assert (repo / ".gemini" / "GEMINI.md").exists() and not (repo / ".gemini" / "settings.json").exists()
+    assert gone.kept == [f"{repo.resolve() / '.gemini'}: strata created it; kept for what it holds now"]
+    register("opencode", ["voice"], scope="project", transport="stdio", repo=repo)
+    path = config_file("opencode", places)
+    path.write_text(path.read_text().replace("{", '{\n  "$schema": "https://opencode.ai/config.json",', 1))
+    unregister("opencode", [], scope="project", repo=repo)
+    assert not path.exists()  # only what OpenCode adds by itself was left besides the empty table
+    register("opencode", ["voice"], scope="project", transport="stdio", repo=repo)
+    path.write_text(path.read_text().replace("{", '{\n  "theme": "tokyonight",', 1))
+    kept = unregister("opencode", [], scope="project", repo=repo)
+    assert json.loads(path.read_text()) == {"theme": "tokyonight", "mcp": {}}
+    assert kept.kept == [f"{path}: strata created it; kept for what was added since (theme)"]
+
+
+def test_every_stdio_entry_carries_the_store_every_client_shares(places: dict[str, Path]) -> None:
+    home = str(Path(os.environ["STRATA_HOME"]).resolve())
+    for client in FILES:
+        register(client, ["memory"], scope=scope_of(client), transport="stdio", repo=places["repo"])
+        text = config_file(client, places).read_text()
+        assert f'"STRATA_HOME": "{home}"' in text or f'STRATA_HOME = "{home}"' in text, client
+    assert '"timeout"' not in config_file("gemini", places).read_text()  # Gemini's bounds each tool call

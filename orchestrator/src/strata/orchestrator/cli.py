@@ -418,6 +418,8 @@ def _print_change(change: Any, dry_run: bool) -> None:
         console.print(f"[red]-[/] {name}")
     for note in change.skipped:
         console.print(f"[yellow]·[/] {note}")
+    for note in change.kept:
+        console.print(f"[yellow]·[/] {note}")
 
 
 @cli.command(name="register")
@@ -460,6 +462,13 @@ def register_cmd(
     _print_change(change, dry_run)
     if transport == "http" and change.added:
         click.echo("the client sends $STRATA_TOKEN: export it, and start the servers with the same value: strata up")
+    if not dry_run:
+        from strata.orchestrator.trust import gates
+
+        names = change.added + [note.split(":", 1)[0] for note in change.skipped if note.endswith("already registered")]
+        steps = dict.fromkeys(gate.next_step for gate in gates(client, change.location.scope, repo, names).values())
+        for step in steps:  # one line per distinct step
+            click.echo(f"next: {step}")
 
 
 @cli.command(name="unregister")

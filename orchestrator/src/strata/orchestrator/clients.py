@@ -34,6 +34,9 @@ SCOPES: dict[str, tuple[Scope, ...]] = {
 }  # fmt: skip
 TOKEN_ENV = "STRATA_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 STARTUP_TIMEOUT_S = 30
+# Codex stops a tool call after 60 s unless told (tool_timeout_sec); an llm chat or an index of a large repository
+# takes longer. Ten minutes, Gemini CLI's own default per call (its "timeout" bounds every call, not the start).
+TOOL_TIMEOUT_S = 600
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Launch:
     command: str | None = None
     args: tuple[str, ...] = ()
     url: str | None = None
+    env: tuple[tuple[str, str], ...] = ()  # what a stdio server needs set, whatever the client passes it
 
     @property
     def transport(self) -> str:
@@ -139,16 +143,18 @@ def entry(location: Location, launch: Launch) -> dict[str, Any]:
     """``launch`` in the shape ``location.client`` expects."""
     client, command, args = location.client, launch.command or "", list(launch.args)
     if launch.url is None:
+        env = dict(launch.env)
         if client == "claude-code":
-            return {"type": "stdio", "command": command, "args": args}
+            return {"type": "stdio", "command": command, "args": args, "env": env}
         if client == "opencode":
-            base: dict[str, Any] = {"type": "local", "command": [command, *args]}
+            base: dict[str, Any] = {"type": "local", "command": [command, *args], "environment": env}
             return base if location.layout == "v2" else {**base, "enabled": True}
         if client == "codex":
-            return {"command": command, "args": args, "startup_timeout_sec": STARTUP_TIMEOUT_S}
-        if client == "gemini":
-            return {"command": command, "args": args, "timeout": STARTUP_TIMEOUT_S * 1000}
-        return {"command": command, "args": args}
+            return {
+                "command": command, "args": args, "env": env, "startup_timeout_sec": STARTUP_TIMEOUT_S,
+                "tool_timeout_sec": TOOL_TIMEOUT_S,
+            }  # fmt: skip
+        return {"command": command, "args": args, "env": env}
     url = launch.url
     if client == "claude-desktop":
         raise ValueError("Claude Desktop starts stdio servers only - register with --transport stdio")
@@ -162,8 +168,8 @@ def entry(location: Location, launch: Launch) -> dict[str, Any]:
         }  # fmt: skip
         return remote if location.layout == "v2" else {**remote, "enabled": True}
     if client == "codex":
-        return {"url": url, "bearer_token_env_var": TOKEN_ENV}
-    return {"httpUrl": url, "headers": {"Authorization": f"Bearer ${TOKEN_ENV}"}, "timeout": STARTUP_TIMEOUT_S * 1000}
+        return {"url": url, "bearer_token_env_var": TOKEN_ENV, "tool_timeout_sec": TOOL_TIMEOUT_S}
+    return {"httpUrl": url, "headers": {"Authorization": f"Bearer ${TOKEN_ENV}"}}
 
 
 ENV_REFERENCE = re.compile(r"\$\{env:(\w+)\}|\$\{(\w+)(?::-([^}]*))?\}|\{env:(\w+)\}|\$(\w+)")

@@ -24,10 +24,15 @@ from strata.orchestrator.settings import DEFAULT_SERVERS, server_command
 from strata.orchestrator.up import DEFAULT_PORTS, read_state
 from strata.shared.settings import user_dir
 
-__all__ = ["Change", "RegistrationError", "launch_for", "register", "registered_entries", "unregister"]
+__all__ = [
+    "Change", "RegistrationError", "backup_stamp", "launch_for", "register", "registered_entries", "unregister",
+]  # fmt: skip
 
 BACKUPS_KEPT = 10
 PREFIX = "strata-"
+# Top-level keys a client writes into a config file by itself once it has read it (OpenCode adds its "$schema"):
+# a file strata created and that holds only these besides the empty servers table goes with the last entry.
+CLIENT_ADDED: dict[str, frozenset[str]] = {"opencode": frozenset({"$schema"})}
 
 
 class RegistrationError(ValueError):
@@ -42,6 +47,7 @@ class Change:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "<name>: why"
+    kept: list[str] = field(default_factory=list)  # what strata created and left, with why
     backup: Path | None = None
     written: bool = False
 
@@ -91,7 +97,9 @@ def launch_for(server: str, transport: str, scope: str, repo: Path) -> Launch:
     args: tuple[str, ...] = ("serve",)
     if server == "codegraph" and scope in ("project", "local"):
         args += ("--repo", str(repo.resolve()))
-    return Launch(command=server_command(server), args=args)
+    # Every client on this machine reaches one store: Codex passes a stdio server none of its own environment, so
+    # the entry carries the STRATA_HOME in force here (the default one too).
+    return Launch(command=server_command(server), args=args, env=(("STRATA_HOME", str(user_dir().resolve())),))
 
 
 # --- reading and writing one table in one file ------------------------------------------------
@@ -124,6 +132,10 @@ def _set(location: Location, text: str, name: str, value: dict[str, Any]) -> str
             parent = parent[part]
         table = tomlkit.table()
         for key, item in value.items():
+            if isinstance(item, dict):  # env = { STRATA_HOME = "..." } on one line, beside the command
+                inline = tomlkit.inline_table()
+                inline.update(item)
+                item = inline
             table[key] = item
         table.add(tomlkit.nl())  # a blank line before whatever table follows
         parent[name] = table
@@ -181,6 +193,12 @@ def _document(location: Location, text: str) -> Any:
     return get(text, [])
 
 
+def backup_stamp(ns: int) -> str:
+    """A backup's name prefix, in UTC to the nanosecond (``20261206-091502-123456789``): names sort as times do."""
+    seconds, fraction = divmod(ns, 10**9)
+    return f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(seconds))}-{fraction:09d}"
+
+
 def _write(location: Location, before: str, after: str) -> Path | None:
     """Back the old file up, then replace it atomically (mode kept); returns the backup."""
     path = location.path
@@ -188,8 +206,12 @@ def _write(location: Location, before: str, after: str) -> Path | None:
     if path.exists():
         folder = user_dir() / "backups" / location.client
         folder.mkdir(parents=True, exist_ok=True)
-        backup = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}-{path.name}"
-        backup.write_text(before, encoding="utf-8")
+        backup = folder / f"{backup_stamp(time.time_ns())}-{path.name}"
+        # the source's mode from the start: ~/.claude.json is 600 and holds tokens
+        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path.stat().st_mode & 0o777)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(before)
+        os.chmod(backup, path.stat().st_mode & 0o777)  # an older backup of that name had its own mode
         for old in sorted(folder.glob(f"*-{path.name}"))[:-BACKUPS_KEPT]:
             old.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,6 +245,7 @@ def register(
     owned: dict[str, str] = manifest.get(_key(location), {}).get("entries", {})
     change = Change(location, before, before)
     created = _created_by_us(location, before)
+    created_dir = created == "file" and not location.path.parent.exists()
     for server in servers or list(DEFAULT_SERVERS):
         name = f"{PREFIX}{server}"
         value = entry(location, launch_for(server, transport, scope, repo))
@@ -247,6 +270,8 @@ def register(
         record["entries"] = owned
         if created and record.get("created") is None:
             record["created"] = created
+            if created_dir:
+                record["created_dir"] = str(location.path.parent)
         _save_manifest(manifest)
     return change
 
@@ -278,7 +303,16 @@ def unregister(
     remove_file = False
     if created and not owned:  # put back what registering created, once nothing of ours is left in it
         if created == "file":
-            remove_file = _document(location, change.after) == _skeleton(location)
+            document = _document(location, change.after)
+            added = CLIENT_ADDED.get(location.client, frozenset())
+            if isinstance(document, dict):
+                document = {k: v for k, v in document.items() if k not in added}
+            remove_file = document == _skeleton(location)
+            if not remove_file and isinstance(document, dict):
+                others = sorted(set(document) - set(_skeleton(location)))
+                change.kept.append(
+                    f"{location.path}: strata created it; kept for what was added since ({', '.join(others) or 'edits'})"
+                )
         elif not location.is_toml:
             empty: Any = {}
             for part in reversed(location.container[len(created) :]):
@@ -289,6 +323,12 @@ def unregister(
         change.backup = _write(location, before, change.after)
         location.path.unlink()
         change.after, change.written = "", True
+        folder = record.get("created_dir")
+        if folder:
+            try:
+                os.rmdir(folder)  # only when empty: what the client or the user put there stays
+            except OSError:
+                change.kept.append(f"{folder}: strata created it; kept for what it holds now")
     elif change.after != before and not dry_run:
         change.backup = _write(location, before, change.after)
         change.written = True
@@ -316,10 +356,13 @@ TRIMMED_PATH = "/usr/bin:/bin"  # what a GUI-started client often gives its serv
 
 async def doctor(clients: list[str], repo: Path, *, timeout_s: float, log_dir: Path) -> list[dict[str, Any]]:
     """Start every registered ``strata-*`` entry the way its client would (argv, env, cwd, a trimmed
-    PATH; or URL and headers) and do an MCP initialize + tools/list; one row per entry."""
+    PATH; or URL and headers) and do an MCP initialize + tools/list; one row per entry. An entry the client will
+    not start yet (approval, folder trust: :mod:`strata.orchestrator.trust`) is not ``ok`` even when the server
+    answers: its row says what to do."""
     from strata.orchestrator.clients import SCOPES
     from strata.orchestrator.discovery import probe
     from strata.orchestrator.settings import ServerSpec
+    from strata.orchestrator.trust import gates
 
     rows: list[dict[str, Any]] = []
     seen: set[tuple[Path, tuple[str, ...]]] = set()
@@ -329,6 +372,7 @@ async def doctor(clients: list[str], repo: Path, *, timeout_s: float, log_dir: P
             if (location.path, location.container) in seen:
                 continue
             seen.add((location.path, location.container))
+            gated = gates(client, scope, repo, list(entries))
             for name, value in entries.items():
                 row: dict[str, Any] = {"client": client, "scope": scope, "file": str(location.path), "server": name}
                 launch = launch_of(client, value, dict(os.environ))
@@ -356,5 +400,12 @@ async def doctor(clients: list[str], repo: Path, *, timeout_s: float, log_dir: P
                 report = await probe(name, spec, timeout_s=timeout_s, log_dir=log_dir, token=token)
                 row |= {"health": report.health, "transport": report.transport, "target": report.target,
                         "tools": len(report.tools), "error": report.error}  # fmt: skip
+                gate = gated.get(name)
+                if gate is not None:  # the server answers, but the client will not start it yet
+                    row["gate"] = gate.state
+                    if report.health == "ok":
+                        row |= {"health": gate.state.replace(" ", "_"), "error": gate.next_step}
+                    else:
+                        row["error"] = f"{report.error}; and {gate.next_step}"
                 rows.append(row)
     return rows

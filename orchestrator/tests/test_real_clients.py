@@ -1,0 +1,145 @@
+"""The real coding agents, from npm, list what `strata register` wrote: each registered server connects once the
+approval or folder-trust step that `strata doctor` names is taken, and doctor's reading of that state agrees with
+the client's own listing before and after it.
+
+The clients come from the npm registry into ~/.cache/strata/npm-clients on first use (pinned below; about 20 s
+and 1.3 GB); without the registry the tests skip with the reason. Their listings run offline: `claude mcp list`,
+`gemini mcp list` and `opencode mcp list` start each server and report it, `codex mcp list` reports what it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from strata.orchestrator.cli import cli
+from strata.orchestrator.trust import gates
+
+pytestmark = pytest.mark.slow
+
+CLIENTS_DIR = Path.home() / ".cache" / "strata" / "npm-clients"
+PACKAGES = {  # the versions the issue was measured with
+    "claude": "@anthropic-ai/claude-code@2.1.332",
+    "gemini": "@google/gemini-cli@0.61.0",
+    "codex": "@openai/codex@0.171.0",
+    "opencode": "opencode-ai@1.18.33",
+}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(scope="module")
+def bin_dir() -> Path:
+    folder = CLIENTS_DIR / "node_modules" / ".bin"
+    if all((folder / name).exists() for name in PACKAGES):
+        return folder
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: the real clients cannot be fetched")
+    CLIENTS_DIR.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--silent", *PACKAGES.values()],
+        cwd=CLIENTS_DIR, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    if run.returncode != 0:
+        pytest.skip(f"npm could not install the clients (offline?): {run.stderr.strip()[-300:]}")
+    return folder
+
+
+@pytest.fixture
+def place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository, with HOME (where every client keeps its state) beside it."""
+    home, repo = tmp_path / "home", tmp_path / "repo"
+    home.mkdir()
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR", "GEMINI_CLI_TRUST_WORKSPACE"):
+        monkeypatch.delenv(name, raising=False)
+    return repo
+
+
+def listing(bin_dir: Path, client: str, repo: Path) -> str:
+    env = {**os.environ, "NO_COLOR": "1"}
+    run = subprocess.run(
+        [str(bin_dir / client), "mcp", "list"], cwd=repo, env=env, capture_output=True, text=True, timeout=180
+    )
+    return ANSI.sub("", run.stdout + run.stderr)
+
+
+def register(client: str, repo: Path, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["register", client, "voice", "--repo", str(repo), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def doctor(client: str, repo: Path) -> dict[str, object]:
+    result = CliRunner().invoke(cli, ["doctor", client, "--repo", str(repo), "--json"])
+    [row] = [json.loads(line) for line in result.output.splitlines()]
+    return row
+
+
+def test_claude_code_connects_once_the_project_server_is_approved(bin_dir: Path, place: Path) -> None:
+    output = register("claude-code", place)
+    assert "next: Claude Code starts a project's .mcp.json servers only once approved" in output
+    assert "strata-voice:" in listing(bin_dir, "claude", place)
+    assert "Pending approval" in listing(bin_dir, "claude", place)
+    row = doctor("claude-code", place)
+    assert row["health"] == "pending_approval" and "run `claude` in" in str(row["error"]) and row["tools"] == 4
+    # what accepting the folder trust dialog and approving the server in `claude` records
+    claude_json = Path(os.environ["HOME"]) / ".claude.json"
+    state = json.loads(claude_json.read_text())
+    state.setdefault("projects", {})[str(place.resolve())] = {
+        "hasTrustDialogAccepted": True,
+        "enabledMcpjsonServers": ["strata-voice"],
+    }
+    claude_json.write_text(json.dumps(state))
+    assert "strata-voice: " in (after := listing(bin_dir, "claude", place)) and "Connected" in after, after
+    assert doctor("claude-code", place)["health"] == "ok"
+
+
+def test_claude_code_local_scope_needs_no_approval(bin_dir: Path, place: Path) -> None:
+    assert "next:" not in register("claude-code", place, "--scope", "local")
+    assert "Connected" in listing(bin_dir, "claude", place)
+    assert gates("claude-code", "local", place, ["strata-voice"]) == {}
+
+
+def test_gemini_connects_once_the_folder_is_trusted(bin_dir: Path, place: Path) -> None:
+    output = register("gemini", place)
+    assert "next: Gemini CLI starts no MCP server in a folder it does not trust" in output
+    before = listing(bin_dir, "gemini", place)
+    assert "strata-voice" in before and "Disabled" in before, before
+    assert doctor("gemini", place)["health"] == "untrusted_folder"
+    rules = Path(os.environ["HOME"]) / ".gemini" / "trustedFolders.json"  # the file the step names
+    assert str(rules) in output
+    rules.write_text(json.dumps({str(place.resolve()): "TRUST_FOLDER"}))
+    after = listing(bin_dir, "gemini", place)
+    assert "strata-voice" in after and "Connected" in after, after
+    assert doctor("gemini", place)["health"] == "ok"
+
+
+def test_codex_loads_the_project_config_once_the_project_is_trusted(bin_dir: Path, place: Path) -> None:
+    output = register("codex", place, "--scope", "project")
+    assert "next: Codex ignores" in output
+    assert "strata-voice" not in listing(bin_dir, "codex", place)
+    assert doctor("codex", place)["health"] == "untrusted_folder"
+    config = Path(os.environ["HOME"]) / ".codex" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[projects.{json.dumps(str(place.resolve()))}]\ntrust_level = "trusted"\n')
+    after = listing(bin_dir, "codex", place)
+    assert re.search(r"strata-voice .*STRATA_HOME=\*+ .*enabled", after), after  # with the store's location
+    assert doctor("codex", place)["health"] == "ok"
+
+
+def test_opencode_connects_and_unregister_takes_back_the_file_it_marked(bin_dir: Path, place: Path) -> None:
+    assert "next:" not in register("opencode", place)
+    assert re.search(r"strata-voice\s+connected", listing(bin_dir, "opencode", place))
+    assert '"$schema"' in (place / "opencode.json").read_text()  # what OpenCode adds to a file it loaded
+    result = CliRunner().invoke(cli, ["unregister", "opencode", "--repo", str(place)])
+    assert result.exit_code == 0 and not (place / "opencode.json").exists(), result.output
