@@ -44,7 +44,26 @@ def make_server() -> tuple[Any, Metrics]:
         """A programming error."""
         raise KeyError("secret internals")
 
+    @mcp.tool
+    def budgets() -> list[dict[str, float]]:
+        """None set."""
+        return []
+
+    @mcp.tool
+    def nothing() -> None:
+        """Done, nothing to say."""
+
     return mcp, metrics
+
+
+async def test_every_result_has_text_content_beside_its_structured_content() -> None:
+    mcp, _ = make_server()
+    async with Client(mcp) as client:
+        empty = await client.call_tool("budgets", {})
+        assert [c.text for c in empty.content] == ['{"result":[]}']  # type: ignore[union-attr]
+        assert empty.structured_content == {"result": []}
+        assert [c.text for c in (await client.call_tool("nothing", {})).content] == ["null"]  # type: ignore[union-attr]
+        assert [c.text for c in (await client.call_tool("add", {"a": 1, "b": 2})).content] == ["3"]  # type: ignore[union-attr]
 
 
 def test_binding_beyond_loopback_without_a_token_is_refused() -> None:

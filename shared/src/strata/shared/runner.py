@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -164,7 +165,8 @@ class Metrics:
 
 
 class _ToolEdgeMiddleware(Middleware):
-    """Counts and times tool calls, and turns errors into one-line MCP tool errors at the edge.
+    """Counts and times tool calls, turns errors into one-line MCP tool errors at the edge, and gives every result
+    text content (besides its structured content).
 
     A StrataError becomes ``"<code>: <message>"``; invalid arguments ``"invalid_arguments: <first
     problem> (and N more problems)"``; any other exception is logged and reaches the client as
@@ -188,6 +190,11 @@ class _ToolEdgeMiddleware(Middleware):
                 raise ToolError(_bounded(f"invalid_arguments: {problem}"))
             result = await call_next(context)
             outcome = "ok"
+            if not result.content and not result.is_error:
+                # An empty list (budget_status with no budget) or None converts to no content at all: a client that
+                # shows only text would show nothing. The structured result, as text, is the answer.
+                text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+                result.content = [mt.TextContent(type="text", text=text)]
             return result
         except ToolError as exc:
             if outcome == "invalid_arguments":
