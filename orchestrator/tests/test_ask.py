@@ -302,3 +302,31 @@ def test_in_a_terminal_the_run_asks_before_applying(tmp_path: Path) -> None:
     assert [e.type for e in thread.events if e.step == "approval"] == ["awaiting_approval", "approval", "step_done"]
     assert thread.result("approval") == {"summary": "approved by human", "approved": True}
     assert thread.trace()["outcome"]["status"] == "completed"
+
+
+def test_a_request_naming_what_the_code_does_not_have_stops_and_says_so(tmp_path: Path) -> None:
+    repo = sample(tmp_path)
+    done = strata("ask", "move the calls of hash_password to the new SSO module", "--repo", str(repo), "--yes")
+    assert done.returncode != 0, done.stdout
+    thread = the_thread(repo)
+    [symbols] = [e for e in thread.events if e.type == "step_failed" and e.step == "symbols"]
+    message = str(symbols.data["summary"])
+    assert message.startswith("the request names hash_password, which the code graph does not define")
+    assert "searched: hash_password" in message and "ldap_authenticate" not in message
+    assert not thread.result("plan") and not thread.result("edits")
+    assert not any(e.step == "plan" and e.type == "tool_call" for e in thread.events)  # no model was asked
+
+
+@pytest.mark.parametrize(
+    ("request_text", "names"),
+    [
+        ("move the calls of hash_password to bcrypt_hash", ["hash_password", "bcrypt_hash"]),
+        ("replace `login` with auth.LdapClient.bind", ["login", "bind"]),
+        ("rename getUser everywhere", ["getUser"]),
+        ("refactor the legacy LDAP calls to use the new SSO module", []),  # acronyms are words
+    ],
+)
+def test_the_names_a_request_spells_out(request_text: str, names: list[str]) -> None:
+    from strata.orchestrator.trace import request_names
+
+    assert request_names(request_text) == names

@@ -144,6 +144,22 @@ def request_keywords(request: str) -> list[str]:
     return list(seen)[:MAX_KEYWORDS]
 
 
+IDENTIFIER = re.compile(r"`([^`\s]{1,200})`|\b([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\b")
+
+
+def request_names(request: str) -> list[str]:
+    """The code names a request spells out: what it puts in backticks, and words only code is written as
+    (``hash_password``, ``LdapClient.bind``, ``getUser``), each by its last segment; ``LDAP`` or ``SSO`` are words."""
+    names: dict[str, None] = {}
+    for quoted, word in IDENTIFIER.findall(request):
+        token = quoted or word
+        if quoted or "_" in token.strip("_") or "." in token or re.search(r"[a-z][A-Z]", token):
+            last = token.rsplit(".", 1)[-1].strip("()")
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", last):
+                names.setdefault(last, None)
+    return list(names)
+
+
 def project_scope(repo: Path) -> str:
     name = re.sub(r"[^\w.@+\-]", "-", repo.resolve().name)[:100] or "repo"
     return f"project:{name}"
@@ -299,7 +315,10 @@ class Trace:
             )
             return
         matched: dict[str, dict[str, Any]] = {}
-        for word in request_keywords(self.thread.request):
+        every_name: dict[str, None] = {}  # what the searches found, tests and private names too
+        names = request_names(self.thread.request)
+        searched = list(dict.fromkeys([*(n.lower() for n in names), *request_keywords(self.thread.request)]))
+        for word in searched:
             found = await self.tools.call(
                 step,
                 "codegraph",
@@ -307,8 +326,28 @@ class Trace:
                 {"query": word, "kinds": ["function", "method", "class"], "limit": 20},
             )
             for item in (found.data or {}).get("items", []):
-                if not item["name"].startswith("_") and "/test" not in "/" + item["file"]:
+                every_name.setdefault(item["name"], None)
+                if not item["name"].startswith("_") and not item.get("tests", "/test" in "/" + item["file"]):
                     matched.setdefault(item["id"], item)
+        missing = [n for n in names if n.lower() not in {found.lower() for found in every_name}]
+        if missing:  # a request about a name the code does not have is not about whatever else matched its words
+            closest = difflib.get_close_matches(missing[0], list(every_name), n=3, cutoff=0.5)
+            instead = (
+                f"; closest: {', '.join(closest)}"
+                if closest
+                else f"; found instead: {', '.join(list(every_name)[:5]) or 'nothing'}"
+            )
+            self.failed(
+                step,
+                f"the request names {', '.join(missing)}, which the code graph does not define "
+                f"(searched: {', '.join(searched)}){instead}",
+            )
+            return
+        if names:  # what is replaced is what the request names, when it names something
+            wanted = {n.lower() for n in names}
+            matched = {k: v for k, v in matched.items() if v["name"].lower() in wanted} | {
+                k: v for k, v in matched.items() if v["name"].lower() not in wanted
+            }
         in_use: list[dict[str, Any]] = []
         for symbol in [s for s in matched.values() if s["kind"] in ("function", "method")][:15]:
             callers = await self.tools.call(step, "codegraph", "find_callers", {"symbol": symbol["id"], "limit": 100})
@@ -319,6 +358,8 @@ class Trace:
             ]
             if sites:
                 in_use.append({**symbol, "callers": sites})
+        if names:
+            in_use = [s for s in in_use if s["name"].lower() in {n.lower() for n in names}]
         if not in_use:
             self.failed(step, "no function that matches the request is called from another file")
             return
