@@ -145,3 +145,45 @@ async def test_two_servers_on_one_repository_both_answer_while_it_is_reindexed(r
             status = (await client.call_tool("index_status", {})).structured_content
             assert status is not None and status["symbols"] == 16
     assert "lock" not in (tmp_path / "server1.log").read_text().lower()
+
+
+async def test_a_registered_serve_indexes_on_start_and_answers_the_first_question(tmp_path: Path) -> None:
+    """No index yet: the server builds it in the background; the first question waits for it (a small repository)
+    instead of answering not_indexed, and the index directory never shows in `git status`."""
+    import anyio
+
+    from .conftest import REPO, write_tree
+
+    repo = tmp_path / "fresh"
+    write_tree(repo, REPO)
+    await anyio.run_process(["git", "init", "-q", str(repo)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")} | {"STRATA_HOME": str(tmp_path)}
+    transport = StdioTransport(
+        command=STRATA_CODEGRAPH, args=["serve", "--repo", str(repo)], env=env, keep_alive=False,
+        log_file=tmp_path / "fresh.log",
+    )  # fmt: skip
+    async with Client(transport, timeout=60) as client:
+        found = (await client.call_tool("search_symbols", {"query": "ldap_authenticate"})).structured_content
+        assert found is not None and found["total"] == 1
+        status = (await client.call_tool("index_status", {})).structured_content
+        assert status is not None and (status["state"], status["progress"], status["symbols"]) == ("ready", "", 16)
+    assert (repo / ".strata" / ".gitignore").read_text().endswith("*\n")
+    untracked = (await anyio.run_process(["git", "status", "--porcelain"], cwd=repo)).stdout.decode()
+    assert untracked and ".strata" not in untracked
+    assert '"on": true' in (tmp_path / "fresh.log").read_text() or "on=True" in (tmp_path / "fresh.log").read_text()
+
+
+async def test_reindex_reports_its_steps_as_progress_when_asked(repo: Path) -> None:
+    steps: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        steps.append((done, total, message))
+
+    server = create_server(CodeGraph(repo, repo / ".strata"), Metrics(), watch=False)
+    async with Client(server, progress_handler=progress, timeout=60) as client:
+        summary = (await client.call_tool("reindex", {"force": True})).structured_content
+        assert summary is not None and summary["files"] == 5
+    from strata.codegraph.index import INDEX_STEPS
+
+    assert [message for _, _, message in steps] == list(INDEX_STEPS)
+    assert [(done, total) for done, total, _ in steps] == [(i, len(INDEX_STEPS)) for i in range(len(INDEX_STEPS))]

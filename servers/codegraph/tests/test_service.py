@@ -607,3 +607,39 @@ def test_a_property_is_one_symbol_with_the_calls_of_each_accessor(tmp_path: Path
 def test_editing_one_accessor_updates_to_what_a_full_index_holds(tmp_path: Path) -> None:
     edit = {"m.py": PROPERTY["m.py"].replace("store(value)", "render(value)")}
     assert_edit_is_incremental(tmp_path, PROPERTY, edit)
+
+
+def test_while_a_whole_index_is_built_status_says_how_far_and_tools_say_they_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from strata.codegraph import service
+    from strata.codegraph.errors import IndexingError
+
+    from .conftest import REPO, write_tree
+
+    monkeypatch.setattr(service, "BUILD_WAIT_S", 0.5)
+    write_tree(tmp_path, REPO)
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    reached, release = threading.Event(), threading.Event()
+
+    def on_step(name: str) -> None:
+        if name == "resolving Python calls":
+            reached.set()
+            release.wait(30)  # hold the build here, as a large repository would
+
+    builder = threading.Thread(target=lambda: graph.reindex(on_step=on_step))
+    builder.start()
+    try:
+        assert reached.wait(30)
+        status = graph.status()
+        assert status.state == "indexing" and status.progress.startswith("step 3 of 5: resolving Python calls")
+        with pytest.raises(IndexingError, match=r"is being built \(step 3 of 5: resolving Python calls"):
+            graph.search("ldap", [], 5)
+    finally:
+        release.set()
+        builder.join(60)
+    assert graph.search("ldap_authenticate", [], 5).total == 1
+    assert graph.status().state == "ready"
+    graph.close()

@@ -15,9 +15,14 @@ from strata.codegraph.pycalls import analyze_sources, load_project
 from strata.codegraph.settings import CodegraphSettings
 from strata.shared.cli import report_errors, serve_options
 from strata.shared.errors import InvalidRequestError
-from strata.shared.log import configure_logging
+from strata.shared.log import configure_logging, get_logger
 
 __all__ = ["main"]
+
+log = get_logger("strata.codegraph.cli")
+# serve --watch keeps the analysis in memory (about 0.8 MB per source file: 1.4 GB for CPython's 1,789-file Lib/);
+# below this many files that is cheap, and watching is the default
+WATCH_AUTO_MAX_FILES = 1000
 
 repo_argument = click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 
@@ -105,7 +110,12 @@ def _index_with_progress(path: Path, store_dir: Path) -> tuple[IndexSummary, Rep
     "--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True
 )
 @click.option("--db", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--watch", is_flag=True, help="Reindex when source files change")
+@click.option(
+    "--watch/--no-watch",
+    default=None,
+    help=f"Reindex as files change, keeping the analysis in memory so that an edit costs milliseconds (about 0.8 MB "
+    f"per source file). Default: on for up to {WATCH_AUTO_MAX_FILES} source files, else off (call reindex)",
+)
 @click.option("--debounce-ms", type=click.IntRange(50, 60_000), default=500, show_default=True)
 @report_errors
 def serve_cmd(
@@ -116,10 +126,11 @@ def serve_cmd(
     log_level: str,
     repo: Path,
     db: Path | None,
-    watch: bool,
+    watch: bool | None,
     debounce_ms: int,
 ) -> None:
-    """Serve the code graph of --repo over MCP (stdio, or HTTP at /mcp).
+    """Serve the code graph of --repo over MCP (stdio, or HTTP at /mcp), indexing it in the background from the
+    start (index_status shows how far) and keeping it fresh as files change.
 
     \b
     Example usage:
@@ -135,6 +146,13 @@ def serve_cmd(
     metrics = Metrics()
     root = repo.resolve()
     graph = CodeGraph(root, _store_dir(root, db))
+    if watch is None:
+        from strata.codegraph.files import scan
+        from strata.codegraph.watch import WATCHED_SUFFIXES
+
+        files = len(scan(root, WATCHED_SUFFIXES))
+        watch = files <= WATCH_AUTO_MAX_FILES
+        log.info("watch", on=watch, source_files=files, limit=WATCH_AUTO_MAX_FILES)
     serve(create_server(graph, metrics, watch=watch, debounce_ms=debounce_ms), options, metrics)
 
 

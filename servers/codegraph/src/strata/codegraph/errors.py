@@ -4,17 +4,20 @@ StrataError (strata.shared.errors)
 ├── InvalidRequestError
 │   ├── AmbiguousSymbolError    a name matches several symbols; the message lists them
 │   └── PathOutsideRepoError    a path resolves outside the repository root
-└── NotFoundError
-    ├── SymbolNotFoundError     no symbol by that id or name
-    └── NotIndexedError         the repository has no index yet
+├── NotFoundError
+│   ├── SymbolNotFoundError     no symbol by that id or name
+│   └── NotIndexedError         the repository has no index yet
+└── BusyError
+    └── IndexingError           the index is being built; the message says how far
 """
 
 from __future__ import annotations
 
-from strata.shared.errors import InvalidRequestError, NotFoundError
+from strata.shared.errors import BusyError, InvalidRequestError, NotFoundError
 
 __all__ = [
     "AmbiguousSymbolError",
+    "IndexingError",
     "NotIndexedError",
     "PathOutsideRepoError",
     "ReadOnlyQueryError",
@@ -50,3 +53,9 @@ class NotIndexedError(NotFoundError):
     """The repository has not been indexed yet."""
 
     code = "not_indexed"
+
+
+class IndexingError(BusyError):
+    """The index is being built (a first index, or a rebuild) and did not finish within the wait; try again."""
+
+    code = "indexing"

@@ -151,7 +151,10 @@ class CodeGraphStore:
     @contextmanager
     def _aside(cls, directory: Path, *, copy: bool) -> Iterator[CodeGraphStore]:
         """A writable store next to ``directory``'s (empty, or a copy of it), moved over it on success."""
+        created = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
+        if created or directory.name == ".strata":
+            _ignored_by_git(directory)
         _remove_abandoned_builds(directory)
         final = cls.location(directory)
         temporary = directory / f".{DB_FILE}.building-{os.getpid()}"
@@ -785,6 +788,13 @@ class GraphDelta:
     handlers: dict[str, list[object]] = field(default_factory=dict)
     files: dict[str, str | None] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
+
+
+def _ignored_by_git(directory: Path) -> None:
+    """An index directory strata made holds a .gitignore of its own: it never shows in `git status`."""
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# written by strata: an index, not source\n*\n", encoding="utf-8")
 
 
 def _is_lock_error(exc: RuntimeError) -> bool:

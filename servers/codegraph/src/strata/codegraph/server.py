@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
+import anyio.from_thread
 import anyio.to_thread
-from fastmcp import FastMCP
+from fastmcp import Context, FastMCP
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from strata.codegraph.index import IndexSummary
+from strata.codegraph.index import INDEX_STEPS, IndexSummary
 from strata.codegraph.service import (
     CallList,
     CodeGraph,
@@ -26,9 +28,12 @@ from strata.codegraph.service import (
     TaskContext,
 )
 from strata.codegraph.watch import Watcher
+from strata.shared.log import get_logger
 from strata.shared.runner import Metrics, create_mcp
 
 __all__ = ["create_server"]
+
+log = get_logger("strata.codegraph.server")
 
 VERSION = "0.1.0"
 INSTRUCTIONS = (
@@ -46,14 +51,19 @@ Depth = Annotated[int, Field(ge=1, le=5, description="Call hops to follow")]
 SymbolKind = Literal["module", "class", "interface", "function", "method", "lambda", "constant", "field"]
 
 
-def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, debounce_ms: int = 500) -> FastMCP:
-    """Build the strata-codegraph MCP server over ``graph``; with ``watch``, reindex on file changes."""
+def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = True, debounce_ms: int = 500) -> FastMCP:
+    """Build the strata-codegraph MCP server over ``graph``: it indexes in the background from the start and, with
+    ``watch``, reindexes on file changes."""
 
     @asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        # The index is built (or brought up to date) in the background from the start: the first question is
+        # answered from it as soon as it exists, and index_status says how far it is until then.
         watcher = Watcher(graph, debounce_ms) if watch else None
         if watcher is not None:
             watcher.start()
+        else:
+            threading.Thread(target=_index_once, args=(graph,), name="codegraph-index", daemon=True).start()
         try:
             yield {}
         finally:
@@ -131,8 +141,8 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, de
         ],
         limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     ) -> QueryResult:
-        """Read-only Cypher. Nodes: Symbol(id,name,kind,language,file,start_line,end_line), Route, File.
-        Edges: CALLS/REFERENCES/IMPORTS(line,candidates), INHERITS, HANDLED_BY (Route->Symbol). Writes refused."""
+        """Read-only Cypher. Nodes: Symbol(id,name,kind,language,file,start_line,end_line,tests), Route, File.
+        Edges: CALLS/REFERENCES/IMPORTS(line,candidates), INHERITS, HANDLED_BY (Route->Symbol)."""
         return graph.query(query, limit)
 
     @mcp.tool(annotations=READ_ONLY)
@@ -148,8 +158,21 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = False, de
         return graph.status()
 
     @mcp.tool(annotations=WRITES_INDEX)
-    async def reindex(force: bool = False) -> IndexSummary:
-        """Rebuild the index if files changed (force: always). Reports changed files."""
-        return await anyio.to_thread.run_sync(lambda: graph.reindex(force=force))
+    async def reindex(ctx: Context, force: bool = False) -> IndexSummary:
+        """Rebuild the index if files changed (force: always). Reports changed files; progress notifications on
+        request."""
+
+        def on_step(name: str) -> None:
+            number = INDEX_STEPS.index(name) if name in INDEX_STEPS else 0
+            anyio.from_thread.run(ctx.report_progress, number, len(INDEX_STEPS), name)
+
+        return await anyio.to_thread.run_sync(lambda: graph.reindex(force=force, on_step=on_step))
 
     return mcp
+
+
+def _index_once(graph: CodeGraph) -> None:
+    try:
+        graph.reindex()
+    except Exception:  # the tools say the index is missing, and index_status why
+        log.exception("index_failed")

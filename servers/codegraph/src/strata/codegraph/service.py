@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from strata.codegraph.cypher import QueryWorker
 from strata.codegraph.errors import (
     AmbiguousSymbolError,
+    IndexingError,
     NotIndexedError,
     PathOutsideRepoError,
     ReadOnlyQueryError,
@@ -30,6 +31,7 @@ from strata.codegraph.errors import (
 )
 from strata.codegraph.graph import STORE_FORMAT, CallEdge, CodeGraphStore, GraphDelta, HotGraph, StoredSymbol
 from strata.codegraph.index import (
+    INDEX_STEPS,
     IndexSummary,
     RepositoryAnalysis,
     analyze_repository,
@@ -217,6 +219,10 @@ class TaskContext(BaseModel):
 class IndexStatus(BaseModel):
     root: str
     store: str
+    state: Literal["ready", "indexing"] = Field(
+        description="indexing: a whole index is being built (tools answer from the previous one, if any)"
+    )
+    progress: str = Field(description="While indexing: the step and the time so far")
     indexed_at: int
     languages: list[str]
     symbols: int
@@ -248,14 +254,45 @@ R = TypeVar("R")
 
 
 def _locked(method: Callable[P, R]) -> Callable[P, R]:
-    """Tools run in worker threads and --watch reindexes in another: one store swap at a time."""
+    """Tools run in worker threads and --watch reindexes in another: one store swap at a time. While a whole index
+    is being built, a tool waits for it at most ``BUILD_WAIT_S``, then says how far it got (IndexingError)."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with args[0]._lock:  # type: ignore[attr-defined]
+        graph: CodeGraph = args[0]  # type: ignore[assignment]
+        graph._acquire()
+        try:
             return method(*args, **kwargs)
+        finally:
+            graph._lock.release()
 
     return wrapper
+
+
+BUILD_WAIT_S = 5.0  # a small repository's first index ends within it: the first question gets its answer
+
+
+class IndexProgress:
+    """How far a whole index (a first one, or a rebuild) has got; read without the lock."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.step = ""
+        self.number = 0
+        self.started = 0.0
+        self.error = ""
+
+    def begin(self) -> None:
+        self.step, self.number, self.error, self.started = INDEX_STEPS[0], 1, "", time.monotonic()
+        self.running = True
+
+    def advance(self, step: str) -> None:
+        self.step = step
+        self.number = INDEX_STEPS.index(step) + 1 if step in INDEX_STEPS else self.number
+
+    def describe(self) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"step {self.number} of {len(INDEX_STEPS)}: {self.step}, {elapsed:.0f} s so far"
 
 
 class CodeGraph:
@@ -274,6 +311,7 @@ class CodeGraph:
         self._queries = QueryWorker(timeout_s=QUERY_TIMEOUT_S, memory_bytes=QUERY_MEMORY_BYTES)
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
+        self.progress = IndexProgress()
         self._analysis: RepositoryAnalysis | None = None  # kept after this process indexes: incremental updates
         # This process's updates: the graph they patched, the store writes queued behind them, and the
         # store file (inode, mtime) as this process last left it - while it is unchanged, the store holds
@@ -283,6 +321,33 @@ class CodeGraph:
         self._writes: Future[tuple[int, int]] | None = None
         self._write_failed = False
         self._written: tuple[int, int] | None = None
+
+    def _acquire(self) -> None:
+        """Take the lock for a tool; while a whole index is being built and nothing can answer yet (the build holds
+        the lock, or no store exists), wait for it at most BUILD_WAIT_S."""
+        deadline = time.monotonic() + BUILD_WAIT_S
+        while True:
+            if self._lock.acquire(timeout=0.2):
+                if not (self.progress.running and self._store_stamp() is None):
+                    return
+                self._lock.release()  # nothing to read yet: the build needs the lock to write it
+                time.sleep(0.05)
+            if self.progress.running and time.monotonic() >= deadline:
+                raise IndexingError(
+                    f"the index of {self.root} is being built ({self.progress.describe()}) - index_status shows "
+                    "how far it is; ask again shortly"
+                )
+
+    def _building(self, on_step: Callable[[str], None] | None) -> Callable[[str], None]:
+        """The step callback of a whole index: progress for index_status, and the caller's own."""
+        self.progress.begin()
+
+        def step(name: str) -> None:
+            self.progress.advance(name)
+            if on_step is not None:
+                on_step(name)
+
+        return step
 
     def interrupt(self) -> None:
         """Stop a Cypher query that is running now (shutdown must not wait out its timeout)."""
@@ -398,24 +463,56 @@ class CodeGraph:
 
     # -- tools --------------------------------------------------------------------------------------
 
-    @_locked
     def status(self) -> IndexStatus:
-        store = self.store()
-        meta = store.meta()
+        """What is indexed; while a whole index is being built, how far it got (never waiting for it)."""
+        if not self._lock.acquire(timeout=0.5):
+            if self.progress.running:
+                return self._status_while_building()
+            self._lock.acquire()
+        try:
+            try:
+                store = self.store()
+            except NotIndexedError as exc:
+                if self.progress.running:
+                    return self._status_while_building()
+                if self.progress.error:
+                    raise NotIndexedError(f"{exc} (the last index failed: {self.progress.error})") from None
+                raise
+            meta = store.meta()
+            return IndexStatus(
+                root=meta.get("root", str(self.root)),
+                store=str(store.path),
+                state="indexing" if self.progress.running else "ready",
+                progress=self.progress.describe() if self.progress.running else "",
+                indexed_at=int(meta.get("indexed_at", "0")),
+                languages=meta.get("languages", "").split(","),
+                python_analysis=python_analysis_build(),
+                typescript_engine=meta.get("typescript_engine", ""),
+                go_engine=meta.get("go_engine", ""),
+                java_engine=meta.get("java_engine", ""),
+                **store.counts(),
+            )
+        finally:
+            self._lock.release()
+
+    def _status_while_building(self) -> IndexStatus:
+        counts = dict.fromkeys(("symbols", "external_symbols", "calls", "inherits", "imports", "files", "routes"), 0)
         return IndexStatus(
-            root=meta.get("root", str(self.root)),
-            store=str(store.path),
-            indexed_at=int(meta.get("indexed_at", "0")),
-            languages=meta.get("languages", "").split(","),
+            root=str(self.root),
+            store=str(CodeGraphStore.location(self.store_dir)),
+            state="indexing",
+            progress=self.progress.describe(),
+            indexed_at=0,
+            languages=[],
             python_analysis=python_analysis_build(),
-            typescript_engine=meta.get("typescript_engine", ""),
-            go_engine=meta.get("go_engine", ""),
-            java_engine=meta.get("java_engine", ""),
-            **store.counts(),
+            typescript_engine="",
+            go_engine="",
+            java_engine="",
+            **counts,
         )
 
     @_locked
-    def reindex(self, *, force: bool = False) -> IndexSummary:
+    def reindex(self, *, force: bool = False, on_step: Callable[[str], None] | None = None) -> IndexSummary:
         """Bring the index up to date with the files (rebuilding all when forced); report what changed.
 
         After this process has indexed once, a change to Python files is applied incrementally from the
@@ -448,7 +545,13 @@ class CodeGraph:
             self._analysis.close()
         self._hold(None)
         self._hot = None
-        summary, analysis = build_index(self.root, self.store_dir)
+        try:
+            summary, analysis = build_index(self.root, self.store_dir, self._building(on_step))
+        except Exception as exc:
+            self.progress.error = f"{type(exc).__name__}: {exc}"[:500]
+            raise
+        finally:
+            self.progress.running = False
         self._close_store()
         self._written = self._store_stamp()
         self._hold(analysis)
@@ -491,28 +594,41 @@ class CodeGraph:
             up_to_date=True,
         )
 
-    @_locked
     def prepare(self) -> None:
         """Analyse the repository in memory so that the next change is applied incrementally.
 
-        Rebuilds the index as well when it is missing or stale; a current index is left untouched. The
+        Rebuilds the index as well when it is missing or stale; a current index is left untouched, and the tools
+        answer from it while the analysis runs (the lock is taken only to write and to keep the result). The
         in-memory graph is loaded too: the first query and the first update need it.
         """
-        if self._analysis is not None:
-            return
-        analysis = analyze_repository(self.root)
+        with self._lock:
+            if self._analysis is not None:
+                return
+        step = self._building(None)
         try:
-            previous = self.store().file_hashes()
-        except NotIndexedError:
-            previous = {}
-        if previous != analysis.hashes:
-            write_index(analysis, self.store_dir)
-        self._close_store()
-        self._hot = None
-        self._written = self._store_stamp()
-        self._hold(analysis)
-        self._hot = self.store().hot()
-        self._start_writer()
+            analysis = analyze_repository(self.root, step)  # reads files only
+            with self._lock:
+                if self._analysis is not None:  # a reindex held one meanwhile
+                    analysis.close()
+                    return
+                try:
+                    previous = self.store().file_hashes()
+                except NotIndexedError:
+                    previous = {}
+                if previous != analysis.hashes:
+                    step(INDEX_STEPS[-1])
+                    write_index(analysis, self.store_dir)
+                self._close_store()
+                self._hot = None
+                self._written = self._store_stamp()
+                self._hold(analysis)
+                self._hot = self.store().hot()
+                self._start_writer()
+        except Exception as exc:
+            self.progress.error = f"{type(exc).__name__}: {exc}"[:500]
+            raise
+        finally:
+            self.progress.running = False
 
     def _hold(self, analysis: RepositoryAnalysis | None) -> None:
         """Keep (or drop) the analysis, out of the cyclic collector's sight while kept.
