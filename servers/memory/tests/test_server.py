@@ -163,3 +163,39 @@ async def test_two_stdio_servers_share_one_store(tmp_path: Path) -> None:
         assert hits["hits"][0]["text"] == "first session: the cache is Redis"
     logs = (tmp_path / "first.log").read_text() + (tmp_path / "second.log").read_text()
     assert "memory_store_shared" in logs and "already accessed" not in logs
+
+
+async def test_the_store_opens_in_the_background_and_a_first_call_waits_for_it(tmp_path: Path) -> None:
+    import threading
+
+    import anyio
+
+    settings = MemorySettings(store_dir=tmp_path / "store")
+    may_open = threading.Event()
+
+    def slow_open() -> Memory:
+        may_open.wait(30)  # as a cold embedder and index do
+        return Memory(settings)
+
+    async with Client(create_server(slow_open, Metrics(), settings), timeout=60) as client:
+        assert len(await client.list_tools()) == 9  # answered before the store is open
+        async with anyio.create_task_group() as group:
+            results: list[Any] = []
+
+            async def remember() -> None:
+                results.append(await client.call_tool("remember", {"text": "deploys happen on Tuesdays"}))
+
+            group.start_soon(remember)
+            await anyio.sleep(0.3)
+            assert not results  # waiting for the store
+            may_open.set()
+        assert results[0].structured_content["id"]
+
+    def broken() -> Memory:
+        raise OSError("the store directory is read-only")
+
+    async with Client(create_server(broken, Metrics(), settings), timeout=60) as client:
+        with pytest.raises(
+            ToolError, match=r"^config_error: the memory store could not be opened \(OSError: the store"
+        ):
+            await client.call_tool("stats", {})

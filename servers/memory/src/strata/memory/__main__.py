@@ -82,7 +82,8 @@ def serve_cmd(
     options = serve_options_from(transport, host, port, token)  # type: ignore[arg-type]
     options.check()
     metrics = Metrics()
-    serve(create_server(_memory(store), metrics), options, metrics)
+    settings = MemorySettings() if store is None else MemorySettings(store_dir=store)
+    serve(create_server(lambda: _memory(store), metrics, settings), options, metrics)
 
 
 @cli.command(name="remember")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
@@ -12,6 +13,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from strata.memory.service import Memory
+from strata.memory.settings import MemorySettings
 from strata.memory.store import MemoryFilter, NewMemory
 from strata.memory.types import (
     Cardinality,
@@ -29,9 +31,13 @@ from strata.memory.types import (
     Timeline,
     UtcDatetime,
 )
+from strata.shared.errors import ConfigError
+from strata.shared.log import get_logger
 from strata.shared.runner import Metrics, create_mcp
 
 __all__ = ["create_server"]
+
+log = get_logger("strata.memory.server")
 
 VERSION = "0.1.0"
 INSTRUCTIONS = (
@@ -55,16 +61,64 @@ Source = Annotated[str, Field(min_length=1, max_length=500, description="Where t
 When = UtcDatetime | None
 
 
-def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
-    """Build the strata-memory MCP server over ``memory`` (closed when the server stops)."""
-    settings = memory.settings
+class _Opening:
+    """The Memory the tools use, opened in the background when the server starts (given a factory): opening the
+    store (embedder, vector index) takes a third of a second that the client's tool list need not wait for. A tool
+    called before it is open waits for it; a store that failed to open fails each call with the reason."""
+
+    def __init__(self, memory: Memory | Callable[[], Memory]) -> None:
+        self._factory = None if isinstance(memory, Memory) else memory
+        self._memory = memory if isinstance(memory, Memory) else None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        if self._factory is None:
+            self._done.set()
+
+    def start(self) -> None:
+        if self._factory is not None:
+            threading.Thread(target=self._open, name="memory-open", daemon=True).start()
+
+    def _open(self) -> None:
+        assert self._factory is not None
+        try:
+            self._memory = self._factory()
+        except Exception as exc:
+            log.error("memory_open_failed", error=f"{type(exc).__name__}: {exc}")
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def get(self) -> Memory:
+        self._done.wait()
+        if self._memory is None:
+            why = f"{type(self._error).__name__}: {self._error}" if self._error is not None else "unknown"
+            raise ConfigError(f"the memory store could not be opened ({why}); see the server log") from self._error
+        return self._memory
+
+    def close(self) -> None:
+        self._done.wait()
+        if self._memory is not None:
+            self._memory.close()
+
+
+def create_server(
+    memory: Memory | Callable[[], Memory], metrics: Metrics, settings: MemorySettings | None = None
+) -> FastMCP:
+    """Build the strata-memory MCP server over ``memory`` (closed when the server stops). Given a factory (and the
+    settings it opens with), the store is opened in the background from the start."""
+    if isinstance(memory, Memory):
+        settings = memory.settings
+    elif settings is None:
+        raise TypeError("create_server needs the settings a memory factory opens with")
+    opening = _Opening(memory)
 
     @asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        opening.start()
         try:
             yield {}
         finally:
-            memory.close()
+            await anyio.to_thread.run_sync(opening.close)
 
     mcp = create_mcp("strata-memory", version=VERSION, instructions=INSTRUCTIONS, metrics=metrics, lifespan=lifespan)
 
@@ -88,7 +142,7 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
         item = NewMemory(
             text, kind, scope_or_default(scope), tuple(tags or ()), tuple(about or ()), source, occurred_at
         )
-        return (await run(lambda: memory.remember([item], max_chars=settings.max_text_chars)))[0]
+        return (await run(lambda: opening.get().remember([item], max_chars=settings.max_text_chars)))[0]
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall(
@@ -104,7 +158,7 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
     ) -> RecallResult:
         """Memories matching a query by meaning and keywords, best first, within max_tokens."""
         flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), tuple(tags or ()), tuple(about or ()), since, until)
-        return await run(lambda: memory.recall(query, k, flt, max_tokens))
+        return await run(lambda: opening.get().recall(query, k, flt, max_tokens))
 
     @mcp.tool(annotations=WRITES)
     async def set_fact(
@@ -131,7 +185,7 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
             "source": source,
             "memory_id": memory_id,
         }
-        return await run(lambda: memory.set_fact(subject, predicate, object, **options))
+        return await run(lambda: opening.get().set_fact(subject, predicate, object, **options))
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_facts(
@@ -144,7 +198,9 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
     ) -> FactList:
         """Facts about a subject and/or predicate, as of a time or with their history."""
         return await run(
-            lambda: memory.get_facts(subject, predicate, as_of=as_of, history=history, scopes=scopes or [], limit=limit)
+            lambda: opening.get().get_facts(
+                subject, predicate, as_of=as_of, history=history, scopes=scopes or [], limit=limit
+            )
         )
 
     @mcp.tool(annotations=WRITES)
@@ -164,7 +220,7 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
             "target_type": target_type,
             "valid_from": valid_from,
         }
-        return await run(lambda: memory.relate(source, relation, target, **options))
+        return await run(lambda: opening.get().relate(source, relation, target, **options))
 
     @mcp.tool(annotations=READ_ONLY)
     async def neighbors(
@@ -176,7 +232,7 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
     ) -> Neighborhood:
         """Entities linked to an entity within depth hops (breadth first, bounded)."""
         return await run(
-            lambda: memory.neighbors(entity, depth=depth, relations=relations or [], as_of=as_of, limit=limit)
+            lambda: opening.get().neighbors(entity, depth=depth, relations=relations or [], as_of=as_of, limit=limit)
         )
 
     @mcp.tool(annotations=DESTRUCTIVE)
@@ -198,7 +254,9 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
         """Delete memories/facts by id, entity or filter (they intersect); emptying a scope needs all_in_scope."""
         flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), tuple(tags or ()), tuple(about or ()), since, until)
         return await run(
-            lambda: memory.forget(ids or [], entity, flt, dry_run=dry_run, reason=reason, all_in_scope=all_in_scope)
+            lambda: opening.get().forget(
+                ids or [], entity, flt, dry_run=dry_run, reason=reason, all_in_scope=all_in_scope
+            )
         )
 
     @mcp.tool(annotations=READ_ONLY)
@@ -213,11 +271,11 @@ def create_server(memory: Memory, metrics: Metrics) -> FastMCP:
     ) -> Timeline:
         """Memories and fact changes in time order."""
         flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), since=since, until=until)
-        return await run(lambda: memory.timeline(flt, entity, newest_first=newest_first, limit=limit))
+        return await run(lambda: opening.get().timeline(flt, entity, newest_first=newest_first, limit=limit))
 
     @mcp.tool(annotations=READ_ONLY)
     async def stats() -> Stats:
         """Counts by kind and scope, facts, entities, engines and disk use."""
-        return await run(memory.stats)
+        return await run(lambda: opening.get().stats())
 
     return mcp
