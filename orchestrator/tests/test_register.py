@@ -31,6 +31,9 @@ FILES = {  # client -> file for the project scope (user scope for codex and clau
     "codex": ("home", ".codex/config.toml"),
     "gemini": ("repo", ".gemini/settings.json"),
     "claude-desktop": ("home", ".config/Claude/claude_desktop_config.json"),
+    "vscode": ("repo", ".vscode/mcp.json"),
+    "windsurf": ("home", ".codeium/windsurf/mcp_config.json"),
+    "kiro": ("repo", ".kiro/settings/mcp.json"),
 }
 FOREIGN = {  # hand-written files with other servers (and comments where the format has them)
     "claude-code": '{\n  "mcpServers": {\n    "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"],\n               "env": {"GITHUB_TOKEN": "${GITHUB_TOKEN}"}}\n  },\n  "note": "keep me"\n}\n',
@@ -39,6 +42,9 @@ FOREIGN = {  # hand-written files with other servers (and comments where the for
     "codex": '# Codex settings, by hand\nmodel = "gpt-5-codex"  # the default\n\n[mcp_servers.docs]\ncommand = "docs-mcp"  # keep\nargs = ["--stdio"]\n\n[profiles.fast]\nmodel = "gpt-5-mini"\n',
     "gemini": '{\n    "theme": "Dracula",\n    "mcpServers": {\n        "pal": {"command": "pal-mcp", "timeout": 30000}\n    },\n    "mcp": {"allowed": ["pal"]}\n}\n',
     "claude-desktop": '{\n  "globalShortcut": "Ctrl+Space",\n  "mcpServers": {\n    "filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]}\n  }\n}\n',
+    "vscode": '{\n\t// the team\'s servers\n\t"inputs": [{"type": "promptString", "id": "gh", "password": true}],\n\t"servers": {\n\t\t"github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"}\n\t}\n}\n',
+    "windsurf": '{\n  "mcpServers": {\n    "confluent": {"command": "npx", "args": ["-y", "@confluentinc/mcp-confluent"], "disabled": false}\n  }\n}\n',
+    "kiro": '{\n  "mcpServers": {\n    "aws-docs": {"command": "uvx", "args": ["awslabs.aws-documentation-mcp-server@latest"], "autoApprove": []}\n  }\n}\n',
 }
 
 
@@ -74,7 +80,7 @@ def check_golden(name: str, text: str) -> None:
 
 
 def scope_of(client: str) -> str:
-    return "user" if client in ("codex", "claude-desktop") else "project"
+    return "user" if client in ("codex", "claude-desktop", "windsurf") else "project"
 
 
 def suffix(client: str) -> str:
@@ -268,3 +274,22 @@ def test_every_stdio_entry_carries_the_store_every_client_shares(places: dict[st
         text = config_file(client, places).read_text()
         assert f'"STRATA_HOME": "{home}"' in text or f'STRATA_HOME = "{home}"' in text, client
     assert '"timeout"' not in config_file("gemini", places).read_text()  # Gemini's bounds each tool call
+
+
+@pytest.mark.parametrize("client", ["vscode", "windsurf", "kiro"])
+def test_doctor_reads_the_new_clients_entries_as_they_do(
+    client: str, places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strata.orchestrator.clients import launch_of
+    from strata.orchestrator.register import registered_entries
+
+    monkeypatch.setenv("STRATA_TOKEN", "t0k")
+    register(client, ["memory"], scope=scope_of(client), transport="http", repo=places["repo"])
+    _, entries = registered_entries(client, scope_of(client), places["repo"])
+    http = launch_of(client, entries["strata-memory"], dict(os.environ))
+    assert http.url == "http://127.0.0.1:8103/mcp" and dict(http.headers) == {"Authorization": "Bearer t0k"}
+    unregister(client, [], scope=scope_of(client), repo=places["repo"])
+    register(client, ["memory"], scope=scope_of(client), transport="stdio", repo=places["repo"])
+    _, entries = registered_entries(client, scope_of(client), places["repo"])
+    stdio = launch_of(client, entries["strata-memory"], dict(os.environ))
+    assert stdio.argv == (f"{BIN}/strata-memory", "serve") and dict(stdio.env)["STRATA_HOME"]

@@ -388,7 +388,9 @@ def status(as_json: bool) -> None:
         raise SystemExit(1)
 
 
-CLIENT_CHOICE = click.Choice(["claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop"])
+CLIENT_CHOICE = click.Choice(
+    ["claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro"]
+)
 SCOPE_OPTION = click.option(
     "--scope", type=click.Choice(["project", "user", "local"]), default=None,
     help="project (in --repo), user (your home), local (claude-code: this project, in ~/.claude.json) "

@@ -21,16 +21,20 @@ __all__ = [
     "locate", "opencode_layout",
 ]  # fmt: skip
 
-Client = Literal["claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop"]
+Client = Literal["claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro"]
 Scope = Literal["project", "user", "local"]
-CLIENTS: tuple[Client, ...] = ("claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop")
+CLIENTS: tuple[Client, ...] = (
+    "claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro",
+)  # fmt: skip
 DEFAULT_SCOPES: dict[str, Scope] = {
     "claude-code": "project", "cursor": "project", "opencode": "project",
     "codex": "user", "gemini": "project", "claude-desktop": "user",
+    "vscode": "project", "windsurf": "user", "kiro": "project",
 }  # fmt: skip
 SCOPES: dict[str, tuple[Scope, ...]] = {
     "claude-code": ("project", "user", "local"), "cursor": ("project", "user"), "opencode": ("project", "user"),
     "codex": ("project", "user"), "gemini": ("project", "user"), "claude-desktop": ("user",),
+    "vscode": ("project", "user"), "windsurf": ("user",), "kiro": ("project", "user"),
 }  # fmt: skip
 TOKEN_ENV = "STRATA_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 STARTUP_TIMEOUT_S = 30
@@ -130,6 +134,15 @@ def locate(client: str, scope: Scope, repo: Path, layout: str | None = None) -> 
     if client == "gemini":
         base = repo if scope == "project" else home
         return Location(client, scope, base / ".gemini" / "settings.json", ("mcpServers",))
+    if client == "vscode":  # VS Code's own format: a top-level "servers" object
+        if scope == "project":
+            return Location(client, scope, repo / ".vscode" / "mcp.json", ("servers",))
+        return Location(client, scope, _vscode_user_dir(home) / "mcp.json", ("servers",))
+    if client == "windsurf":
+        return Location(client, scope, home / ".codeium" / "windsurf" / "mcp_config.json", ("mcpServers",))
+    if client == "kiro":
+        base = repo if scope == "project" else home
+        return Location(client, scope, base / ".kiro" / "settings" / "mcp.json", ("mcpServers",))
     if sys.platform == "darwin":
         path = home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json"
     elif sys.platform == "win32":
@@ -139,12 +152,21 @@ def locate(client: str, scope: Scope, repo: Path, layout: str | None = None) -> 
     return Location(client, scope, path, ("mcpServers",))
 
 
+def _vscode_user_dir(home: Path) -> Path:
+    """VS Code's user profile folder (the default profile), where its user-level mcp.json lives."""
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "Code" / "User"
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", home)) / "Code" / "User"
+    return _config_home() / "Code" / "User"
+
+
 def entry(location: Location, launch: Launch) -> dict[str, Any]:
     """``launch`` in the shape ``location.client`` expects."""
     client, command, args = location.client, launch.command or "", list(launch.args)
     if launch.url is None:
         env = dict(launch.env)
-        if client == "claude-code":
+        if client in ("claude-code", "vscode"):
             return {"type": "stdio", "command": command, "args": args, "env": env}
         if client == "opencode":
             base: dict[str, Any] = {"type": "local", "command": [command, *args], "environment": env}
@@ -162,6 +184,12 @@ def entry(location: Location, launch: Launch) -> dict[str, Any]:
         return {"type": "http", "url": url, "headers": {"Authorization": f"Bearer ${{{TOKEN_ENV}}}"}}
     if client == "cursor":
         return {"url": url, "headers": {"Authorization": f"Bearer ${{env:{TOKEN_ENV}}}"}}
+    if client == "vscode":
+        return {"type": "http", "url": url, "headers": {"Authorization": f"Bearer ${{env:{TOKEN_ENV}}}"}}
+    if client == "windsurf":  # "url" does not connect there: streamable HTTP is "serverUrl"
+        return {"serverUrl": url, "headers": {"Authorization": f"Bearer ${{env:{TOKEN_ENV}}}"}}
+    if client == "kiro":
+        return {"url": url, "headers": {"Authorization": f"Bearer ${{{TOKEN_ENV}}}"}}
     if client == "opencode":
         remote: dict[str, Any] = {
             "type": "remote", "url": url, "headers": {"Authorization": f"Bearer {{env:{TOKEN_ENV}}}"},
@@ -205,7 +233,7 @@ def launch_of(client: str, value: dict[str, Any], env: dict[str, str]) -> Client
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return ClientLaunch(url=str(value["url"]), headers=tuple(headers.items()))
-    url = value.get("httpUrl") or value.get("url")
+    url = value.get("httpUrl") or value.get("url") or value.get("serverUrl")
     if url:
         headers = {str(k): expand(str(v), env) for k, v in dict(value.get("headers") or {}).items()}
         return ClientLaunch(url=expand(str(url), env), headers=tuple(headers.items()))
