@@ -293,3 +293,27 @@ def test_doctor_reads_the_new_clients_entries_as_they_do(
     _, entries = registered_entries(client, scope_of(client), places["repo"])
     stdio = launch_of(client, entries["strata-memory"], dict(os.environ))
     assert stdio.argv == (f"{BIN}/strata-memory", "serve") and dict(stdio.env)["STRATA_HOME"]
+
+
+def test_profiles_register_their_set_and_switching_removes_the_rest(places: dict[str, Path]) -> None:
+    repo = places["repo"]
+    (repo / "strata.toml").write_text(
+        '[profiles.full]\nservers = ["codegraph", "memory", "router", "llm", "voice"]\n\n'
+        '[profiles.lean]\nservers = ["codegraph", "memory"]\n\n'
+        '[profiles.broken]\nservers = ["nope"]\n'
+    )
+    runner, path = CliRunner(), config_file("claude-code", places)
+
+    def names() -> list[str]:
+        return sorted(loads(path.read_text())["mcpServers"])
+
+    assert runner.invoke(cli, ["register", "claude-code", "--profile", "full", "--repo", str(repo)]).exit_code == 0
+    assert names() == ["strata-codegraph", "strata-llm", "strata-memory", "strata-router", "strata-voice"]
+    lean = runner.invoke(cli, ["register", "claude-code", "--profile", "lean", "--repo", str(repo)])
+    assert lean.exit_code == 0 and "- strata-voice" in lean.output, lean.output
+    assert names() == ["strata-codegraph", "strata-memory"]
+    unknown = runner.invoke(cli, ["register", "claude-code", "--profile", "tiny", "--repo", str(repo)])
+    assert unknown.exit_code == 1 and "no profile 'tiny'" in unknown.output and "broken, full, lean" in unknown.output
+    broken = runner.invoke(cli, ["register", "claude-code", "--profile", "broken", "--repo", str(repo)])
+    assert broken.exit_code == 1 and "[profiles.broken] is not a valid profile" in broken.output
+    assert names() == ["strata-codegraph", "strata-memory"]  # a refused profile changes nothing

@@ -428,16 +428,18 @@ def _print_change(change: Any, dry_run: bool) -> None:
 @click.argument("client", type=CLIENT_CHOICE)
 @click.argument("servers", nargs=-1)
 @SCOPE_OPTION
-@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True,
-              help="stdio: the client starts the server; http: it connects to `strata up`")  # fmt: skip
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default=None,
+              help="stdio (default): the client starts the server; http: it connects to `strata up`")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show the diff, write nothing")
 @click.option("--force", is_flag=True, help="Replace a same-named entry strata did not write (or that was edited)")
+@click.option("--profile", default=None, help="[profiles.NAME] in strata.toml: its servers, transport and scope; "
+              "strata's other entries in that file are removed (switching profiles)")  # fmt: skip
 @LAYOUT_OPTION
 @REPO_OPTION
 @report_errors
 def register_cmd(
-    client: str, servers: tuple[str, ...], scope: str | None, transport: str, dry_run: bool, force: bool,
-    layout: str | None, repo: Path,
+    client: str, servers: tuple[str, ...], scope: str | None, transport: str | None, dry_run: bool, force: bool,
+    profile: str | None, layout: str | None, repo: Path,
 ) -> None:  # fmt: skip
     """Add Strata servers (default: all five) to a coding agent's MCP config, changing nothing else.
 
@@ -450,15 +452,29 @@ def register_cmd(
         strata register claude-code codegraph memory --dry-run
         strata register codex --transport http
         strata register opencode --scope user --layout v2
+        strata register claude-code --profile lean      # [profiles.lean] in strata.toml
     """
     from strata.orchestrator.clients import DEFAULT_SCOPES
-    from strata.orchestrator.register import RegistrationError, register
+    from strata.orchestrator.register import RegistrationError, register, unregister
+    from strata.orchestrator.settings import DEFAULT_SERVERS, load_profile
 
+    chosen = load_profile(profile, repo.resolve()) if profile else None
+    if chosen is not None:
+        servers = servers or tuple(chosen.servers)
+        transport = transport or chosen.transport
+        scope = scope or chosen.scope
+    transport = transport or "stdio"
+    scope = scope or DEFAULT_SCOPES[client]
     try:
         change = register(
-            client, list(servers), scope=scope or DEFAULT_SCOPES[client], transport=transport, repo=repo,
-            dry_run=dry_run, force=force, layout=layout,
+            client, list(servers), scope=scope, transport=transport, repo=repo, dry_run=dry_run, force=force,
+            layout=layout,
         )  # fmt: skip
+        others = [s for s in DEFAULT_SERVERS if s not in servers]
+        if chosen is not None and others:  # the profile is the whole set: strata's entries outside it go
+            dropped = unregister(client, others, scope=scope, repo=repo, dry_run=dry_run, force=force, layout=layout)
+            change.removed, change.kept = dropped.removed, change.kept + dropped.kept
+            change.skipped += [n for n in dropped.skipped if "edited by hand" in n]
     except (RegistrationError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_change(change, dry_run)

@@ -22,9 +22,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from strata.shared.settings import ServerSettings, load_config_section
+from strata.shared.errors import ConfigError
+from strata.shared.settings import CONFIG_FILENAME, ServerSettings, load_config_section, user_dir
 
-__all__ = ["DEFAULT_SERVERS", "AskSettings", "OrchestratorSettings", "ServerSpec", "server_command"]
+__all__ = [
+    "DEFAULT_SERVERS", "AskSettings", "OrchestratorSettings", "Profile", "ServerSpec", "load_profile", "server_command",
+]  # fmt: skip
 
 DEFAULT_SERVERS = ("codegraph", "memory", "router", "llm", "voice")
 
@@ -106,3 +109,33 @@ class AskSettings(ServerSettings):
     max_files: int = Field(default=20, ge=1, le=200, description="Most files one run edits")
     max_sites: int = Field(default=40, ge=1, le=500, description="Most call sites per file shown to an edit agent")
     voice: str | None = Field(default=None, description="Voice id for the announcement (server default if unset)")
+
+
+class Profile(BaseModel):
+    """A named set of servers and how to register them (strata.toml ``[profiles.<name>]``)::
+
+    [profiles.lean]
+    servers = ["codegraph", "memory"]
+    transport = "stdio"          # or "http": point at `strata up`
+    scope = "project"            # optional: the client's default otherwise
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    servers: list[Literal["codegraph", "memory", "router", "llm", "voice"]] = Field(min_length=1, max_length=5)
+    transport: Literal["stdio", "http"] = "stdio"
+    scope: Literal["project", "user", "local"] | None = None
+
+
+def load_profile(name: str, repo: Path) -> Profile:
+    """``[profiles.<name>]`` from the user's strata.toml and the project's (``<repo>/strata.toml`` wins)."""
+    files = [p for p in (user_dir() / CONFIG_FILENAME, repo / CONFIG_FILENAME) if p.is_file()]
+    profiles = load_config_section("profiles", files)
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        where = " or ".join(str(p) for p in (user_dir() / CONFIG_FILENAME, repo / CONFIG_FILENAME))
+        raise ConfigError(f"no profile '{name}' in {where} (profiles there: {known})")
+    try:
+        return Profile.model_validate(profiles[name])
+    except ValueError as exc:
+        raise ConfigError(f"[profiles.{name}] is not a valid profile: {exc}") from exc
