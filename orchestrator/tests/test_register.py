@@ -34,6 +34,7 @@ FILES = {  # client -> file for the project scope (user scope for codex and clau
     "vscode": ("repo", ".vscode/mcp.json"),
     "windsurf": ("home", ".codeium/windsurf/mcp_config.json"),
     "kiro": ("repo", ".kiro/settings/mcp.json"),
+    "zed": ("repo", ".zed/settings.json"),
 }
 FOREIGN = {  # hand-written files with other servers (and comments where the format has them)
     "claude-code": '{\n  "mcpServers": {\n    "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"],\n               "env": {"GITHUB_TOKEN": "${GITHUB_TOKEN}"}}\n  },\n  "note": "keep me"\n}\n',
@@ -45,6 +46,7 @@ FOREIGN = {  # hand-written files with other servers (and comments where the for
     "vscode": '{\n\t// the team\'s servers\n\t"inputs": [{"type": "promptString", "id": "gh", "password": true}],\n\t"servers": {\n\t\t"github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"}\n\t}\n}\n',
     "windsurf": '{\n  "mcpServers": {\n    "confluent": {"command": "npx", "args": ["-y", "@confluentinc/mcp-confluent"], "disabled": false}\n  }\n}\n',
     "kiro": '{\n  "mcpServers": {\n    "aws-docs": {"command": "uvx", "args": ["awslabs.aws-documentation-mcp-server@latest"], "autoApprove": []}\n  }\n}\n',
+    "zed": '// Zed settings\n{\n  "theme": "One Dark",\n  "context_servers": {\n    "postgres": {"command": "pg-mcp", "args": [], "env": {}}\n  },\n}\n',
 }
 
 
@@ -116,7 +118,7 @@ def test_foreign_entries_and_comments_survive_byte_for_byte(client: str, places:
     assert path.read_text() == FOREIGN[client]  # the round trip restores every byte
 
 
-@pytest.mark.parametrize("client", [c for c in FILES if c != "claude-desktop"])
+@pytest.mark.parametrize("client", [c for c in FILES if c not in ("claude-desktop", "zed")])
 def test_http_entries_reference_the_token_variable_only(
     client: str, places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,6 +127,12 @@ def test_http_entries_reference_the_token_variable_only(
     text = config_file(client, places).read_text()
     assert "s3cret-value" not in text and "STRATA_TOKEN" in text and "http://127.0.0.1:8103/mcp" in text
     check_golden(f"{client}-http{suffix(client)}", normalise(text, places))
+
+
+def test_zed_refuses_http_where_its_headers_take_no_variable(places: dict[str, Path]) -> None:
+    with pytest.raises(ValueError, match="Zed's headers cannot reference"):
+        register("zed", ["memory"], scope="project", transport="http", repo=places["repo"])
+    assert not config_file("zed", places).exists()
 
 
 def test_claude_desktop_refuses_http(places: dict[str, Path]) -> None:

@@ -21,20 +21,22 @@ __all__ = [
     "locate", "opencode_layout",
 ]  # fmt: skip
 
-Client = Literal["claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro"]
+Client = Literal[
+    "claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro", "zed"
+]
 Scope = Literal["project", "user", "local"]
 CLIENTS: tuple[Client, ...] = (
-    "claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro",
+    "claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro", "zed",
 )  # fmt: skip
 DEFAULT_SCOPES: dict[str, Scope] = {
     "claude-code": "project", "cursor": "project", "opencode": "project",
     "codex": "user", "gemini": "project", "claude-desktop": "user",
-    "vscode": "project", "windsurf": "user", "kiro": "project",
+    "vscode": "project", "windsurf": "user", "kiro": "project", "zed": "project",
 }  # fmt: skip
 SCOPES: dict[str, tuple[Scope, ...]] = {
     "claude-code": ("project", "user", "local"), "cursor": ("project", "user"), "opencode": ("project", "user"),
     "codex": ("project", "user"), "gemini": ("project", "user"), "claude-desktop": ("user",),
-    "vscode": ("project", "user"), "windsurf": ("user",), "kiro": ("project", "user"),
+    "vscode": ("project", "user"), "windsurf": ("user",), "kiro": ("project", "user"), "zed": ("project", "user"),
 }  # fmt: skip
 TOKEN_ENV = "STRATA_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 STARTUP_TIMEOUT_S = 30
@@ -143,6 +145,9 @@ def locate(client: str, scope: Scope, repo: Path, layout: str | None = None) -> 
     if client == "kiro":
         base = repo if scope == "project" else home
         return Location(client, scope, base / ".kiro" / "settings" / "mcp.json", ("mcpServers",))
+    if client == "zed":  # its settings file (JSONC), "context_servers"
+        path = repo / ".zed" / "settings.json" if scope == "project" else _config_home() / "zed" / "settings.json"
+        return Location(client, scope, path, ("context_servers",))
     if sys.platform == "darwin":
         path = home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json"
     elif sys.platform == "win32":
@@ -180,6 +185,8 @@ def entry(location: Location, launch: Launch) -> dict[str, Any]:
     url = launch.url
     if client == "claude-desktop":
         raise ValueError("Claude Desktop starts stdio servers only - register with --transport stdio")
+    if client == "zed":  # its headers take no variable, and strata never writes the token itself
+        raise ValueError("Zed's headers cannot reference $STRATA_TOKEN - register with --transport stdio")
     if client == "claude-code":
         return {"type": "http", "url": url, "headers": {"Authorization": f"Bearer ${{{TOKEN_ENV}}}"}}
     if client == "cursor":
