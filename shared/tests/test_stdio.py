@@ -113,3 +113,29 @@ def test_a_line_past_the_size_bound_is_refused_without_being_held(server: subpro
     status = Path(f"/proc/{server.pid}/status").read_text()
     peak_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
     assert peak_mb < 300
+
+
+def test_a_connection_serves_whichever_era_the_client_opens_with_until_a_handshake() -> None:
+    """Claude Code probes with a 2026-07-28 request, and falls back to `initialize` on the same connection when the
+    probe times out (five servers starting on two cores): the connection starts over as a handshake one."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "probe", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    modern = {"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {"_meta": envelope}}
+    try:
+        assert [t["name"] for t in exchange(process, json.dumps(modern).encode())["result"]["tools"]] == ["echo"]
+        handshake = exchange(process, json.dumps(INITIALIZE).encode())
+        assert handshake["id"] == 0 and handshake["result"]["protocolVersion"] == "2025-06-18", handshake
+        assert process.stdin is not None
+        process.stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+        assert exchange(process, json.dumps(CALL).encode())["result"]["structuredContent"] == {"result": "hi"}
+        refused = exchange(process, json.dumps(modern).encode())  # after a handshake, the era is fixed (mcp's rule)
+        assert refused["error"]["code"] == -32600
+    finally:
+        process.kill()
+        process.communicate()

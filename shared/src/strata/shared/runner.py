@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from strata.shared.eras import serve_any_era
 from strata.shared.errors import ConfigError, StrataError, UnauthorizedError
 from strata.shared.http_guard import OriginGuard, check_token, protocol_options
 from strata.shared.log import get_logger, register_secret
@@ -442,14 +443,19 @@ def http_config(app: Any, host: str, port: int) -> Any:
 
 
 async def _run_stdio(server: FastMCP) -> None:
-    """``FastMCP.run_stdio_async`` with a transport that answers the lines it cannot read (stdio.py)."""
+    """``FastMCP.run_stdio_async`` with a transport that answers the lines it cannot read (stdio.py), serving whichever
+    protocol era the client opens with until it completes a handshake (eras.py)."""
     from fastmcp.server.context import reset_transport, set_transport
 
     token = set_transport("stdio")
     try:
         async with server._lifespan_manager(), answering_stdio() as (read_stream, write_stream):
             low_level = server._mcp_server
-            await low_level.run(read_stream, write_stream, low_level.create_initialization_options())
+            async with low_level.lifespan(low_level) as lifespan_state:  # what Server.run does, with eras.py's loop
+                await serve_any_era(
+                    low_level, read_stream, write_stream, lifespan_state=lifespan_state,
+                    init_options=low_level.create_initialization_options(),
+                )  # fmt: skip
     finally:
         reset_transport(token)
 
