@@ -143,3 +143,37 @@ def test_opencode_connects_and_unregister_takes_back_the_file_it_marked(bin_dir:
     assert '"$schema"' in (place / "opencode.json").read_text()  # what OpenCode adds to a file it loaded
     result = CliRunner().invoke(cli, ["unregister", "opencode", "--repo", str(place)])
     assert result.exit_code == 0 and not (place / "opencode.json").exists(), result.output
+
+
+def test_codex_starts_a_user_server_and_lists_its_tools(bin_dir: Path, place: Path) -> None:
+    """The Codex app-server's mcpServerStatus/list: the server Codex started answered its handshake and tools."""
+    import time
+
+    register("codex", place)  # user scope: no trust step
+    process = subprocess.Popen(
+        [str(bin_dir / "codex"), "app-server"], cwd=place, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+
+    def call(number: int, method: str, params: dict[str, object]) -> dict[str, object]:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": number, "method": method, "params": params}) + "\n")
+        process.stdin.flush()
+        while True:
+            message = json.loads(process.stdout.readline())
+            if message.get("id") == number:
+                return message
+
+    try:
+        call(1, "initialize", {"clientInfo": {"name": "strata-test", "version": "1"}})
+        process.stdin.write('{"jsonrpc": "2.0", "method": "initialized"}\n')
+        deadline, servers = time.monotonic() + 90, []
+        while time.monotonic() < deadline and not any(s.get("serverInfo") for s in servers):
+            servers = call(2, "mcpServerStatus/list", {})["result"]["data"]  # type: ignore[index]
+            time.sleep(1)
+        [voice] = [s for s in servers if s["name"] == "strata-voice"]
+        assert voice["serverInfo"]["name"] == "strata-voice" and voice["tools"], voice
+    finally:
+        process.kill()
+        process.communicate()
