@@ -35,6 +35,8 @@ FILES = {  # client -> file for the project scope (user scope for codex and clau
     "windsurf": ("home", ".codeium/windsurf/mcp_config.json"),
     "kiro": ("repo", ".kiro/settings/mcp.json"),
     "zed": ("repo", ".zed/settings.json"),
+    "cline": ("home", ".config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json"),
+    "roo": ("repo", ".roo/mcp.json"),
 }
 FOREIGN = {  # hand-written files with other servers (and comments where the format has them)
     "claude-code": '{\n  "mcpServers": {\n    "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"],\n               "env": {"GITHUB_TOKEN": "${GITHUB_TOKEN}"}}\n  },\n  "note": "keep me"\n}\n',
@@ -47,6 +49,8 @@ FOREIGN = {  # hand-written files with other servers (and comments where the for
     "windsurf": '{\n  "mcpServers": {\n    "confluent": {"command": "npx", "args": ["-y", "@confluentinc/mcp-confluent"], "disabled": false}\n  }\n}\n',
     "kiro": '{\n  "mcpServers": {\n    "aws-docs": {"command": "uvx", "args": ["awslabs.aws-documentation-mcp-server@latest"], "autoApprove": []}\n  }\n}\n',
     "zed": '// Zed settings\n{\n  "theme": "One Dark",\n  "context_servers": {\n    "postgres": {"command": "pg-mcp", "args": [], "env": {}}\n  },\n}\n',
+    "cline": '{\n  "mcpServers": {\n    "fetch": {"command": "uvx", "args": ["mcp-server-fetch"], "disabled": false, "autoApprove": []}\n  }\n}\n',
+    "roo": '{\n  "mcpServers": {\n    "fetch": {"command": "uvx", "args": ["mcp-server-fetch"], "alwaysAllow": []}\n  }\n}\n',
 }
 
 
@@ -82,7 +86,7 @@ def check_golden(name: str, text: str) -> None:
 
 
 def scope_of(client: str) -> str:
-    return "user" if client in ("codex", "claude-desktop", "windsurf") else "project"
+    return "user" if client in ("codex", "claude-desktop", "windsurf", "cline") else "project"
 
 
 def suffix(client: str) -> str:
@@ -118,7 +122,7 @@ def test_foreign_entries_and_comments_survive_byte_for_byte(client: str, places:
     assert path.read_text() == FOREIGN[client]  # the round trip restores every byte
 
 
-@pytest.mark.parametrize("client", [c for c in FILES if c not in ("claude-desktop", "zed")])
+@pytest.mark.parametrize("client", [c for c in FILES if c not in ("claude-desktop", "zed", "cline", "roo")])
 def test_http_entries_reference_the_token_variable_only(
     client: str, places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,10 +133,11 @@ def test_http_entries_reference_the_token_variable_only(
     check_golden(f"{client}-http{suffix(client)}", normalise(text, places))
 
 
-def test_zed_refuses_http_where_its_headers_take_no_variable(places: dict[str, Path]) -> None:
-    with pytest.raises(ValueError, match="Zed's headers cannot reference"):
-        register("zed", ["memory"], scope="project", transport="http", repo=places["repo"])
-    assert not config_file("zed", places).exists()
+@pytest.mark.parametrize("client", ["zed", "cline", "roo"])
+def test_clients_whose_headers_take_no_variable_refuse_http(client: str, places: dict[str, Path]) -> None:
+    with pytest.raises(ValueError, match=r"headers cannot reference \$STRATA_TOKEN - register with --transport stdio"):
+        register(client, ["memory"], scope=scope_of(client), transport="http", repo=places["repo"])
+    assert not config_file(client, places).exists()
 
 
 def test_claude_desktop_refuses_http(places: dict[str, Path]) -> None:

@@ -389,7 +389,20 @@ def status(as_json: bool) -> None:
 
 
 CLIENT_CHOICE = click.Choice(
-    ["claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro", "zed"]
+    [
+        "claude-code",
+        "cursor",
+        "opencode",
+        "codex",
+        "gemini",
+        "claude-desktop",
+        "vscode",
+        "windsurf",
+        "kiro",
+        "zed",
+        "cline",
+        "roo",
+    ]
 )
 SCOPE_OPTION = click.option(
     "--scope", type=click.Choice(["project", "user", "local"]), default=None,

@@ -22,21 +22,34 @@ __all__ = [
 ]  # fmt: skip
 
 Client = Literal[
-    "claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro", "zed"
+    "claude-code",
+    "cursor",
+    "opencode",
+    "codex",
+    "gemini",
+    "claude-desktop",
+    "vscode",
+    "windsurf",
+    "kiro",
+    "zed",
+    "cline",
+    "roo",
 ]
 Scope = Literal["project", "user", "local"]
 CLIENTS: tuple[Client, ...] = (
     "claude-code", "cursor", "opencode", "codex", "gemini", "claude-desktop", "vscode", "windsurf", "kiro", "zed",
+    "cline", "roo",
 )  # fmt: skip
 DEFAULT_SCOPES: dict[str, Scope] = {
     "claude-code": "project", "cursor": "project", "opencode": "project",
     "codex": "user", "gemini": "project", "claude-desktop": "user",
-    "vscode": "project", "windsurf": "user", "kiro": "project", "zed": "project",
+    "vscode": "project", "windsurf": "user", "kiro": "project", "zed": "project", "cline": "user", "roo": "project",
 }  # fmt: skip
 SCOPES: dict[str, tuple[Scope, ...]] = {
     "claude-code": ("project", "user", "local"), "cursor": ("project", "user"), "opencode": ("project", "user"),
     "codex": ("project", "user"), "gemini": ("project", "user"), "claude-desktop": ("user",),
     "vscode": ("project", "user"), "windsurf": ("user",), "kiro": ("project", "user"), "zed": ("project", "user"),
+    "cline": ("user",), "roo": ("project", "user"),
 }  # fmt: skip
 TOKEN_ENV = "STRATA_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 STARTUP_TIMEOUT_S = 30
@@ -145,6 +158,14 @@ def locate(client: str, scope: Scope, repo: Path, layout: str | None = None) -> 
     if client == "kiro":
         base = repo if scope == "project" else home
         return Location(client, scope, base / ".kiro" / "settings" / "mcp.json", ("mcpServers",))
+    if client == "cline":  # the VS Code extension's own storage
+        storage = _vscode_user_dir(home) / "globalStorage" / "saoudrizwan.claude-dev" / "settings"
+        return Location(client, scope, storage / "cline_mcp_settings.json", ("mcpServers",))
+    if client == "roo":
+        if scope == "project":
+            return Location(client, scope, repo / ".roo" / "mcp.json", ("mcpServers",))
+        storage = _vscode_user_dir(home) / "globalStorage" / "rooveterinaryinc.roo-cline" / "settings"
+        return Location(client, scope, storage / "mcp_settings.json", ("mcpServers",))
     if client == "zed":  # its settings file (JSONC), "context_servers"
         path = repo / ".zed" / "settings.json" if scope == "project" else _config_home() / "zed" / "settings.json"
         return Location(client, scope, path, ("context_servers",))
@@ -185,8 +206,9 @@ def entry(location: Location, launch: Launch) -> dict[str, Any]:
     url = launch.url
     if client == "claude-desktop":
         raise ValueError("Claude Desktop starts stdio servers only - register with --transport stdio")
-    if client == "zed":  # its headers take no variable, and strata never writes the token itself
-        raise ValueError("Zed's headers cannot reference $STRATA_TOKEN - register with --transport stdio")
+    if client in ("zed", "cline", "roo"):  # no documented variable in headers, and strata never writes the token
+        name = {"zed": "Zed", "cline": "Cline", "roo": "Roo Code"}[client]
+        raise ValueError(f"{name}'s headers cannot reference $STRATA_TOKEN - register with --transport stdio")
     if client == "claude-code":
         return {"type": "http", "url": url, "headers": {"Authorization": f"Bearer ${{{TOKEN_ENV}}}"}}
     if client == "cursor":
