@@ -5,6 +5,7 @@ Messages wire formats (JSON, SSE streams, error bodies and status codes). What e
 by the upstream model id, so a route's config decides which behaviour a tier gets:
 
     echo        repeats the last user message            json-good   {"answer": 42}
+    judge-same  SAME                                     judge-different  DIFFERENT: the totals differ
     bad-json    prose where JSON was asked               truncated   finish_reason "length"
     empty       an empty answer                          tool        calls the first offered tool properly
     bad-tool    calls a tool that was not offered        fail500     HTTP 500
@@ -62,6 +63,10 @@ def _answer(model: str, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]
     tools = body.get("tools") or []
     if model == "json-good":
         return '{"answer": 42}', [], "stop"
+    if model == "judge-same":  # a judge comparing two answers (shadow evaluation)
+        return "SAME", [], "stop"
+    if model == "judge-different":
+        return "DIFFERENT: the totals differ", [], "stop"
     if model == "bad-json":
         return "The answer is forty-two.", [], "stop"
     if model == "truncated":

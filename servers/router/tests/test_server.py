@@ -22,7 +22,7 @@ from strata.shared.runner import Metrics
 
 pytestmark = pytest.mark.anyio
 STRATA_ROUTER = str(Path(sys.executable).parent / "strata-router")
-TOOLS = {"complete", "estimate_cost", "budget_status", "usage_report", "compress", "raw_output"}
+TOOLS = {"complete", "estimate_cost", "budget_status", "usage_report", "quality_report", "compress", "raw_output"}
 FAILING_PYTEST = "\n".join(
     ["============================= test session starts ==============================", "collected 40 items", ""]
     + [f"tests/test_mod{i}.py ........................................ [ {i}%]" for i in range(30)]

@@ -190,6 +190,32 @@ def usage_cmd(group_by: tuple[str, ...], since: str | None, until: str | None) -
         click.echo(row.model_dump_json())
 
 
+@cli.command(name="quality")
+@click.option("--route", default=None, help="Only this route")
+@click.option("--since", default=None, help="UTC day YYYY-MM-DD")
+@report_errors
+def quality_cmd(route: str | None, since: str | None) -> None:
+    """Print shadow-evaluation agreement as JSON lines: per route, served model and request kind, with a 95% interval.
+
+    \b
+    Example usage:
+
+        strata-router quality --route default --since 2026-11-01
+    """
+    from strata.router.db import Database
+    from strata.router.ledger import Ledger
+
+    configure_logging("warning")
+    settings = RouterSettings()
+    db = Database(settings.data_dir / "router.db")
+    try:
+        rows, _ = Ledger(db, settings.budgets).quality(route, since, limit=10_000)
+    finally:
+        db.close()
+    for row in rows:
+        click.echo(row.model_dump_json())
+
+
 def main() -> None:
     cli()
 

@@ -14,8 +14,11 @@ be checked before it can be shown) and replayed as a stream when they pass.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
@@ -38,9 +41,10 @@ from strata.router.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from strata.router.ledger import CallRecord, Ledger, RequestRecord
+from strata.router.ledger import CallRecord, Ledger, RequestRecord, ShadowRecord
 from strata.router.providers import Provider, ProviderFailure, load_provider
-from strata.router.settings import ModelConfig, RouteConfig, RouterSettings, RuleMatch
+from strata.router.settings import ModelConfig, RouteConfig, RouterSettings, RuleMatch, ShadowConfig
+from strata.router.shadow import compare, request_kind
 from strata.router.types import (
     Attempt,
     ChatRequest,
@@ -73,6 +77,7 @@ class Plan:
     on_budget: str = "refuse"
     cache: bool = True
     path: list[str] = field(default_factory=list)  # the routes passed through, for the record
+    shadow: ShadowConfig | None = None
 
 
 @dataclass
@@ -114,6 +119,8 @@ class Router:
         self.checks: dict[str, Check] = load_checks()
         self.aliases = {alias: name for name, route in self.routes.items() for alias in route.aliases}
         self._validate()
+        self._shadows: set[asyncio.Task[None]] = set()  # shadow calls in flight, per the routes' queue bounds
+        self._embedder: Any = None
 
     @classmethod
     def from_settings(cls, settings: RouterSettings) -> Router:
@@ -130,6 +137,11 @@ class Router:
         return cls(settings, providers, db, ResponseCache(db, settings.cache, embedder))
 
     async def close(self) -> None:
+        for task in list(self._shadows):
+            task.cancel()
+        for task in list(self._shadows):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         for provider in self.providers.values():
             await provider.close()
         self.db.close()
@@ -149,6 +161,11 @@ class Router:
                     raise ConfigError(f"route '{name}' points at '{target}', which is neither a model nor a route")
             if route.judge_model and route.judge_model not in self.models:
                 raise ConfigError(f"route '{name}' judges with '{route.judge_model}', which is not a model")
+            if route.shadow is not None:
+                named = (("shadows with", route.shadow.model), ("compares with", route.shadow.judge_model))
+                for role, model_name in named:
+                    if model_name is not None and model_name not in self.models:
+                        raise ConfigError(f"route '{name}' {role} '{model_name}', which is not a model")
             self._walk(name, [])
         if self.settings.default_route not in self.routes and self.settings.default_route not in self.models:
             raise ConfigError(f"default_route '{self.settings.default_route}' is not a configured route or model")
@@ -212,9 +229,10 @@ class Router:
                 route=path[0], tiers=tiers, checks=list(route.checks), judge_model=route.judge_model, path=path
             )
         inner.route = path[0]
-        if depth == 0:  # the route the request entered by decides budgets and caching
+        if depth == 0:  # the route the request entered by decides budgets, caching and shadowing
             inner.on_budget = route.on_budget
             inner.cache = route.cache
+            inner.shadow = route.shadow
         return inner
 
     @staticmethod
@@ -434,7 +452,80 @@ class Router:
         )
         self._record(plan, request, ctx, routed, spend, started)
         await self._remember(plan, request, ctx, routed)
+        self._maybe_shadow(plan, request, ctx, routed, (time.perf_counter() - started) * 1000)
         return routed
+
+    # --- shadow evaluation ---------------------------------------------------------------------------
+
+    def _maybe_shadow(
+        self, plan: Plan, request: ChatRequest, ctx: RequestContext, routed: Routed, latency_ms: float
+    ) -> None:
+        """Send a sample of the route's answered requests to its shadow model too, off the response path."""
+        shadow = plan.shadow
+        if shadow is None or routed.model == shadow.model or random.random() >= shadow.sample:  # noqa: S311
+            return
+        if len(self._shadows) >= shadow.queue:  # never slower for the client: dropped, and counted
+            self.ledger.record_shadow(
+                ShadowRecord(plan.route, routed.model, shadow.model, request_kind(request), None, "dropped",
+                             f"{shadow.queue} shadow calls already in flight", routed.cost_usd, 0.0, latency_ms, 0.0)
+            )  # fmt: skip
+            return
+        task = asyncio.get_running_loop().create_task(self._shadow(plan, shadow, request, ctx, routed, latency_ms))
+        self._shadows.add(task)
+        task.add_done_callback(self._shadows.discard)
+
+    async def _shadow(
+        self, plan: Plan, shadow: ShadowConfig, request: ChatRequest, ctx: RequestContext, routed: Routed,
+        latency_ms: float,
+    ) -> None:  # fmt: skip
+        """One shadow call and its comparison, recorded under the shadow's own label: route ``<route>#shadow`` and
+        key ``shadow``, so a budget may cap it apart from the traffic it measures, and a global one counts it."""
+        label = Plan(route=f"{plan.route}#shadow", tiers=[shadow.model], judge_model=shadow.judge_model)
+        label_ctx = RequestContext(key="shadow", tags=ctx.tags, cache="bypass")
+        spend = _Spend()
+        started = time.perf_counter()
+        kind = request_kind(request)
+        try:
+            model, answer = await self._call(shadow.model, request, label_ctx, label, spend)
+            shadow_ms = (time.perf_counter() - started) * 1000
+            verdict = await compare(
+                shadow.compare, request, routed.completion, answer, embed=self._embed, threshold=shadow.threshold,
+                ask_judge=lambda messages: self._ask_judge(label, messages, label_ctx, spend),
+            )  # fmt: skip
+            outcome: Literal["compared", "failed"] = "compared"
+            agreed: bool | None = verdict.agreed
+            detail = verdict.detail
+        except Exception as exc:
+            model, shadow_ms = shadow.model, (time.perf_counter() - started) * 1000
+            outcome, agreed = "failed", None
+            detail = exc.message if isinstance(exc, StrataError) else f"{type(exc).__name__}: {exc}"
+        self.ledger.record(
+            RequestRecord(
+                key=label_ctx.key, session=None, route=label.route, model=model, tags=ctx.tags, cost_usd=spend.cost,
+                baseline_usd=spend.cost, cache=None, escalations=[], outcome="ok" if outcome == "compared" else outcome,
+                latency_ms=shadow_ms, calls=spend.calls or [CallRecord(model, outcome, detail[:500])],
+            )
+        )  # fmt: skip
+        self.ledger.record_shadow(
+            ShadowRecord(plan.route, routed.model, model, kind, agreed, outcome, detail[:500], routed.cost_usd,
+                         spend.cost, latency_ms, shadow_ms)
+        )  # fmt: skip
+        log.info("shadowed", route=plan.route, served=routed.model, shadow=model, outcome=outcome, agreed=agreed)
+
+    async def shadows_settled(self) -> None:
+        """Wait for the shadow calls in flight (tests, and a benchmark's end)."""
+        while self._shadows:
+            await asyncio.gather(*list(self._shadows), return_exceptions=True)
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        if self._embedder is None:
+            try:
+                from strata.shared.embedding import MiniLMEmbedder
+            except ImportError as exc:
+                raise ConfigError("shadow compare = 'embedding' needs strata-router[semantic-cache]") from exc
+            self._embedder = MiniLMEmbedder(threads=1)
+        vectors = await anyio.to_thread.run_sync(self._embedder.embed, texts)
+        return [list(map(float, v)) for v in vectors]
 
     async def _cached(self, plan: Plan, request: ChatRequest, ctx: RequestContext, started: float) -> Routed | None:
         if not (plan.cache and ctx.cache == "use" and self.cache.eligible(request)):

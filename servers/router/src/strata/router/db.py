@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS cache (
     model TEXT NOT NULL, cost_usd REAL NOT NULL, response TEXT NOT NULL, prompt TEXT, embedding BLOB
 );
 CREATE INDEX IF NOT EXISTS cache_expires ON cache(expires);
+CREATE TABLE IF NOT EXISTS shadow (
+    ts REAL NOT NULL, day TEXT NOT NULL, route TEXT NOT NULL, served_model TEXT NOT NULL, shadow_model TEXT NOT NULL,
+    kind TEXT NOT NULL, agreed INTEGER, outcome TEXT NOT NULL, detail TEXT NOT NULL, served_cost_usd REAL NOT NULL,
+    shadow_cost_usd REAL NOT NULL, served_ms REAL NOT NULL, shadow_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shadow_route ON shadow(route, ts);
 CREATE TABLE IF NOT EXISTS raw_outputs (
     id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, raw TEXT NOT NULL, compact TEXT NOT NULL
 );
@@ -76,10 +82,14 @@ class Database:
         self._queue.put((sql, params))
 
     def flush(self) -> None:
-        """Wait until every queued statement is committed."""
+        """Wait until every queued statement is committed (after close: an error, not a wait forever)."""
+        if not self._writer.is_alive():
+            raise RuntimeError(f"{self.path} is closed")
         done = threading.Event()
         self._queue.put(done)
-        done.wait()
+        while not done.wait(1.0):
+            if not self._writer.is_alive():
+                raise RuntimeError(f"{self.path} was closed before its writes were committed")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._read_lock:

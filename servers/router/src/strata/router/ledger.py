@@ -23,7 +23,7 @@ from strata.router.db import Database
 from strata.router.errors import InvalidRequestError
 from strata.router.settings import BudgetConfig
 
-__all__ = ["BudgetLine", "CallRecord", "Ledger", "RequestRecord", "UsageRow"]
+__all__ = ["BudgetLine", "CallRecord", "Ledger", "QualityRow", "RequestRecord", "ShadowRecord", "UsageRow"]
 
 GroupBy = Literal["model", "route", "key", "day", "session"]
 GROUP_COLUMNS: dict[str, str] = {
@@ -94,6 +94,42 @@ class UsageRow(BaseModel):
     baseline_usd: float = Field(
         description="What the answered requests would have cost on their route's strongest model"
     )
+
+
+@dataclass
+class ShadowRecord:
+    """One shadowed request: the answer served and the shadow model's, compared (or why not)."""
+
+    route: str
+    served_model: str
+    shadow_model: str
+    kind: str  # tools, json or text
+    agreed: bool | None  # None: not compared (dropped or failed)
+    outcome: Literal["compared", "dropped", "failed"]
+    detail: str
+    served_cost_usd: float
+    shadow_cost_usd: float
+    served_ms: float
+    shadow_ms: float
+    ts: float = field(default_factory=time.time)
+
+
+class QualityRow(BaseModel):
+    route: str
+    served_model: str
+    shadow_model: str
+    kind: str = Field(description="What the requests asked for: tools, json or text")
+    compared: int = Field(description="Shadowed requests whose two answers were compared")
+    agreed: int
+    agreement: float = Field(description="agreed / compared")
+    agreement_low: float = Field(description="Lower bound of the 95% (Wilson) interval of the agreement")
+    agreement_high: float
+    dropped: int = Field(description="Sampled but not shadowed: the shadow queue was full")
+    failed: int = Field(description="Shadow calls that failed (no verdict)")
+    served_cost_per_request_usd: float
+    shadow_cost_per_request_usd: float
+    served_ms_p50: float
+    shadow_ms_p50: float
 
 
 class Ledger:
@@ -289,3 +325,67 @@ class Ledger:
                 )
             )
         return out[:limit], max(len(out) - limit, 0)
+
+    # --- shadow evaluation ----------------------------------------------------------------------
+
+    def record_shadow(self, rec: ShadowRecord) -> None:
+        self.db.write(
+            "INSERT INTO shadow VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rec.ts, utc_day(rec.ts), rec.route, rec.served_model, rec.shadow_model, rec.kind,
+                None if rec.agreed is None else int(rec.agreed), rec.outcome, rec.detail, rec.served_cost_usd,
+                rec.shadow_cost_usd, rec.served_ms, rec.shadow_ms,
+            ),
+        )  # fmt: skip
+
+    def quality(self, route: str | None, since: str | None, limit: int) -> tuple[list[QualityRow], int]:
+        """Agreement of each route's served answers with its shadow model's, per served model and request kind."""
+        from strata.router.shadow import agreement_interval
+
+        self.db.flush()
+        where, params = [], []
+        if route:
+            where.append("route = ?")
+            params.append(route)
+        if since:
+            where.append("day >= ?")
+            params.append(since)
+        rows = self.db.query(
+            "SELECT route, served_model, shadow_model, kind, agreed, outcome, served_cost_usd, shadow_cost_usd, "
+            "served_ms, shadow_ms FROM shadow" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts",
+            params,
+        )
+        groups: dict[tuple[str, str, str, str], list[tuple[object, ...]]] = {}
+        for row in rows:
+            groups.setdefault((str(row[0]), str(row[1]), str(row[2]), str(row[3])), []).append(tuple(row[4:]))
+        out = []
+        for (route_name, served, shadow, kind), items in sorted(groups.items()):
+            compared = [i for i in items if i[1] == "compared"]
+            agreed = sum(1 for i in compared if i[0])
+            low, high = agreement_interval(agreed, len(compared))
+            out.append(
+                QualityRow(
+                    route=route_name, served_model=served, shadow_model=shadow, kind=kind, compared=len(compared),
+                    agreed=agreed, agreement=round(agreed / len(compared), 4) if compared else 0.0,
+                    agreement_low=round(low, 4), agreement_high=round(high, 4),
+                    dropped=sum(1 for i in items if i[1] == "dropped"),
+                    failed=sum(1 for i in items if i[1] == "failed"),
+                    served_cost_per_request_usd=round(_mean([float(i[2]) for i in compared]), 8),  # type: ignore[arg-type]
+                    shadow_cost_per_request_usd=round(_mean([float(i[3]) for i in compared]), 8),  # type: ignore[arg-type]
+                    served_ms_p50=round(_median([float(i[4]) for i in compared]), 1),  # type: ignore[arg-type]
+                    shadow_ms_p50=round(_median([float(i[5]) for i in compared]), 1),  # type: ignore[arg-type]
+                )
+            )  # fmt: skip
+        return out[:limit], max(len(out) - limit, 0)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _median(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

@@ -15,7 +15,7 @@ from strata.router.compress import DEFAULT_MAX_LINES, Kind, compress
 from strata.router.core import Router
 from strata.router.errors import InvalidRequestError
 from strata.router.http_api import KeyRing, http_routes
-from strata.router.ledger import BudgetLine, GroupBy, UsageRow
+from strata.router.ledger import BudgetLine, GroupBy, QualityRow, UsageRow
 from strata.router.settings import RouteConfig
 from strata.router.types import ChatRequest, CheckResult, RequestContext
 from strata.shared.runner import Metrics, create_mcp
@@ -76,6 +76,11 @@ class EstimateResult(BaseModel):
 
 class UsageReport(BaseModel):
     rows: list[UsageRow]
+    left_out: int
+
+
+class QualityReport(BaseModel):
+    rows: list[QualityRow]
     left_out: int
 
 
@@ -192,6 +197,16 @@ def create_server(router: Router, metrics: Metrics, keys: KeyRing) -> FastMCP:
     ) -> list[BudgetLine]:
         """Every budget cap that applies, with spent, reserved (in flight) and remaining USD."""
         return await anyio.to_thread.run_sync(lambda: router.ledger.status(key or MCP_KEY, session))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def quality_report(
+        route: Annotated[str | None, Field(max_length=200, description="Only this route")] = None,
+        since: DAY | None = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+    ) -> QualityReport:
+        """How often each route's answers agree with its shadow model's (95% interval), per model and kind."""
+        rows, left_out = await anyio.to_thread.run_sync(lambda: router.ledger.quality(route, since, limit))
+        return QualityReport(rows=rows, left_out=left_out)
 
     @mcp.tool(annotations=READ_ONLY)
     async def usage_report(

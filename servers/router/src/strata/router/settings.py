@@ -101,6 +101,24 @@ class Rule(_Strict):
     use: Name
 
 
+class ShadowConfig(_Strict):
+    """Shadow evaluation of a route: a sample of its answered requests also goes to ``model``, after the client has
+    its answer, and the two answers are compared (see :mod:`strata.router.shadow`)."""
+
+    model: Name = Field(description="The model whose answers the route's are compared with")
+    sample: float = Field(default=0.05, gt=0, le=1, description="Share of the route's answered requests shadowed")
+    compare: Literal["exact", "json", "embedding", "judge"] = "judge"
+    judge_model: Name | None = Field(default=None, description="compare = 'judge': the model that compares")
+    threshold: float = Field(default=0.9, ge=-1, le=1, description="compare = 'embedding': the least cosine")
+    queue: int = Field(default=32, ge=1, le=1024, description="Shadow calls in flight at most; more are dropped")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ShadowConfig:
+        if self.compare == "judge" and self.judge_model is None:
+            raise ValueError("shadow compare = 'judge' needs 'judge_model'")
+        return self
+
+
 class RouteConfig(_Strict):
     """How one route picks its model: fixed, rules, a weighted split, or a cascade with answer checks."""
 
@@ -115,6 +133,7 @@ class RouteConfig(_Strict):
     aliases: list[str] = Field(default_factory=list, description="Requested model names that select this route")
     on_budget: Literal["refuse", "local"] = Field(default="refuse", description="Over a cap: refuse, or go local")
     cache: bool = True
+    shadow: ShadowConfig | None = Field(default=None, description="Compare a sample of answers with another model's")
 
     @model_validator(mode="after")
     def _complete(self) -> RouteConfig:
