@@ -140,3 +140,64 @@ def test_the_agreement_interval_is_wilsons() -> None:
     low, high = agreement_interval(95, 100)
     assert (round(low, 3), round(high, 3)) == (0.888, 0.978)
     assert agreement_interval(0, 0) == (0.0, 1.0)
+
+
+def ramped(tmp_path: Path, upstream: str, shadow_model: str) -> Router:
+    route = {
+        "policy": "split",
+        "split": {"local": 1.0, "local-json": 1.0},
+        "shadow": {"model": shadow_model, "compare": "exact", "sample": 1.0},
+        "ramp": {"target": "local", "min": 0.3, "max": 0.7, "step": 0.1, "agreement": 0.7, "n": 10},
+    }
+    return Router.from_settings(
+        RouterSettings(
+            data_dir=tmp_path / "data", providers={"fake": {"base_url": upstream}}, models=MODELS,
+            routes={"default": route},
+        )
+    )  # fmt: skip
+
+
+def drive(tmp_path: Path, upstream: str, shadow_model: str, requests: int) -> tuple[dict[str, float], list[Any]]:
+    """The weights at the start, then ``requests`` requests each shadowed; the ramp's decisions."""
+
+    async def go() -> tuple[dict[str, float], list[Any]]:
+        router = ramped(tmp_path, upstream, shadow_model)
+        try:
+            start = router.split_weights("default")
+            for i in range(requests):
+                await router.complete(chat(f"request {i}"), RequestContext())
+                await router.shadows_settled()
+            return start, router.ledger.ramp_history("default")
+        finally:
+            await router.close()
+
+    return anyio.run(go)
+
+
+def test_the_ramp_moves_the_local_weight_up_and_down_by_the_evidence_and_keeps_it(
+    tmp_path: Path, openai_upstream: Any
+) -> None:
+    start, history = drive(tmp_path / "up", openai_upstream.url, "local-twin", 120)  # same answers: agreement holds
+    assert start == {"local-json": 0.5, "local": 0.5}
+    moves = [(h["weight_from"], h["weight_to"]) for h in history]
+    assert moves[:2] == [(0.5, 0.6), (0.6, 0.7)] and all(after == 0.7 for _, after in moves[2:])  # then held at max
+    assert all(h["n"] == 10 and h["agreed"] == 10 for h in history) and "held at the max" in str(history[-1]["reason"])
+    restarted, _ = drive(tmp_path / "up", openai_upstream.url, "local-twin", 0)  # a restart keeps the ledger's weight
+    assert restarted["local"] == 0.7 and restarted["local-json"] == pytest.approx(0.3)
+
+    _, history = drive(tmp_path / "down", openai_upstream.url, "frontier", 60)  # always a different answer
+    assert [(h["weight_from"], h["weight_to"]) for h in history][:2] == [(0.5, 0.4), (0.4, 0.3)]
+    assert all(h["agreed"] == 0 for h in history) and "< 0.7" in str(history[0]["reason"])
+
+
+def test_a_ramp_needs_a_split_a_shadow_and_one_of_its_entries(tmp_path: Path, openai_upstream: Any) -> None:
+    base = {"policy": "split", "split": {"local": 1.0, "frontier": 1.0}}
+    shadow = {"model": "frontier", "compare": "exact"}
+    for route, message in [
+        ({**base, "ramp": {"target": "local"}}, "a ramp needs policy 'split' and a 'shadow'"),
+        ({**base, "shadow": shadow, "ramp": {"target": "ghost"}}, "target 'ghost' is not one of the split's entries"),
+        ({**base, "shadow": shadow, "ramp": {"target": "local", "min": 0.8, "max": 0.2}}, "ramp min is above max"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            RouterSettings(data_dir=tmp_path, providers={"fake": {"base_url": openai_upstream.url}}, models=MODELS,
+                           routes={"default": route})  # fmt: skip

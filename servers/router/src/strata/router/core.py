@@ -44,7 +44,7 @@ from strata.router.errors import (
 from strata.router.ledger import CallRecord, Ledger, RequestRecord, ShadowRecord
 from strata.router.providers import Provider, ProviderFailure, load_provider
 from strata.router.settings import ModelConfig, RouteConfig, RouterSettings, RuleMatch, ShadowConfig
-from strata.router.shadow import compare, request_kind
+from strata.router.shadow import agreement_interval, compare, request_kind
 from strata.router.types import (
     Attempt,
     ChatRequest,
@@ -121,6 +121,17 @@ class Router:
         self._validate()
         self._shadows: set[asyncio.Task[None]] = set()  # shadow calls in flight, per the routes' queue bounds
         self._embedder: Any = None
+        # Ramped splits: the target's weight now (the last ledger decision, else the configured one), and the
+        # verdicts on its answers since that decision.
+        self._ramp_weight: dict[str, float] = {}
+        self._ramp_verdicts: dict[str, list[bool]] = {}
+        for name, route in self.routes.items():
+            if route.ramp is not None:
+                configured = route.split[route.ramp.target] / sum(route.split.values())
+                last = self.ledger.ramp_weight(name, route.ramp.target)
+                weight = last if last is not None else configured
+                self._ramp_weight[name] = min(max(weight, route.ramp.min), route.ramp.max)
+                self._ramp_verdicts[name] = []
 
     @classmethod
     def from_settings(cls, settings: RouterSettings) -> Router:
@@ -220,7 +231,7 @@ class Router:
             assert use is not None
             inner = self._pick(use, request, ctx, depth + 1, path)
         elif route.policy == "split":
-            inner = self._pick(self._split(route.split, request, name), request, ctx, depth + 1, path)
+            inner = self._pick(self._split(self.split_weights(name), request, name), request, ctx, depth + 1, path)
         else:
             tiers: list[str] = []
             for tier in route.cascade:
@@ -234,6 +245,55 @@ class Router:
             inner.cache = route.cache
             inner.shadow = route.shadow
         return inner
+
+    def split_weights(self, name: str) -> dict[str, float]:
+        """A split route's weights now: as configured, or with a ramp's target at its current weight (the other
+        entries share the rest in their configured proportions)."""
+        route = self.routes[name]
+        weight = self._ramp_weight.get(name)
+        if route.ramp is None or weight is None:
+            return route.split
+        others = {k: v for k, v in route.split.items() if k != route.ramp.target}
+        rest = sum(others.values())
+        scaled = {k: (1 - weight) * v / rest for k, v in others.items()} if rest else {}
+        return {**scaled, route.ramp.target: weight}
+
+    def ramp_states(self) -> list[dict[str, Any]]:
+        """Each ramped route: its target's weight now, and the verdicts gathered toward the next decision."""
+        return [
+            {
+                "route": name, "target": route.ramp.target, "weight": self._ramp_weight[name],
+                "min": route.ramp.min, "max": route.ramp.max, "verdicts_since_last_decision": len(self._ramp_verdicts[name]),
+                "decide_every": route.ramp.n,
+            }
+            for name, route in self.routes.items()
+            if route.ramp is not None
+        ]  # fmt: skip
+
+    def _ramp(self, route_name: str, served: str, agreed: bool) -> None:
+        """Count a verdict on a ramped split's target; every ``n`` of them, move its weight by the evidence."""
+        route = self.routes.get(route_name)
+        if route is None or route.ramp is None or served != route.ramp.target:
+            return
+        ramp, verdicts = route.ramp, self._ramp_verdicts[route_name]
+        verdicts.append(agreed)
+        if len(verdicts) < ramp.n:
+            return
+        agreed_n = sum(verdicts)
+        low, _ = agreement_interval(agreed_n, len(verdicts))
+        before = self._ramp_weight[route_name]
+        if low >= ramp.agreement:
+            after, reason = min(before + ramp.step, ramp.max), f"agreement lower bound {low:.3f} >= {ramp.agreement}"
+        else:
+            after, reason = max(before - ramp.step, ramp.min), f"agreement lower bound {low:.3f} < {ramp.agreement}"
+        after = round(after, 6)
+        if after != before:
+            self._ramp_weight[route_name] = after
+        else:
+            reason += f" (held at the {'max' if low >= ramp.agreement else 'min'})"
+        self.ledger.record_ramp(route_name, ramp.target, before, after, len(verdicts), agreed_n, low, reason)
+        log.info("ramp", route=route_name, target=ramp.target, weight_from=before, weight_to=after, reason=reason)
+        verdicts.clear()  # the next decision stands on answers given at the new weight
 
     @staticmethod
     def _split(weights: dict[str, float], request: ChatRequest, route: str) -> str:
@@ -510,6 +570,8 @@ class Router:
             ShadowRecord(plan.route, routed.model, model, kind, agreed, outcome, detail[:500], routed.cost_usd,
                          spend.cost, latency_ms, shadow_ms)
         )  # fmt: skip
+        if agreed is not None:
+            self._ramp(plan.route, routed.model, agreed)
         log.info("shadowed", route=plan.route, served=routed.model, shadow=model, outcome=outcome, agreed=agreed)
 
     async def shadows_settled(self) -> None:

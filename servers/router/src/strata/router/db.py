@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS shadow (
     shadow_cost_usd REAL NOT NULL, served_ms REAL NOT NULL, shadow_ms REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS shadow_route ON shadow(route, ts);
+CREATE TABLE IF NOT EXISTS ramp (
+    ts REAL NOT NULL, route TEXT NOT NULL, target TEXT NOT NULL, weight_from REAL NOT NULL, weight_to REAL NOT NULL,
+    n INTEGER NOT NULL, agreed INTEGER NOT NULL, agreement_low REAL NOT NULL, reason TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS raw_outputs (
     id TEXT PRIMARY KEY, created REAL NOT NULL, kind TEXT NOT NULL, raw TEXT NOT NULL, compact TEXT NOT NULL
 );

@@ -328,6 +328,32 @@ class Ledger:
 
     # --- shadow evaluation ----------------------------------------------------------------------
 
+    def record_ramp(
+        self, route: str, target: str, before: float, after: float, n: int, agreed: int, low: float, reason: str
+    ) -> None:
+        """A ramp decision, with its evidence (moved or held)."""
+        self.db.write(
+            "INSERT INTO ramp VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), route, target, before, after, n, agreed, low, reason),
+        )
+
+    def ramp_weight(self, route: str, target: str) -> float | None:
+        """The weight the last ramp decision left ``target`` of ``route`` at, if any."""
+        rows = self.db.query(
+            "SELECT weight_to FROM ramp WHERE route = ? AND target = ? ORDER BY ts DESC LIMIT 1", (route, target)
+        )
+        return float(rows[0][0]) if rows else None
+
+    def ramp_history(self, route: str) -> list[dict[str, object]]:
+        self.db.flush()
+        rows = self.db.query(
+            "SELECT ts, target, weight_from, weight_to, n, agreed, agreement_low, reason FROM ramp WHERE route = ? "
+            "ORDER BY ts",
+            (route,),
+        )
+        keys = ("ts", "target", "weight_from", "weight_to", "n", "agreed", "agreement_low", "reason")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
     def record_shadow(self, rec: ShadowRecord) -> None:
         self.db.write(
             "INSERT INTO shadow VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -79,9 +79,20 @@ class UsageReport(BaseModel):
     left_out: int
 
 
+class RampState(BaseModel):
+    route: str
+    target: str = Field(description="The split entry whose weight the ramp moves")
+    weight: float
+    min: float
+    max: float
+    verdicts_since_last_decision: int
+    decide_every: int
+
+
 class QualityReport(BaseModel):
     rows: list[QualityRow]
     left_out: int
+    ramps: list[RampState] = Field(description="Ramped split routes: their target's weight now")
 
 
 class CompressResult(BaseModel):
@@ -206,7 +217,8 @@ def create_server(router: Router, metrics: Metrics, keys: KeyRing) -> FastMCP:
     ) -> QualityReport:
         """How often each route's answers agree with its shadow model's (95% interval), per model and kind."""
         rows, left_out = await anyio.to_thread.run_sync(lambda: router.ledger.quality(route, since, limit))
-        return QualityReport(rows=rows, left_out=left_out)
+        ramps = [RampState(**state) for state in router.ramp_states() if route is None or state["route"] == route]
+        return QualityReport(rows=rows, left_out=left_out, ramps=ramps)
 
     @mcp.tool(annotations=READ_ONLY)
     async def usage_report(

@@ -119,6 +119,25 @@ class ShadowConfig(_Strict):
         return self
 
 
+class RampConfig(_Strict):
+    """Move a split route's weight on ``target`` (its local tier) by the evidence of its shadow evaluation: up a
+    ``step`` when the lower bound of the 95% interval of agreement over the last ``n`` compared answers of
+    ``target`` reaches ``agreement``, down a step when it does not; within ``min`` and ``max``."""
+
+    target: Name = Field(description="The split entry whose weight moves (the local tier)")
+    min: float = Field(default=0.3, ge=0, le=1)
+    max: float = Field(default=0.7, ge=0, le=1)
+    step: float = Field(default=0.1, gt=0, le=1)
+    agreement: float = Field(default=0.95, gt=0, le=1, description="Least lower bound of agreement to move up")
+    n: int = Field(default=200, ge=10, le=100_000, description="Compared answers each decision is made on")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RampConfig:
+        if self.min > self.max:
+            raise ValueError("ramp min is above max")
+        return self
+
+
 class RouteConfig(_Strict):
     """How one route picks its model: fixed, rules, a weighted split, or a cascade with answer checks."""
 
@@ -134,6 +153,7 @@ class RouteConfig(_Strict):
     on_budget: Literal["refuse", "local"] = Field(default="refuse", description="Over a cap: refuse, or go local")
     cache: bool = True
     shadow: ShadowConfig | None = Field(default=None, description="Compare a sample of answers with another model's")
+    ramp: RampConfig | None = Field(default=None, description="split: move a weight by the shadow evaluation")
 
     @model_validator(mode="after")
     def _complete(self) -> RouteConfig:
@@ -153,6 +173,11 @@ class RouteConfig(_Strict):
             raise ValueError(f"policy '{self.policy}' needs {what}")
         if "judge" in self.checks and self.judge_model is None:
             raise ValueError("the 'judge' check needs 'judge_model'")
+        if self.ramp is not None:
+            if self.policy != "split" or self.shadow is None:
+                raise ValueError("a ramp needs policy 'split' and a 'shadow' to measure by")
+            if self.ramp.target not in self.split:
+                raise ValueError(f"the ramp's target '{self.ramp.target}' is not one of the split's entries")
         return self
 
     def targets(self) -> list[Name]:
