@@ -201,3 +201,42 @@ def test_a_ramp_needs_a_split_a_shadow_and_one_of_its_entries(tmp_path: Path, op
         with pytest.raises(ValidationError, match=message):
             RouterSettings(data_dir=tmp_path, providers={"fake": {"base_url": openai_upstream.url}}, models=MODELS,
                            routes={"default": route})  # fmt: skip
+
+
+def test_savings_are_against_the_strongest_model_and_go_negative_when_a_cascade_costs_more(
+    tmp_path: Path, openai_upstream: Any
+) -> None:
+    models = {
+        **MODELS,
+        "cheap-prose": {"provider": "fake", "model": "bad-json", "input_price": 1.0, "output_price": 1.0},
+        "cheap-json": {"provider": "fake", "model": "json-good", "input_price": 1.0, "output_price": 1.0},
+    }
+    routes = {
+        "default": {"policy": "fixed", "model": "frontier"},
+        "escalates": {"policy": "cascade", "cascade": ["cheap-prose", "frontier"], "checks": ["json"]},
+        "holds": {"policy": "cascade", "cascade": ["cheap-json", "frontier"], "checks": ["json"]},
+    }
+    asked = {"response_format": {"type": "json_object"}}
+
+    async def go() -> dict[str, Any]:
+        router = Router.from_settings(
+            RouterSettings(data_dir=tmp_path / "data", providers={"fake": {"base_url": openai_upstream.url}},
+                           models=models, routes=routes)
+        )  # fmt: skip
+        try:
+            for route in ("escalates", "holds"):
+                request = ChatRequest.model_validate(
+                    {"model": route, "messages": [{"role": "user", "content": "6*7 as JSON"}], **asked}
+                )
+                await router.complete(request, RequestContext())
+            rows, _ = router.ledger.usage(["route"], None, None, 10)
+            return {r.group["route"]: r for r in rows}
+        finally:
+            await router.close()
+
+    rows = anyio.run(go)
+    assert rows["holds"].savings_usd > 0  # the cheap tier's answer passed: frontier's price for it, saved
+    escalated = rows["escalates"]
+    assert escalated.savings_usd < 0 and escalated.savings_usd == pytest.approx(
+        escalated.baseline_usd - escalated.cost_usd
+    )  # the failed cheap try plus the frontier cost more than the frontier alone

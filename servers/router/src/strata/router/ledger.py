@@ -94,6 +94,10 @@ class UsageRow(BaseModel):
     baseline_usd: float = Field(
         description="What the answered requests would have cost on their route's strongest model"
     )
+    savings_usd: float = Field(
+        description="baseline_usd - cost_usd, never floored: a cascade whose failed cheap try plus the escalation cost "
+        "more than the strongest model alone, or a refused request that spent, saves a negative amount"
+    )
 
 
 @dataclass
@@ -322,6 +326,7 @@ class Ledger:
                     refused=n[6],
                     saved_by_cache_usd=round(n[7] or 0.0, 8),
                     baseline_usd=round(n[8] or 0.0, 8),
+                    savings_usd=round((n[8] or 0.0) - (n[3] or 0.0), 8),
                 )
             )
         return out[:limit], max(len(out) - limit, 0)
