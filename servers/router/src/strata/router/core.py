@@ -45,6 +45,7 @@ from strata.router.ledger import CallRecord, Ledger, RequestRecord, ShadowRecord
 from strata.router.providers import Provider, ProviderFailure, load_provider
 from strata.router.settings import ModelConfig, RouteConfig, RouterSettings, RuleMatch, ShadowConfig
 from strata.router.shadow import agreement_interval, compare, request_kind
+from strata.router.stall import StallWatch
 from strata.router.types import (
     Attempt,
     ChatRequest,
@@ -78,6 +79,7 @@ class Plan:
     cache: bool = True
     path: list[str] = field(default_factory=list)  # the routes passed through, for the record
     shadow: ShadowConfig | None = None
+    stalled: str = ""  # why this request skips the cheapest tier (a stalled agent session), or ""
 
 
 @dataclass
@@ -121,6 +123,7 @@ class Router:
         self._validate()
         self._shadows: set[asyncio.Task[None]] = set()  # shadow calls in flight, per the routes' queue bounds
         self._embedder: Any = None
+        self.stalls = StallWatch()
         # Ramped splits: the target's weight now (the last ledger decision, else the configured one), and the
         # verdicts on its answers since that decision.
         self._ramp_weight: dict[str, float] = {}
@@ -211,7 +214,14 @@ class Router:
         )
         if ctx.route and name not in self.routes and name not in self.models:
             raise NotFoundError(f"no route or model named '{name}'; known routes: {', '.join(sorted(self.routes))}")
-        return self._pick(name, request, ctx, 0, [])
+        plan = self._pick(name, request, ctx, 0, [])
+        route = self.routes.get(name)
+        if route is not None and route.stall is not None and len(plan.tiers) > 1:
+            reason = self.stalls.observe(name, ctx.session, request, route.stall)
+            if reason:
+                plan.stalled = f"{plan.tiers[0]} skipped: {reason}"
+                plan.tiers = plan.tiers[1:]
+        return plan
 
     def _pick(self, target: str, request: ChatRequest, ctx: RequestContext, depth: int, path: list[str]) -> Plan:
         if target in self.models:
@@ -493,7 +503,7 @@ class Router:
         hit = await self._cached(plan, request, ctx, started)
         if hit is not None:
             return hit
-        spend = _Spend()
+        spend = _Spend(escalations=[plan.stalled] if plan.stalled else [])
         try:
             answered = await self._tiers(plan, request, ctx, spend, len(plan.tiers) - 1)
             if answered is None:
@@ -678,7 +688,7 @@ class Router:
         hit = await self._cached(plan, request, ctx, started)
         if hit is not None:
             return StreamHandle.replay(hit)
-        spend = _Spend()
+        spend = _Spend(escalations=[plan.stalled] if plan.stalled else [])
         try:
             answered = await self._tiers(plan, request, ctx, spend, len(plan.tiers) - 1)
             if answered is not None:

@@ -119,6 +119,14 @@ class ShadowConfig(_Strict):
         return self
 
 
+class StallConfig(_Strict):
+    """A session whose tool results keep failing skips the cheapest tier for a while (see strata.router.stall)."""
+
+    repeats: int = Field(default=3, ge=2, le=100, description="Failing tool results that stall a session")
+    window_s: float = Field(default=600.0, gt=0, le=86_400, description="... within this many seconds")
+    latch_s: float = Field(default=900.0, gt=0, le=86_400, description="How long the session stays a tier up")
+
+
 class RampConfig(_Strict):
     """Move a split route's weight on ``target`` (its local tier) by the evidence of its shadow evaluation: up a
     ``step`` when the lower bound of the 95% interval of agreement over the last ``n`` compared answers of
@@ -154,6 +162,7 @@ class RouteConfig(_Strict):
     cache: bool = True
     shadow: ShadowConfig | None = Field(default=None, description="Compare a sample of answers with another model's")
     ramp: RampConfig | None = Field(default=None, description="split: move a weight by the shadow evaluation")
+    stall: StallConfig | None = Field(default=None, description="cascade: a stalled agent session skips a tier")
 
     @model_validator(mode="after")
     def _complete(self) -> RouteConfig:
