@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,7 +30,14 @@ from strata.router.anthropic_format import (
     to_anthropic_response,
 )
 from strata.router.core import Router
-from strata.router.errors import InvalidRequestError, StrataError, UnauthorizedError
+from strata.router.errors import InvalidRequestError, NotFoundError, StrataError, UnauthorizedError
+from strata.router.responses_format import (
+    ResponsesStreamWriter,
+    ResponseStore,
+    from_responses_request,
+    new_response_id,
+    to_responses,
+)
 from strata.router.types import ChatRequest, RequestContext
 from strata.shared.log import get_logger
 
@@ -193,6 +201,51 @@ def http_routes(router: Router, keys: KeyRing) -> list[tuple[str, list[str], Han
             return anthropic_failure(exc)
         return JSONResponse(to_anthropic_response(routed.completion.raw, routed.model), headers=routed.headers())
 
+    conversations = ResponseStore(router.db)
+
+    async def responses(request: Request) -> Response:
+        try:
+            ctx = _context(request, keys.identify(request))
+            body = await _body(request)
+            previous = body.get("previous_response_id")
+            history: list[dict[str, Any]] = []
+            if previous:
+                found = conversations.load(str(previous))
+                if found is None:
+                    raise NotFoundError(f"no stored response '{previous}' to continue (not stored, or trimmed)")
+                history = found
+            chat_body = from_responses_request(body, history)
+            chat = _chat_request(chat_body)
+            response_id, keep = new_response_id(), body.get("store", True) is not False
+            if chat.stream:
+                handle = await router.open_stream(chat, ctx)
+                writer = ResponsesStreamWriter(handle.routed.model, response_id)
+
+                async def events() -> AsyncIterator[bytes]:
+                    for event in writer.start():
+                        yield event
+                    try:
+                        async for chunk in handle.chunks:
+                            for event in writer.feed(chunk):
+                                yield event
+                    except StrataError as exc:
+                        yield writer.error(str(exc))
+                        return
+                    for event in writer.close():
+                        yield event
+                    if keep:
+                        conversations.save(response_id, [*chat_body["messages"], writer.message()])
+
+                return _EventStream(events(), handle.routed.headers())
+            routed = await router.complete(chat, ctx)
+        except StrataError as exc:
+            return openai_error(exc)
+        message = ((routed.completion.raw.get("choices") or [{}])[0]).get("message") or {}
+        if keep:
+            conversations.save(response_id, [*chat_body["messages"], {"role": "assistant", **message}])
+        answer = to_responses(routed.completion.raw, routed.model, response_id, time.time())
+        return JSONResponse(answer, headers=routed.headers())
+
     async def count_tokens(request: Request) -> Response:
         try:
             keys.identify(request)
@@ -207,6 +260,7 @@ def http_routes(router: Router, keys: KeyRing) -> list[tuple[str, list[str], Han
         ("/v1/models", ["GET"], models),
         ("/v1/messages", ["POST"], messages),
         ("/v1/messages/count_tokens", ["POST"], count_tokens),
+        ("/v1/responses", ["POST"], responses),
     ]
 
 
