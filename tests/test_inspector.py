@@ -141,7 +141,7 @@ def test_inspector_compresses_through_strata_router(inspector: Path, tmp_path: P
     listed = run(inspector, tmp_path, *server, "--method", "tools/list")
     assert listed.returncode == 0, listed.stderr
     assert {t["name"] for t in json.loads(listed.stdout)["tools"]} == {
-        "complete", "estimate_cost", "budget_status", "usage_report", "compress", "raw_output",
+        "complete", "estimate_cost", "budget_status", "usage_report", "quality_report", "compress", "raw_output",
     }  # fmt: skip
     noisy = "\n".join([f"progress {i}" for i in range(300)] + ["fatal error: out of memory"])
     packed = run(
