@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import click
 
+from strata.orchestrator.clients import CLIENTS
 from strata.orchestrator.discovery import ServerReport
 from strata.shared.cli import report_errors
 from strata.shared.settings import user_dir
@@ -388,22 +389,7 @@ def status(as_json: bool) -> None:
         raise SystemExit(1)
 
 
-CLIENT_CHOICE = click.Choice(
-    [
-        "claude-code",
-        "cursor",
-        "opencode",
-        "codex",
-        "gemini",
-        "claude-desktop",
-        "vscode",
-        "windsurf",
-        "kiro",
-        "zed",
-        "cline",
-        "roo",
-    ]
-)
+CLIENT_CHOICE = click.Choice(list(CLIENTS))
 SCOPE_OPTION = click.option(
     "--scope", type=click.Choice(["project", "user", "local"]), default=None,
     help="project (in --repo), user (your home), local (claude-code: this project, in ~/.claude.json) "
@@ -552,7 +538,6 @@ def doctor_cmd(client: str | None, timeout_s: float, as_json: bool, repo: Path) 
         strata doctor
         strata doctor cursor --json
     """
-    from strata.orchestrator.clients import CLIENTS
     from strata.orchestrator.register import doctor
 
     log_dir = user_dir() / "logs"
