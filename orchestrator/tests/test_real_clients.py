@@ -3,7 +3,7 @@ approval or folder-trust step that `strata doctor` names is taken, and doctor's 
 the client's own listing before and after it.
 
 The clients come from the npm registry into ~/.cache/strata/npm-clients on first use (pinned below; about 20 s
-and 1.3 GB); without the registry the tests skip with the reason. Their listings run offline: `claude mcp list`,
+and 1.3 GB), as tests/test_inspector.py fetches the MCP Inspector; without npm or the registry they fail, saying so. Their listings run offline: `claude mcp list`,
 `gemini mcp list` and `opencode mcp list` start each server and report it, `codex mcp list` reports what it loaded.
 """
 
@@ -40,15 +40,13 @@ def bin_dir() -> Path:
     if all((folder / name).exists() for name in PACKAGES):
         return folder
     npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm is not installed: the real clients cannot be fetched")
+    assert npm is not None, "npm is needed to fetch the real clients (make install puts Node and npm in place)"
     CLIENTS_DIR.mkdir(parents=True, exist_ok=True)
     run = subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", "--silent", *PACKAGES.values()],
         cwd=CLIENTS_DIR, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
-    if run.returncode != 0:
-        pytest.skip(f"npm could not install the clients (offline?): {run.stderr.strip()[-300:]}")
+    assert run.returncode == 0, f"npm could not install the clients: {run.stderr.strip()[-300:]}"
     return folder
 
 
