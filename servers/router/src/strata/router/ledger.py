@@ -284,13 +284,7 @@ class Ledger:
             raise InvalidRequestError(f"cannot group by {unknown}; choose from {sorted(GROUP_COLUMNS)}")
         self.db.flush()
         columns = [GROUP_COLUMNS[g] for g in group_by]
-        where, params = [], []
-        if since:
-            where.append("r.day >= ?")
-            params.append(since)
-        if until:
-            where.append("r.day <= ?")
-            params.append(until)
+        where, params = _filters(("r.day >= ?", since), ("r.day <= ?", until))
         select = ", ".join([*columns, ""]) if columns else ""
         # Per-request figures (baseline) are summed over a per-request subquery so calls do not repeat them.
         sql = (
@@ -374,13 +368,7 @@ class Ledger:
         from strata.router.shadow import agreement_interval
 
         self.db.flush()
-        where, params = [], []
-        if route:
-            where.append("route = ?")
-            params.append(route)
-        if since:
-            where.append("day >= ?")
-            params.append(since)
+        where, params = _filters(("route = ?", route), ("day >= ?", since))
         rows = self.db.query(
             "SELECT route, served_model, shadow_model, kind, agreed, outcome, served_cost_usd, shadow_cost_usd, "
             "served_ms, shadow_ms FROM shadow" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts",
@@ -408,6 +396,12 @@ class Ledger:
                 )
             )  # fmt: skip
         return out[:limit], max(len(out) - limit, 0)
+
+
+def _filters(*conditions: tuple[str, str | None]) -> tuple[list[str], list[str]]:
+    """The SQL conditions whose value is given, and their values, in order."""
+    given = [(clause, value) for clause, value in conditions if value]
+    return [clause for clause, _ in given], [value for _, value in given if value]
 
 
 def _mean(values: list[float]) -> float:
