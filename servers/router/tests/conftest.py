@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from strata.router.http_api import KeyRing
 from strata.router.server import create_server
 from strata.router.settings import RouterSettings
 from strata.shared.runner import Metrics, ServeOptions, build_http_app
-from strata.shared.testing import ThreadServer
+from strata.shared.testing import ThreadServer, postgres_binaries, postgres_server
 
 ANTHROPIC_KEY = "sk-ant-test-key"
 
@@ -320,3 +321,24 @@ def make_router(
     yield start
     for thread in stack:
         thread.__exit__()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server (Debian's package) for the session, as an ordinary user in a temp dir."""
+    bin_dir = postgres_binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL's initdb/postgres are not installed (Debian: apt-get install postgresql; .ci/run does)")
+    with postgres_server(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def ledger_url(postgres: str) -> str:
+    """A fresh database on the session's PostgreSQL server."""
+    import psycopg
+
+    name = "ledger_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return postgres.rsplit("/", 1)[0] + "/" + name

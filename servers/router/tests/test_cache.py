@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from strata.router.cache import ResponseCache
-from strata.router.db import Database
+from strata.router.db import SQLiteDatabase
 from strata.router.settings import CacheConfig
 from strata.router.types import ChatRequest
 
@@ -17,7 +17,7 @@ def request(i: int) -> ChatRequest:
 
 
 def test_unique_requests_keep_the_cache_within_memory_mb_and_the_table_within_max_entries(tmp_path: Path) -> None:
-    db = Database(tmp_path / "router.db")
+    db = SQLiteDatabase(tmp_path / "router.db")
     cache = ResponseCache(db, CacheConfig(max_entries=1500, memory_mb=1))
     for i in range(3000):
         cache.put_exact(request(i), "ns", "m", 0.0, ANSWER)
@@ -29,5 +29,5 @@ def test_unique_requests_keep_the_cache_within_memory_mb_and_the_table_within_ma
     rows = db.query("SELECT count(*) FROM cache")[0][0]
     assert rows <= 1500 + 512  # trimmed to max_entries every 512 evictions
     db.close()
-    again = ResponseCache(Database(tmp_path / "router.db"), CacheConfig(max_entries=1500, memory_mb=1))
+    again = ResponseCache(SQLiteDatabase(tmp_path / "router.db"), CacheConfig(max_entries=1500, memory_mb=1))
     assert again._bytes <= 1024 * 1024 and again.get_exact(request(2999), "ns") is not None

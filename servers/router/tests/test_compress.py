@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from strata.router.compress import RawStore, clean, compress, detect, is_error
-from strata.router.db import Database
+from strata.router.db import SQLiteDatabase
 
 
 def run(args: list[str], cwd: Path) -> str:
@@ -159,11 +159,11 @@ def test_ansi_and_progress_redraws_are_cleaned() -> None:
 
 
 def test_raw_store_round_trip_survives_a_restart_and_bounds_sizes(tmp_path: Path, outputs: dict[str, str]) -> None:
-    db = Database(tmp_path / "router.db")
+    db = SQLiteDatabase(tmp_path / "router.db")
     store = RawStore(db, max_bytes=100_000, max_outputs=2)
     ids = [store.save(outputs[k], compress(outputs[k])) for k in ("pytest", "git_diff", "compiler")]
     db.close()
-    reopened = RawStore(Database(tmp_path / "router.db"), max_bytes=100_000, max_outputs=2)
+    reopened = RawStore(SQLiteDatabase(tmp_path / "router.db"), max_bytes=100_000, max_outputs=2)
     assert reopened.get(ids[2]) == ("compiler", outputs["compiler"])
     assert reopened.get(ids[1])[1] == outputs["git_diff"]
     from strata.router.errors import InvalidRequestError, NotFoundError

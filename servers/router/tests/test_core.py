@@ -86,7 +86,7 @@ def test_spend_and_budgets_survive_a_restart(tmp_path: Path, openai_upstream: An
             await router.close()
         again = make(tmp_path, openai_upstream.url, budgets=budgets)  # a new process would see the same
         try:
-            [line] = again.ledger.status()
+            [line] = again.budgets.status()
             assert line.spent_usd == pytest.approx(2 * (100 * 3.0 + 50 * 15.0) / 1e6)
             with pytest.raises(BudgetExceededError):
                 await again.complete(chat("q3", max_tokens=50), RequestContext())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strata.router.db import MAX_PARAMETERS, Database, _coalesce
+from strata.router.db import MAX_PARAMETERS, SQLiteDatabase, _coalesce
 
 REQUEST = "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 CALL = "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -30,7 +30,7 @@ def test_interleaved_inserts_become_one_statement_per_table_and_other_statements
 
 
 def test_every_row_lands_even_past_sqlites_parameter_limit(tmp_path: Path) -> None:
-    db = Database(tmp_path / "router.db")
+    db = SQLiteDatabase(tmp_path / "router.db")
     rows = MAX_PARAMETERS // 15 + 500  # more parameters than one statement may bind
     for i in range(rows):
         db.write(REQUEST, request(i))
@@ -45,7 +45,7 @@ def test_every_row_lands_even_past_sqlites_parameter_limit(tmp_path: Path) -> No
 
 
 def test_a_bad_row_is_dropped_alone(tmp_path: Path) -> None:
-    db = Database(tmp_path / "router.db")
+    db = SQLiteDatabase(tmp_path / "router.db")
     db.write(REQUEST, request(1))
     db.write(REQUEST, request(1))  # duplicate primary key: the folded statement fails, then rows go one by one
     db.write(REQUEST, request(2))

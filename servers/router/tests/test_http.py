@@ -144,7 +144,7 @@ def test_budget_refuses_a_request_whose_estimate_passes_the_cap(make_router: Any
     assert caught.value.body["code"] == "budget_exceeded"  # type: ignore[index]
     assert "global budget of $0.0020 today for all requests has $0.000950 left" in str(caught.value)
     assert upstreams[0].models_called() == ["json-good"]
-    [line] = router.router.ledger.status()
+    [line] = router.router.budgets.status()
     assert line.spent_usd == pytest.approx((100 * 3.0 + 50 * 15.0) / 1e6)
     refused = sum(r.refused for r in usage(router))
     assert refused == 1

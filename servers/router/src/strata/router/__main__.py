@@ -106,7 +106,7 @@ def compress_cmd(kind: str, max_lines: int, as_json: bool) -> None:
         pytest 2>&1 | strata-router compress --kind pytest --json
     """
     from strata.router.compress import RawStore, compress
-    from strata.router.db import Database
+    from strata.router.db import open_database
 
     configure_logging("warning")
     settings = RouterSettings()
@@ -114,7 +114,7 @@ def compress_cmd(kind: str, max_lines: int, as_json: bool) -> None:
     if not raw.strip():
         raise click.ClickException("nothing on stdin to compress")
     packed = compress(raw, kind, max_lines)  # type: ignore[arg-type]
-    db = Database(settings.data_dir / "router.db")
+    db = open_database(settings)
     try:
         output_id = RawStore(db, settings.max_raw_bytes, settings.max_raw_outputs).save(raw, packed)
     finally:
@@ -144,11 +144,11 @@ def raw_cmd(output_id: str) -> None:
         strata-router raw out_0123456789abcdef
     """
     from strata.router.compress import RawStore
-    from strata.router.db import Database
+    from strata.router.db import open_database
 
     configure_logging("warning")
     settings = RouterSettings()
-    db = Database(settings.data_dir / "router.db")
+    db = open_database(settings)
     try:
         _, raw = RawStore(db, settings.max_raw_bytes, settings.max_raw_outputs).get(output_id)
     finally:
@@ -176,14 +176,14 @@ def usage_cmd(group_by: tuple[str, ...], since: str | None, until: str | None) -
 
         strata-router usage --group-by route --group-by day --since 2026-11-01
     """
-    from strata.router.db import Database
+    from strata.router.db import open_database
     from strata.router.ledger import Ledger
 
     configure_logging("warning")
     settings = RouterSettings()
-    db = Database(settings.data_dir / "router.db")
+    db = open_database(settings)
     try:
-        rows, _ = Ledger(db, settings.budgets).usage(list(group_by), since, until, limit=10_000)  # type: ignore[arg-type]
+        rows, _ = Ledger(db).usage(list(group_by), since, until, limit=10_000)  # type: ignore[arg-type]
     finally:
         db.close()
     for row in rows:
@@ -202,14 +202,14 @@ def quality_cmd(route: str | None, since: str | None) -> None:
 
         strata-router quality --route default --since 2026-11-01
     """
-    from strata.router.db import Database
+    from strata.router.db import open_database
     from strata.router.ledger import Ledger
 
     configure_logging("warning")
     settings = RouterSettings()
-    db = Database(settings.data_dir / "router.db")
+    db = open_database(settings)
     try:
-        rows, _ = Ledger(db, settings.budgets).quality(route, since, limit=10_000)
+        rows, _ = Ledger(db).quality(route, since, limit=10_000)
     finally:
         db.close()
     for row in rows:

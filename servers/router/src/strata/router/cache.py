@@ -174,8 +174,8 @@ class ResponseCache:
             self._bytes -= entry.size
 
     def _persist(self, entry: CacheEntry, prompt: str | None, vector: bytes | None) -> None:
-        self.db.write(
-            "INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.replace(
+            "cache",
             (
                 entry.key, entry.namespace, time.time(), entry.expires, entry.model, entry.cost_usd,
                 entry.body, prompt, vector,
@@ -268,7 +268,7 @@ class ResponseCache:
         queue, and the router's memory, grew by ~1.5 MB per thousand requests."""
         self._evicted = 0
         self.db.write(
-            "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY created DESC LIMIT -1 OFFSET ?)",
+            "DELETE FROM cache WHERE key NOT IN (SELECT key FROM cache ORDER BY created DESC LIMIT ?)",
             (self.config.max_entries,),
         )
 

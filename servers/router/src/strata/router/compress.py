@@ -393,7 +393,7 @@ class RawStore:
             (output_id, time.time(), compressed.kind, raw, compressed.text),
         )
         self.db.write(
-            "DELETE FROM raw_outputs WHERE id IN (SELECT id FROM raw_outputs ORDER BY created DESC LIMIT -1 OFFSET ?)",
+            "DELETE FROM raw_outputs WHERE id NOT IN (SELECT id FROM raw_outputs ORDER BY created DESC LIMIT ?)",
             (self.max_outputs,),
         )
         self.db.flush()  # durable before the id is handed out

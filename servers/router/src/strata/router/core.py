@@ -21,16 +21,16 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio.to_thread
 
+from strata.router.budgets import Budgets, Hold, MemoryBudgets
 from strata.router.cache import ResponseCache, request_key
 from strata.router.checks import Check, judge_verdict, load_checks
 from strata.router.compress import RawStore
-from strata.router.db import Database
+from strata.router.db import Database, open_database
 from strata.router.errors import (
     BudgetExceededError,
     ConfigError,
@@ -115,7 +115,8 @@ class Router:
         self.models = settings.models
         self.routes = settings.routes
         self.db = db
-        self.ledger = Ledger(db, settings.budgets)
+        self.ledger = Ledger(db)
+        self.budgets = _budgets(db, settings)
         self.cache = cache
         self.raw = RawStore(db, settings.max_raw_bytes, settings.max_raw_outputs)
         self.checks: dict[str, Check] = load_checks()
@@ -139,7 +140,7 @@ class Router:
     @classmethod
     def from_settings(cls, settings: RouterSettings) -> Router:
         """Build the router, its providers, database and cache; refuses an inconsistent config."""
-        db = Database(settings.data_dir / "router.db")
+        db = open_database(settings)
         embedder = None
         if settings.cache.semantic:
             try:
@@ -158,6 +159,7 @@ class Router:
                 await task
         for provider in self.providers.values():
             await provider.close()
+        self.budgets.close()
         self.db.close()
 
     def _validate(self) -> None:
@@ -358,22 +360,31 @@ class Router:
     def _local_model(self) -> str | None:
         return next((name for name, m in self.models.items() if m.local), None)
 
-    def _admit(
+    async def _admit(
         self, model: str, request: ChatRequest, ctx: RequestContext, plan: Plan, spend: _Spend
-    ) -> tuple[str, float]:
-        """The model to call (maybe the local one instead) and its estimate, or BudgetExceededError."""
+    ) -> tuple[str, float, Hold]:
+        """The model to call (maybe the local one instead), its estimate and the budget hold to settle when the
+        call ends; or BudgetExceededError."""
         estimate = self.estimate(model, request)
-        reason = None
         if ctx.max_cost_usd is not None and spend.cost + estimate > ctx.max_cost_usd:
-            reason = f"max_cost ${ctx.max_cost_usd:.6f} would be passed: ${spend.cost:.6f} spent, next call estimated at ${estimate:.6f}"
-        reason = reason or self.ledger.over_budget(ctx.key, plan.route, ctx.session, estimate)
-        if reason is None:
-            return model, estimate
+            admitted: Hold | str = (
+                f"max_cost ${ctx.max_cost_usd:.6f} would be passed: ${spend.cost:.6f} spent, next call estimated at "
+                f"${estimate:.6f}"
+            )
+        else:
+            admitted = await self.budgets.admit(ctx.key, plan.route, ctx.session, estimate)
+        if isinstance(admitted, Hold):
+            return model, estimate, admitted
         local = self._local_model()
         if plan.on_budget == "local" and local is not None and local != model:
-            spend.attempts.append(Attempt(model, "skipped", f"over budget, sent to local model '{local}': {reason}"))
-            return self._admit(local, request, ctx, plan, spend)
-        raise BudgetExceededError(f"refused before calling '{model}': {reason}")
+            spend.attempts.append(Attempt(model, "skipped", f"over budget, sent to local model '{local}': {admitted}"))
+            return await self._admit(local, request, ctx, plan, spend)
+        raise BudgetExceededError(f"refused before calling '{model}': {admitted}")
+
+    async def _settle(self, hold: Hold, cost: float) -> None:
+        """Count a finished call against the caps and let its hold go, even while the request is being cancelled."""
+        with anyio.CancelScope(shield=True):
+            await self.budgets.settle(hold, cost)
 
     def _fits(self, model: str, request: ChatRequest) -> bool:
         window = self.models[model].context_window
@@ -390,15 +401,14 @@ class Router:
                 skipped_for_context += 1
                 spend.attempts.append(Attempt(candidate, "skipped", "prompt does not fit its context window"))
                 continue
-            target, estimate = self._admit(candidate, request, ctx, plan, spend)
+            target, _, hold = await self._admit(candidate, request, ctx, plan, spend)
             config = self.models[target]
             started = time.perf_counter()
+            cost = 0.0
             try:
-                with self.ledger.reserve(ctx.key, plan.route, ctx.session, estimate):
-                    data = await self.providers[config.provider].complete(
-                        request.upstream_body(config.model, stream=False)
-                    )
-                    completion = Completion.from_openai(data)
+                data = await self.providers[config.provider].complete(request.upstream_body(config.model, stream=False))
+                completion = Completion.from_openai(data)
+                cost = self._priced(target, request, completion, started, spend)
             except ProviderFailure as failure:
                 self._failed(target, failure, started, spend)
                 failures.append(failure)
@@ -410,7 +420,8 @@ class Router:
                 self._failed(target, shape, started, spend)
                 failures.append(shape)
                 continue
-            self._priced(target, request, completion, started, spend)
+            finally:
+                await self._settle(hold, cost)
             return target, completion
         raise self._exhausted(model, failures, skipped_for_context)
 
@@ -421,7 +432,7 @@ class Router:
         spend.attempts.append(Attempt(model, "failed", reason, latency_ms=latency))
         spend.calls.append(CallRecord(model, "failed", reason, latency_ms=latency))
 
-    def _priced(self, model: str, request: ChatRequest, completion: Completion, started: float, spend: _Spend) -> None:
+    def _priced(self, model: str, request: ChatRequest, completion: Completion, started: float, spend: _Spend) -> float:
         if not completion.usage.prompt_tokens and not completion.usage.completion_tokens:
             completion.usage = Usage(
                 prompt_tokens=request.prompt_tokens_estimate(),
@@ -437,6 +448,7 @@ class Router:
                 completion.usage.prompt_tokens, completion.usage.completion_tokens, cost, 0.0, latency,
             )
         )  # fmt: skip
+        return cost
 
     def _exhausted(self, model: str, failures: list[ProviderFailure], skipped_for_context: int) -> StrataError:
         if not failures:
@@ -721,23 +733,24 @@ class Router:
             if not self._fits(candidate, request):
                 spend.attempts.append(Attempt(candidate, "skipped", "prompt does not fit its context window"))
                 continue
-            target, estimate = self._admit(candidate, request, ctx, plan, spend)
+            target, _, hold = await self._admit(candidate, request, ctx, plan, spend)
             config = self.models[target]
             call_started = time.perf_counter()
-            stack = ExitStack()
-            stack.enter_context(self.ledger.reserve(ctx.key, plan.route, ctx.session, estimate))
             chunks = self.providers[config.provider].stream(request.upstream_body(config.model, stream=True))
             try:
                 first = await chunks.__anext__()
             except StopAsyncIteration:
                 first = None
             except ProviderFailure as failure:
-                stack.close()
+                await self._settle(hold, 0.0)
                 self._failed(target, failure, call_started, spend)
                 failures.append(failure)
                 if not failure.retryable:
                     raise InvalidRequestError(f"model '{target}' rejected the request: {failure.message}") from failure
                 continue
+            except BaseException:  # cancelled before the first chunk: the hold must not outlive the call
+                await self._settle(hold, 0.0)
+                raise
             routed = Routed(
                 Completion("", [], "stop", Usage(), {}),
                 plan.route,
@@ -749,7 +762,7 @@ class Router:
                 spend.escalations,
             )
             return StreamHandle(
-                routed, _live(self, plan, request, ctx, spend, started, call_started, target, first, chunks, stack)
+                routed, _live(self, plan, request, ctx, spend, started, call_started, target, first, chunks, hold)
             )
         raise self._exhausted(plan.tiers[-1], failures, 0)
 
@@ -809,7 +822,7 @@ async def _live(
     model: str,
     first: dict[str, Any] | None,
     chunks: AsyncIterator[dict[str, Any]],
-    stack: ExitStack,
+    hold: Hold,
 ) -> AsyncIterator[dict[str, Any]]:
     """Pass the upstream's chunks through, collecting the answer to price, record and cache it."""
     text: list[str] = []
@@ -848,7 +861,6 @@ async def _live(
         router._failed(model, failure, call_started, spend)
         raise UpstreamError(f"'{model}' failed mid-stream: {failure.message[:200]}") from failure
     finally:
-        stack.close()
         completion = Completion(
             "".join(text), [calls[i] for i in sorted(calls)], finish,
             Usage(prompt_tokens=int(usage.get("prompt_tokens") or 0), completion_tokens=int(usage.get("completion_tokens") or 0)),
@@ -856,8 +868,9 @@ async def _live(
              "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(text), **({"tool_calls": [calls[i] for i in sorted(calls)]} if calls else {})}, "finish_reason": finish}],
              "usage": {"prompt_tokens": int(usage.get("prompt_tokens") or 0), "completion_tokens": int(usage.get("completion_tokens") or 0)}},
         )  # fmt: skip
+        cost = router._priced(model, request, completion, call_started, spend) if outcome == "ok" else 0.0
+        await router._settle(hold, cost)
         if outcome == "ok":
-            router._priced(model, request, completion, call_started, spend)
             routed = Routed(
                 completion, plan.route, model, spend.cost, None, spend.attempts, spend.checks, spend.escalations
             )
@@ -866,3 +879,14 @@ async def _live(
                 await router._remember(plan, request, ctx, routed)
         else:
             router._record_failure(plan, ctx, spend, UpstreamError("stream ended early"), started, "stream_failed")
+
+
+def _budgets(db: Database, settings: RouterSettings) -> Budgets:
+    """The caps: in PostgreSQL when the ledger is shared (``ledger_url``), else counted in this process."""
+    if settings.ledger_url:
+        from strata.router.postgres import PostgresBudgets, PostgresDatabase
+
+        if not isinstance(db, PostgresDatabase):
+            raise ConfigError("ledger_url is set but the router was given a SQLite database")
+        return PostgresBudgets(db, settings.budgets, settings.ledger_hold_s)
+    return MemoryBudgets(db, settings.budgets)

@@ -1,9 +1,14 @@
-"""The router's one SQLite file: a write-behind writer thread and a read connection.
+"""The router's database: a write-behind writer thread and a read connection.
 
-Writes are queued and committed in groups by one thread (WAL, ``synchronous=FULL``), so recording a
-request never delays its response; ``flush()`` waits until everything queued is on disk. A crash can
-lose only what was queued and not yet committed - in practice the last few milliseconds. Budgets do
-not depend on the queue: the ledger keeps its counters in memory as it records.
+Writes are queued and committed in groups by one thread, so recording a request never delays its
+response; ``flush()`` waits until everything queued is committed. A crash can lose only what was queued
+and not yet committed - in practice the last few milliseconds. Budgets do not depend on the queue (the
+budgets module counts spend as each call settles).
+
+The embedded default is one SQLite file (WAL, ``synchronous=FULL``); ``ledger_url = "postgresql://..."``
+puts the same tables in PostgreSQL (``strata.router.postgres``) so several routers share them. Statements
+are written once, in SQLite's dialect with ``?`` placeholders, kept to what both engines read the same way;
+the one difference they cannot share, replacing a row, is ``replace()``.
 """
 
 from __future__ import annotations
@@ -12,13 +17,17 @@ import queue
 import re
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strata.shared.log import get_logger
 
-__all__ = ["Database"]
+if TYPE_CHECKING:
+    from strata.router.settings import RouterSettings
+
+__all__ = ["Database", "SQLiteDatabase", "open_database"]
 
 log = get_logger("strata.router.db")
 
@@ -63,51 +72,47 @@ SINGLE_ROW_INSERT = re.compile(r"^(INSERT (?:OR \w+ )?INTO (\w+)(?: \([\w, ]+\))
 _STOP = object()
 
 
-class Database:
-    """``router.db`` in the data directory."""
+class Database(ABC):
+    """The tables of the ledger, cache, raw outputs and stored responses; writes go through one writer thread."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._read = self._connect()
-        self._read.executescript(SCHEMA)
+    name: str  # what errors and logs call it: a path, or a URL without its password
+
+    def _start(self) -> None:
         self._read_lock = threading.Lock()
         self._queue: queue.Queue[Any] = queue.Queue()
         self._writer = threading.Thread(target=self._write_loop, name="strata-router-db", daemon=True)
         self._writer.start()
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        return conn
-
     def write(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Queue one statement; it commits with its group."""
         self._queue.put((sql, params))
 
+    def replace(self, table: str, values: Sequence[Any]) -> None:
+        """Queue a row that replaces the row with the same key (the table's first column)."""
+        self.write(f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(values))})", values)
+
     def flush(self) -> None:
         """Wait until every queued statement is committed (after close: an error, not a wait forever)."""
         if not self._writer.is_alive():
-            raise RuntimeError(f"{self.path} is closed")
+            raise RuntimeError(f"{self.name} is closed")
         done = threading.Event()
         self._queue.put(done)
         while not done.wait(1.0):
             if not self._writer.is_alive():
-                raise RuntimeError(f"{self.path} was closed before its writes were committed")
+                raise RuntimeError(f"{self.name} was closed before its writes were committed")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._read_lock:
-            return self._read.execute(sql, params).fetchall()
+            return self._query(sql, params)
 
     def close(self) -> None:
         self._queue.put(_STOP)
         self._writer.join(timeout=30)
         with self._read_lock:
-            self._read.close()
+            self._close_read()
 
     def _write_loop(self) -> None:
-        conn = self._connect()
+        conn = self._connect_writer()
         try:
             while True:
                 items = [self._queue.get()]
@@ -127,6 +132,47 @@ class Database:
         finally:
             conn.close()
 
+    @abstractmethod
+    def _connect_writer(self) -> Any: ...
+
+    @abstractmethod
+    def _commit(self, conn: Any, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        """Commit a group in one transaction; when it fails, retry the statements one by one so one bad
+        statement cannot take the group with it."""
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _close_read(self) -> None: ...
+
+
+class SQLiteDatabase(Database):
+    """``router.db`` in the data directory."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.name = str(path)
+        self._read = self._connect()
+        self._read.executescript(SCHEMA)
+        self._start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        return self._connect()
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._read.execute(sql, params).fetchall()
+
+    def _close_read(self) -> None:
+        self._read.close()
+
     def _commit(self, conn: sqlite3.Connection, statements: list[tuple[str, Sequence[Any]]]) -> None:
         try:
             conn.execute("BEGIN")
@@ -135,13 +181,21 @@ class Database:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
-            # One bad statement must not take the batch with it: retry them one by one.
             log.error("ledger_batch_failed", error=str(exc), statements=len(statements))
             for sql, params in statements:
                 try:
                     conn.execute(sql, params)
                 except sqlite3.Error as one:
                     log.error("ledger_write_failed", error=str(one), sql=sql.split("(")[0][:60])
+
+
+def open_database(settings: RouterSettings) -> Database:
+    """The database the settings name: PostgreSQL at ``ledger_url``, else ``router.db`` in the data directory."""
+    if settings.ledger_url:
+        from strata.router.postgres import PostgresDatabase
+
+        return PostgresDatabase(settings.ledger_url)
+    return SQLiteDatabase(settings.data_dir / "router.db")
 
 
 def _coalesce(statements: list[tuple[str, Sequence[Any]]]) -> list[tuple[str, Sequence[Any]]]:

@@ -1,29 +1,24 @@
-"""The spend ledger and the budgets it enforces.
+"""The spend ledger: what every request cost and tried, shadow verdicts and ramp decisions, and reports.
 
 Every request leaves one ``requests`` row and one ``calls`` row per upstream call (or cache hit, or
-refusal). Budget counters live in memory, seeded from the ledger the first time a cap is consulted and
-bumped as requests are recorded, so a cap holds exactly within this process. In-flight calls reserve
-their estimate, so concurrent requests cannot all slip under the same cap.
+refusal). The caps themselves are ``strata.router.budgets``: in this process over the embedded SQLite
+ledger, in PostgreSQL when several routers share a ``ledger_url``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from strata.router.budgets import utc_day
 from strata.router.db import Database
 from strata.router.errors import InvalidRequestError
-from strata.router.settings import BudgetConfig
 
-__all__ = ["BudgetLine", "CallRecord", "Ledger", "QualityRow", "RequestRecord", "ShadowRecord", "UsageRow"]
+__all__ = ["CallRecord", "Ledger", "QualityRow", "RequestRecord", "ShadowRecord", "UsageRow"]
 
 GroupBy = Literal["model", "route", "key", "day", "session"]
 GROUP_COLUMNS: dict[str, str] = {
@@ -33,11 +28,6 @@ GROUP_COLUMNS: dict[str, str] = {
     "day": "r.day",
     "session": "COALESCE(r.session, '')",
 }
-Counter = tuple[str, str, str]  # (scope, name, period key: a UTC day or "total")
-
-
-def utc_day(ts: float | None = None) -> str:
-    return datetime.fromtimestamp(ts if ts is not None else time.time(), UTC).strftime("%Y-%m-%d")
 
 
 @dataclass
@@ -68,17 +58,6 @@ class RequestRecord:
     calls: list[CallRecord] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     ts: float = field(default_factory=time.time)
-
-
-class BudgetLine(BaseModel):
-    scope: str
-    name: str
-    period: str
-    limit_usd: float
-    spent_usd: float
-    reserved_usd: float = Field(description="Estimates of calls in flight")
-    remaining_usd: float
-    resets_at: str | None = Field(description="UTC time the period ends; null for 'total'")
 
 
 class UsageRow(BaseModel):
@@ -137,125 +116,15 @@ class QualityRow(BaseModel):
 
 
 class Ledger:
-    """Spend records, hard caps and usage reports over the router's database."""
+    """Spend records and usage reports over the router's database (the caps are ``strata.router.budgets``)."""
 
-    def __init__(self, db: Database, budgets: list[BudgetConfig]) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.budgets = budgets
-        self._spent: dict[Counter, float] = {}
-        self._reserved: dict[Counter, float] = {}
-        self._lock = threading.Lock()
-
-    # --- budgets --------------------------------------------------------------------------------
-
-    def _counters(self, key: str, route: str, session: str | None, now: float) -> list[tuple[BudgetConfig, Counter]]:
-        names: dict[str, str | None] = {"global": "*", "key": key, "route": route, "session": session}
-        out: list[tuple[BudgetConfig, Counter]] = []
-        for budget in self.budgets:
-            name = names[budget.scope]
-            if name is None or (budget.name != "*" and budget.name != name):
-                continue
-            out.append((budget, (budget.scope, name, utc_day(now) if budget.period == "day" else "total")))
-        return out
-
-    def _spent_on(self, counter: Counter) -> float:
-        if counter not in self._spent:
-            self.db.flush()
-            scope, name, period = counter
-            where, params = [], []
-            if scope != "global":
-                where.append({"key": "key", "route": "route", "session": "session"}[scope] + " = ?")
-                params.append(name)
-            if period != "total":
-                where.append("day = ?")
-                params.append(period)
-            sql = "SELECT COALESCE(SUM(cost_usd), 0) FROM requests" + (" WHERE " + " AND ".join(where) if where else "")
-            self._spent[counter] = float(self.db.query(sql, params)[0][0])
-        return self._spent[counter]
-
-    def over_budget(self, key: str, route: str, session: str | None, estimate: float) -> str | None:
-        """The cap ``estimate`` more would pass, described, or None when it fits every cap."""
-        if estimate <= 0:
-            return None
-        with self._lock:
-            for budget, counter in self._counters(key, route, session, time.time()):
-                used = self._spent_on(counter) + self._reserved.get(counter, 0.0)
-                if used + estimate > budget.limit_usd:
-                    period = "today" if budget.period == "day" else "in total"
-                    who = "all requests" if budget.scope == "global" else f"{budget.scope} '{counter[1]}'"
-                    return (
-                        f"the {budget.scope} budget of ${budget.limit_usd:.4f} {period} for {who} has ${max(budget.limit_usd - used, 0):.6f} "
-                        f"left and this call is estimated at ${estimate:.6f}"
-                    )
-        return None
-
-    @contextmanager
-    def reserve(self, key: str, route: str, session: str | None, estimate: float) -> Iterator[None]:
-        """Hold ``estimate`` against every applicable cap while a call is in flight."""
-        with self._lock:
-            counters = [c for _, c in self._counters(key, route, session, time.time())]
-            for counter in counters:
-                self._reserved[counter] = self._reserved.get(counter, 0.0) + estimate
-        try:
-            yield
-        finally:
-            with self._lock:
-                for counter in counters:
-                    left = self._reserved.get(counter, 0.0) - estimate
-                    if left > 1e-12:
-                        self._reserved[counter] = left
-                    else:
-                        self._reserved.pop(counter, None)
-
-    def status(self, key: str | None = None, session: str | None = None) -> list[BudgetLine]:
-        """Every cap that applies to ``key`` / ``session`` (all routes), with what is left."""
-        now = time.time()
-        lines = []
-        with self._lock:
-            for budget in self.budgets:
-                if budget.scope == "key" and key is None and budget.name == "*":
-                    continue
-                if budget.scope == "session" and session is None and budget.name == "*":
-                    continue
-                names = {
-                    "global": "*",
-                    "key": key if budget.name == "*" else budget.name,
-                    "session": session if budget.name == "*" else budget.name,
-                    "route": budget.name,
-                }
-                name = names[budget.scope] or budget.name
-                if budget.scope == "route" and name == "*":
-                    continue  # per-route caps without a route named are reported per route by usage_report
-                period = utc_day(now) if budget.period == "day" else "total"
-                counter = (budget.scope, name, period)
-                spent = self._spent_on(counter)
-                reserved = self._reserved.get(counter, 0.0)
-                resets = None
-                if budget.period == "day":
-                    midnight = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-                    resets = (midnight + timedelta(days=1)).isoformat()
-                lines.append(
-                    BudgetLine(
-                        scope=budget.scope,
-                        name=name,
-                        period=budget.period,
-                        limit_usd=budget.limit_usd,
-                        spent_usd=round(spent, 8),
-                        reserved_usd=round(reserved, 8),
-                        remaining_usd=round(max(budget.limit_usd - spent - reserved, 0.0), 8),
-                        resets_at=resets,
-                    )
-                )
-        return lines
 
     # --- recording ------------------------------------------------------------------------------
 
     def record(self, rec: RequestRecord) -> None:
-        """Count the request against every cap now; persist it with the next group commit."""
-        with self._lock:
-            for _, counter in self._counters(rec.key, rec.route, rec.session, rec.ts):
-                if counter in self._spent:
-                    self._spent[counter] += rec.cost_usd
+        """Persist the request with the next group commit (its calls counted against the caps as they settled)."""
         self.db.write(
             "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (

@@ -286,7 +286,7 @@ class ResponseStore:
         text = json.dumps(messages, separators=(",", ":"))
         if len(text) > MAX_CONVERSATION_BYTES:
             return  # too long to continue from: a follow-up naming it gets "not found", not a truncated history
-        self.db.write("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", (response_id, time.time(), text))
+        self.db.replace("responses", (response_id, time.time(), text))
         self._saved += 1
         if self._saved % 512 == 0:
             self.db.write(

@@ -11,11 +11,12 @@ from fastmcp import FastMCP
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
+from strata.router.budgets import BudgetLine
 from strata.router.compress import DEFAULT_MAX_LINES, Kind, compress
 from strata.router.core import Router
 from strata.router.errors import InvalidRequestError
 from strata.router.http_api import KeyRing, http_routes
-from strata.router.ledger import BudgetLine, GroupBy, QualityRow, UsageRow
+from strata.router.ledger import GroupBy, QualityRow, UsageRow
 from strata.router.settings import RouteConfig
 from strata.router.types import ChatRequest, CheckResult, RequestContext
 from strata.shared.runner import Metrics, create_mcp
@@ -198,7 +199,7 @@ def create_server(router: Router, metrics: Metrics, keys: KeyRing) -> FastMCP:
             route=plan.route, tiers=tiers, first_call_usd=tiers[0].estimate_usd,
             worst_case_usd=round(sum(t.estimate_usd for t in tiers), 8),
             prompt_tokens_estimate=request.prompt_tokens_estimate(),
-            budgets=await anyio.to_thread.run_sync(lambda: router.ledger.status(MCP_KEY, session)),
+            budgets=await anyio.to_thread.run_sync(lambda: router.budgets.status(MCP_KEY, session)),
         )  # fmt: skip
 
     @mcp.tool(annotations=READ_ONLY)
@@ -207,7 +208,7 @@ def create_server(router: Router, metrics: Metrics, keys: KeyRing) -> FastMCP:
         session: Annotated[str | None, Field(max_length=200)] = None,
     ) -> list[BudgetLine]:
         """Every budget cap that applies, with spent, reserved (in flight) and remaining USD."""
-        return await anyio.to_thread.run_sync(lambda: router.ledger.status(key or MCP_KEY, session))
+        return await anyio.to_thread.run_sync(lambda: router.budgets.status(key or MCP_KEY, session))
 
     @mcp.tool(annotations=READ_ONLY)
     async def quality_report(

@@ -228,6 +228,20 @@ class RouterSettings(ServerSettings):
     model_config = ServerSettings.model_config | {"env_prefix": "STRATA_ROUTER_"}
 
     data_dir: Path = Field(default_factory=lambda: user_dir() / "router", description="Ledger, cache, raw outputs")
+    ledger_url: str | None = Field(
+        default=None,
+        pattern=r"^postgres(ql)?://",
+        description="PostgreSQL for the ledger, budgets, shadow verdicts, cache, raw outputs and stored responses, so "
+        "several routers share them and hold one cap (needs strata-router[postgres]); unset: SQLite in data_dir. "
+        "Leave the password out and let libpq find it (PGPASSWORD, ~/.pgpass)",
+    )
+    ledger_hold_s: float = Field(
+        default=900.0,
+        gt=0,
+        le=86_400,
+        description="With ledger_url: how long a call's in-flight budget hold counts if its router dies before the "
+        "call settles",
+    )
     providers: dict[Name, ProviderConfig] = Field(
         default_factory=lambda: {"local": ProviderConfig(base_url="http://127.0.0.1:8101/v1")}
     )
