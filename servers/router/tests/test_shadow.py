@@ -124,6 +124,28 @@ def test_a_full_shadow_queue_drops_and_counts_and_never_slows_the_client(tmp_pat
     assert (row.compared, row.dropped) == (1, 2)
 
 
+def test_a_streamed_answer_is_shadowed_whole_after_its_last_chunk(tmp_path: Path, openai_upstream: Any) -> None:
+    async def go() -> tuple[str, list[Any]]:
+        router = make(tmp_path, openai_upstream.url, {"model": "local-twin", "compare": "exact"})
+        try:
+            handle = await router.open_stream(chat("stream me"), RequestContext())
+            text = "".join(
+                [
+                    (choice.get("delta") or {}).get("content") or ""
+                    async for chunk in handle.chunks
+                    for choice in chunk.get("choices") or []
+                ]
+            )
+            await router.shadows_settled()
+            return text, router.ledger.quality(None, None, 50)[0]
+        finally:
+            await router.close()
+
+    text, [row] = anyio.run(go)
+    assert text == "echo: stream me"
+    assert (row.compared, row.agreed) == (1, 1)  # the whole streamed text against the shadow's, not a prefix
+
+
 def test_a_failing_shadow_is_counted_and_the_client_still_gets_its_answer(tmp_path: Path, openai_upstream: Any) -> None:
     served, [row], _ = run(tmp_path, openai_upstream.url, {"model": "broken", "compare": "exact"}, ["hi"])
     assert served[0].completion.text == "echo: hi" and (row.compared, row.failed) == (0, 1)

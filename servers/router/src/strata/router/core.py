@@ -716,6 +716,7 @@ class Router:
                 )
                 self._record(plan, request, ctx, routed, spend, started)
                 await self._remember(plan, request, ctx, routed)
+                self._maybe_shadow(plan, request, ctx, routed, (time.perf_counter() - started) * 1000)
                 return StreamHandle.replay(routed)
             return await self._open_live(plan, request, ctx, spend, started)
         except BudgetExceededError as exc:
@@ -877,6 +878,8 @@ async def _live(
             router._record(plan, request, ctx, routed, spend, started)
             with anyio.CancelScope(shield=True):
                 await router._remember(plan, request, ctx, routed)
+            # The whole answer, as the client got it, against the shadow model's (latency: to the last chunk).
+            router._maybe_shadow(plan, request, ctx, routed, (time.perf_counter() - started) * 1000)
         else:
             router._record_failure(plan, ctx, spend, UpstreamError("stream ended early"), started, "stream_failed")
 
