@@ -20,6 +20,9 @@ def test_redact_hides_secret_keys_bearer_tokens_and_api_keys() -> None:
     assert out["note"] == "called with Bearer *** and ***"
     assert out["items"] == ["Bearer ***"]
     assert out["token"] is None
+    # An echoed header in free text: the token goes, not just the word "Bearer" (it used to stay).
+    echoed = redact("upstream said: Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345")
+    assert "abcdefghijklmnopqrstuvwxyz012345" not in echoed and echoed.startswith("upstream said: Authorization: ***")
 
 
 def test_logs_are_json_on_stderr_never_stdout(capfd: pytest.CaptureFixture[str]) -> None:

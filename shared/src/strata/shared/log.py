@@ -55,8 +55,10 @@ def _strip_secrets(text: str) -> str:
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = SECRET_FIELD.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-    return SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, text)
+    # Bearer tokens first: "Authorization: Bearer <token>" would otherwise lose only the word "Bearer" to the field
+    # rule and keep the token.
+    text = SECRET_TEXT.sub(lambda m: (m.group(1) or "") + REDACTED, text)
+    return SECRET_FIELD.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
 
 
 def redact(value: Any, key: str | None = None) -> Any:
