@@ -342,3 +342,51 @@ def ledger_url(postgres: str) -> str:
     with psycopg.connect(postgres, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return postgres.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def router_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start ``strata-router serve --transport http`` processes, configured through STRATA_ROUTER_* (JSON values);
+    each has its own STRATA_HOME. Yields a starter returning the base URL; stops them all at teardown."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from strata.shared.testing import free_port
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(config: dict[str, Any], home: Path, **env_extra: str) -> str:
+        port = free_port()
+        home.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRATA_", "OTEL_"))}
+        env |= {"STRATA_HOME": str(home), "STRATA_CONFIG": str(home / "none.toml"), **env_extra}
+        for key, value in config.items():
+            env["STRATA_ROUTER_" + key.upper()] = value if isinstance(value, str) else json.dumps(value, default=str)
+        log = home / "router.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "strata.router", "serve", "--transport", "http", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+        )  # fmt: skip
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the router process did not start: " + log.read_text()[-2000:])
+            time.sleep(0.2)
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

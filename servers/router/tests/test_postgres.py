@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -149,33 +145,6 @@ def test_a_ledger_that_cannot_be_reached_is_a_clear_error_without_the_password()
 # --- two routers, one cap, concurrent load ----------------------------------------------------------------------
 
 
-def _serve_in_subprocess(config: dict[str, Any], tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``strata-router serve --transport http`` in its own process, configured through STRATA_ROUTER_* (JSON)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STRATA_")}
-    env |= {"STRATA_HOME": str(tmp_path / "home"), "STRATA_CONFIG": str(tmp_path / "none.toml")}
-    for key, value in config.items():
-        env["STRATA_ROUTER_" + key.upper()] = value if isinstance(value, str) else json.dumps(value, default=str)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "strata.router", "serve", "--transport", "http", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "router-b.log", "wb"),  # noqa: SIM115
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("router B did not start: " + (tmp_path / "router-b.log").read_text()[-2000:])
-        time.sleep(0.2)
-
-
 async def _load(urls: list[str], per_router: int, workers: int) -> tuple[int, int, dict[str, int]]:
     """Send ``per_router`` requests to each router, ``workers`` at a time each; (answered, refused, by router)."""
     answered = refused = 0
@@ -203,7 +172,7 @@ async def _load(urls: list[str], per_router: int, workers: int) -> tuple[int, in
 
 
 def _two_routers_under_load(
-    make_router: Any, upstream: Any, tmp_path: Path, shared: str | None
+    make_router: Any, router_process: Any, upstream: Any, tmp_path: Path, shared: str | None
 ) -> tuple[int, int, dict[str, int], float]:
     """Router A in this process, router B in its own, the same config (and ledger, when ``shared``); the upstream
     answers after 2 s, so the first wave's 32 admissions all race for a cap that holds 12 estimates."""
@@ -220,35 +189,36 @@ def _two_routers_under_load(
     probe = make_router(**overrides)
     estimate = probe.router.estimate("slow", request)
     assert estimate >= CALL_USD  # holds cover what each call really costs
-    cap = 12 * estimate
+    cap = 14 * estimate  # 12 estimates, after one warm-up call on each router
     a = make_router(**overrides, budgets=[{"scope": "global", "limit_usd": cap, "period": "total"}])
     config = a.router.settings.model_dump(mode="json", exclude_none=True)
     config["data_dir"] = str(tmp_path / "router-b")
-    proc, b_url = _serve_in_subprocess(config, tmp_path)
-    try:
-        answered, refused, by_router = asyncio.run(_load([a.url, b_url], per_router=24, workers=16))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    return answered, refused, by_router, cap
+    b_url = router_process(config, tmp_path / "home-b")
+    for url in (a.url, b_url):  # both start the race warm (connections, pools), so neither takes the whole first wave
+        warm = {"model": "default", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 50}
+        assert httpx.post(url + "/v1/chat/completions", json=warm, timeout=30).status_code == 200
+    answered, refused, by_router = asyncio.run(_load([a.url, b_url], per_router=24, workers=16))
+    return answered + 2, refused, by_router, cap
 
 
 def test_two_router_processes_on_one_postgres_ledger_hold_one_cap_under_load(
-    make_router: Any, upstreams: Any, tmp_path: Path, ledger_url: str
+    make_router: Any, router_process: Any, upstreams: Any, tmp_path: Path, ledger_url: str
 ) -> None:
-    answered, refused, by_router, cap = _two_routers_under_load(make_router, upstreams[0], tmp_path, ledger_url)
+    answered, refused, by_router, cap = _two_routers_under_load(
+        make_router, router_process, upstreams[0], tmp_path, ledger_url
+    )
     spent = sql(ledger_url, "SELECT COALESCE(SUM(cost_usd), 0) FROM requests")[0][0]
     assert spent <= cap + 1e-12  # never past the cap, whichever router answered
-    assert answered == round(spent / CALL_USD) and answered + refused == 48
+    assert answered == round(spent / CALL_USD) and answered + refused == 48 + 2
     assert answered >= 12 and refused >= 30  # the cap, not the load, stopped them
     assert all(n > 0 for n in by_router.values())  # both routers answered part of it
     assert sql(ledger_url, "SELECT count(*) FROM budget_holds")[0][0] == 0
 
 
 def test_the_same_load_on_two_routers_with_their_own_ledgers_overspends_the_cap(
-    make_router: Any, upstreams: Any, tmp_path: Path
+    make_router: Any, router_process: Any, upstreams: Any, tmp_path: Path
 ) -> None:
     """The control for the test above: without a shared ledger each router holds only its own half."""
-    answered, _, by_router, cap = _two_routers_under_load(make_router, upstreams[0], tmp_path, None)
+    answered, _, by_router, cap = _two_routers_under_load(make_router, router_process, upstreams[0], tmp_path, None)
     assert answered * CALL_USD > cap * 1.5
     assert all(n * CALL_USD <= cap + 1e-12 for n in by_router.values())
