@@ -63,6 +63,7 @@ bench: install
 	$(UV) run --no-sync python bench/bench_memory.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_router.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_router_quality.py --write docs/benchmarks.md
+	$(UV) run --no-sync python bench/bench_telemetry.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_startup.py --write docs/benchmarks.md
 	$(UV) run --no-sync python bench/bench_voice.py --write docs/benchmarks.md
 

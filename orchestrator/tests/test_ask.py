@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from strata.orchestrator.cli import cli
 from strata.orchestrator.thread import STEPS, Thread, load_thread, thread_dir
+from strata.shared.telemetry import SpanStore
 
 BIN = Path(sys.executable).parent
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme-portal"
@@ -56,6 +57,48 @@ def the_thread(repo: Path) -> Thread:
 
 def transports(thread: Thread) -> dict[str, str]:
     return {str(e.data["server"]): str(e.data["transport"]) for e in thread.events if e.type == "connected"}
+
+
+def assert_one_trace(thread: Thread, servers: set[str]) -> None:
+    """One ``strata ask`` is one trace across its processes: the orchestrator's ``invoke_agent`` span is the root,
+    each server's MCP spans hang under the orchestrator's client spans (the ``traceparent`` crossed in ``_meta``), and
+    the router's model calls carry GenAI attributes. Spans come from the local store every process writes to."""
+    store = SpanStore(Path(os.environ["STRATA_HOME"]) / "telemetry" / "spans.db")
+    wanted = {"strata-orchestrator", *(f"strata-{name}" for name in servers)}
+    deadline = time.monotonic() + 30  # HTTP servers export in batches (every 0.5 s); stdio ones flushed at exit
+    while True:
+        roots = [
+            row[0] for row in store.query("SELECT trace_id, attributes FROM spans WHERE name = 'invoke_agent strata-ask'")
+            if json.loads(row[1]).get("gen_ai.conversation.id") == thread.id
+        ]  # fmt: skip
+        spans = store.trace(roots[0]) if len(roots) == 1 else []
+        if wanted <= {s["service"] for s in spans} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(roots) == 1, roots
+    assert wanted <= {s["service"] for s in spans}, {s["service"] for s in spans}
+    by_id = {s["span_id"]: s for s in spans}
+    [root] = [s for s in spans if s["parent_id"] is None]
+    assert root["name"] == "invoke_agent strata-ask" and root["attributes"]["gen_ai.operation.name"] == "invoke_agent"
+    served = [s for s in spans if s["kind"] == "SERVER"]
+    assert served and all(
+        by_id[s["parent_id"]]["service"] == "strata-orchestrator" and by_id[s["parent_id"]]["kind"] == "CLIENT"
+        for s in served
+    )
+    steps = {s["attributes"]["strata.step"] for s in spans if s["name"].startswith("step ")}
+    assert {"recall", "symbols", "plan", "edits", "store"} <= steps
+    chats = [s for s in spans if s["service"] == "strata-router" and s["name"].startswith("chat ")]
+    assert chats and all(
+        c["kind"] == "CLIENT" and c["attributes"]["gen_ai.operation.name"] == "chat"
+        and c["attributes"]["gen_ai.usage.input_tokens"] > 0 and "gen_ai.request.model" in c["attributes"]
+        for c in chats
+    )  # fmt: skip
+    for chat in chats:  # each model call reaches the root through its parents
+        node = chat
+        while node["parent_id"] is not None:
+            node = by_id[node["parent_id"]]
+        assert node is root
+    store.close()
 
 
 def assert_applies_cleanly_and_passes(thread: Thread, tmp_path: Path) -> None:
@@ -98,6 +141,7 @@ def test_full_trace_over_stdio_then_recall_pause_and_resume(tmp_path: Path) -> N
     assert all({"server", "tool", "latency_ms", "outcome"} <= set(c) for c in calls)
     assert json.loads((thread_dir(repo) / f"{first.id}.trace.json").read_text())["outcome"] == outcome
     assert_applies_cleanly_and_passes(first, tmp_path)
+    assert_one_trace(first, {"memory", "codegraph", "router", "voice"})
 
     wav = Path(first.result("announce")["path"])
     assert wav.read_bytes()[:4] == b"RIFF"
@@ -217,6 +261,7 @@ def test_strata_up_serves_the_trace_over_http_restarts_a_crash_and_stops(tmp_pat
         assert transports(thread) == {"memory": "http", "codegraph": "http", "router": "http", "voice": "http"}
         assert thread.trace()["outcome"]["status"] == "completed"
         assert_applies_cleanly_and_passes(thread, tmp_path)
+        assert_one_trace(thread, {"memory", "codegraph", "router", "voice"})
 
         memory_pid = next(s["pid"] for s in status["servers"] if s["server"] == "memory")
         os.kill(memory_pid, signal.SIGKILL)

@@ -12,6 +12,7 @@ import click
 
 from strata.orchestrator.clients import CLIENTS
 from strata.orchestrator.discovery import ServerReport
+from strata.shared import telemetry
 from strata.shared.cli import report_errors
 from strata.shared.settings import user_dir
 
@@ -191,7 +192,11 @@ def _drive(thread: Any, *, interactive: bool) -> Any:
                     console.print(f"[red]{name} unavailable:[/] {error}")
                 await Trace(thread, tools, settings, on_step=StepPrinter(console), approver=approver).run()
 
-        anyio.run(go)
+        telemetry.setup("strata-orchestrator")
+        try:
+            anyio.run(go)
+        finally:
+            telemetry.flush()  # the thread's spans, before this process exits
     print_outcome(console, thread)
     return thread
 
@@ -421,6 +426,69 @@ def _print_change(change: Any, dry_run: bool) -> None:
         console.print(f"[yellow]·[/] {note}")
     for note in change.kept:
         console.print(f"[yellow]·[/] {note}")
+
+
+@cli.command(name="traces")
+@click.argument("trace_id", required=False)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Traces to list")
+@click.option("--json", "as_json", is_flag=True)
+def traces(trace_id: str | None, limit: int, as_json: bool) -> None:
+    """List recent traces from the local span store, or show one as a tree (spans, services, latency, tokens, cost).
+
+    \b
+    Example usage:
+        strata traces
+        strata traces 4bf92f3577b34da6a3ce929d0e0e4736
+    """
+    from strata.shared.telemetry import SpanStore, TelemetrySettings
+
+    path = TelemetrySettings().store_path
+    if not path.exists():
+        raise click.ClickException(f"no spans yet: {path} does not exist (they are written as Strata processes run)")
+    store = SpanStore(path)
+    try:
+        if trace_id is None:
+            rows = store.recent_traces(limit)
+            if as_json:
+                click.echo(json.dumps(rows))
+            for row in [] if as_json else rows:
+                click.echo(
+                    f"{row['trace_id']}  {row['root'][:40]:40}  {row['spans']:4} spans  {row['duration_ms']:9.1f} ms  "
+                    f"{','.join(s.removeprefix('strata-') for s in row['services'])}"
+                    + (f"  [{row['errors']} errors]" if row["errors"] else "")
+                )
+            return
+        spans = store.trace(trace_id)
+    finally:
+        store.close()
+    if not spans:
+        raise click.ClickException(f"no trace {trace_id} in {path}")
+    if as_json:
+        click.echo(json.dumps(spans))
+        return
+    _print_tree(spans)
+
+
+def _print_tree(spans: list[dict[str, Any]]) -> None:
+    ids = {s["span_id"] for s in spans}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for s in spans:
+        children.setdefault(s["parent_id"] if s["parent_id"] in ids else None, []).append(s)
+    start = min(s["start_ns"] for s in spans)
+    shown = ("gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "strata.cost_usd",
+             "strata.cache", "strata.escalations", "error.type")  # fmt: skip
+
+    def walk(parent: str | None, depth: int) -> None:
+        for s in sorted(children.get(parent, []), key=lambda x: x["start_ns"]):
+            extra = " ".join(f"{k.split('.')[-1]}={s['attributes'][k]}" for k in shown if k in s["attributes"])
+            mark = " [ERROR]" if s["status"] == "ERROR" else ""
+            click.echo(
+                f"{(s['start_ns'] - start) / 1e6:9.1f} ms {s['duration_ms']:9.1f} ms  {'  ' * depth}{s['name']}"
+                f"  ({s['service'].removeprefix('strata-')}){mark}  {extra}".rstrip()
+            )
+            walk(s["span_id"], depth + 1)
+
+    walk(None, 0)
 
 
 @cli.command(name="register")

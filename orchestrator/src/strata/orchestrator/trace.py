@@ -31,6 +31,7 @@ from strata.orchestrator.settings import AskSettings
 from strata.orchestrator.testrun import detect_test_command, run_tests
 from strata.orchestrator.thread import Thread, thread_dir
 from strata.orchestrator.toolbox import Toolbox, compact_error
+from strata.shared import telemetry
 
 __all__ = ["Trace", "prompt", "request_keywords", "servers_needed"]
 
@@ -232,9 +233,25 @@ class Trace:
         return self.thread.save(thread_dir(self.repo))
 
     async def run(self) -> Thread:
+        """Run the thread's remaining steps in one ``invoke_agent`` span, a span per step: the MCP calls inside carry
+        the trace to each server (fastmcp puts ``traceparent`` in their ``_meta``)."""
+        with telemetry.span(
+            "invoke_agent strata-ask", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "strata-ask",
+            "gen_ai.conversation.id": self.thread.id, "strata.repo": str(self.repo)},
+        ) as current:  # fmt: skip
+            thread = await self._run()
+            current.set_attribute("strata.finished", thread.finished)
+            return thread
+
+    async def _run(self) -> Thread:
         while (step := self.thread.next_step()) is not None:
             before = len(self.thread.events)
-            await getattr(self, f"step_{step}")()
+            with telemetry.span(
+                f"step {step}", {"strata.step": step, "gen_ai.conversation.id": self.thread.id}
+            ) as current:
+                await getattr(self, f"step_{step}")()
+                outcome = self.thread.outcome_of(step)
+                current.set_attribute("strata.outcome", outcome.type if outcome is not None else "paused")
             self.save()
             if self.on_step is not None:
                 self.on_step(self.thread, step)

@@ -400,6 +400,9 @@ def build_http_app(server: FastMCP, options: ServeOptions, metrics: Metrics) -> 
 def serve(server: FastMCP, options: ServeOptions, metrics: Metrics) -> None:
     """Run ``server`` until it is stopped (EOF on stdio, or SIGTERM/SIGINT)."""
     options.check()
+    from strata.shared import telemetry
+
+    telemetry.setup(server.name)  # fastmcp's MCP spans and the server's own, to the local store (and OTLP if set)
     # libuv's loop where it is installed: it cuts the per-request cost of every HTTP server.
     anyio.run(_serve_async, server, options, metrics, backend_options={"use_uvloop": _has_uvloop()})
 

@@ -23,8 +23,10 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import anyio.to_thread
+from opentelemetry.trace import SpanKind
 
 from strata.router.budgets import Budgets, Hold, MemoryBudgets
 from strata.router.cache import ResponseCache, request_key
@@ -56,6 +58,7 @@ from strata.router.types import (
     Usage,
     estimate_tokens,
 )
+from strata.shared import telemetry
 from strata.shared.log import get_logger
 
 __all__ = ["Plan", "Router", "StreamHandle"]
@@ -406,9 +409,22 @@ class Router:
             started = time.perf_counter()
             cost = 0.0
             try:
-                data = await self.providers[config.provider].complete(request.upstream_body(config.model, stream=False))
-                completion = Completion.from_openai(data)
-                cost = self._priced(target, request, completion, started, spend)
+                with telemetry.span(
+                    f"chat {config.model}", _call_attributes(self.settings, target, request), SpanKind.CLIENT
+                ) as current:
+                    data = await self.providers[config.provider].complete(
+                        request.upstream_body(config.model, stream=False)
+                    )
+                    completion = Completion.from_openai(data)
+                    cost = self._priced(target, request, completion, started, spend)
+                    current.set_attributes(
+                        telemetry.safe_attributes(
+                            {"gen_ai.usage.input_tokens": completion.usage.prompt_tokens,
+                             "gen_ai.usage.output_tokens": completion.usage.completion_tokens,
+                             "gen_ai.response.finish_reasons": [completion.finish_reason],
+                             "strata.cost_usd": cost, "strata.usage_estimated": completion.usage.estimated}
+                        )
+                    )  # fmt: skip
             except ProviderFailure as failure:
                 self._failed(target, failure, started, spend)
                 failures.append(failure)
@@ -509,7 +525,13 @@ class Router:
     # --- whole requests ------------------------------------------------------------------------------
 
     async def complete(self, request: ChatRequest, ctx: RequestContext) -> Routed:
-        """Answer ``request`` (not streamed)."""
+        """Answer ``request`` (not streamed), in a ``route`` span that says how (model, cost, cache, escalations)."""
+        with telemetry.span(f"route {request.model}", _request_attributes(request, ctx)) as current:
+            routed = await self._complete(request, ctx)
+            current.set_attributes(_routed_attributes(routed))
+            return routed
+
+    async def _complete(self, request: ChatRequest, ctx: RequestContext) -> Routed:
         started = time.perf_counter()
         plan = self.resolve(request, ctx)
         hit = await self._cached(plan, request, ctx, started)
@@ -694,7 +716,16 @@ class Router:
     # --- streaming ---------------------------------------------------------------------------------
 
     async def open_stream(self, request: ChatRequest, ctx: RequestContext) -> StreamHandle:
-        """Decide and start a streamed answer; errors found before its first chunk raise here."""
+        """Decide and start a streamed answer; errors found before its first chunk raise here. Its ``route`` span
+        covers the decision and the first chunk, not the rest of the stream."""
+        with telemetry.span(
+            f"route {request.model}", {**_request_attributes(request, ctx), "strata.stream": True}
+        ) as current:
+            handle = await self._open_stream(request, ctx)
+            current.set_attributes(_routed_attributes(handle.routed))
+            return handle
+
+    async def _open_stream(self, request: ChatRequest, ctx: RequestContext) -> StreamHandle:
         started = time.perf_counter()
         plan = self.resolve(request, ctx)
         hit = await self._cached(plan, request, ctx, started)
@@ -893,3 +924,34 @@ def _budgets(db: Database, settings: RouterSettings) -> Budgets:
             raise ConfigError("ledger_url is set but the router was given a SQLite database")
         return PostgresBudgets(db, settings.budgets, settings.ledger_hold_s)
     return MemoryBudgets(db, settings.budgets)
+
+
+def _request_attributes(request: ChatRequest, ctx: RequestContext) -> dict[str, Any]:
+    return {
+        "gen_ai.request.model": request.model, "strata.key": ctx.key, "strata.session": ctx.session,
+        "strata.tags": list(ctx.tags) or None, "strata.tools": bool(request.tools),
+    }  # fmt: skip
+
+
+def _routed_attributes(routed: Routed) -> dict[str, Any]:
+    usage = routed.completion.usage
+    return telemetry.safe_attributes(
+        {"strata.route": routed.route, "gen_ai.response.model": routed.model, "strata.cost_usd": routed.cost_usd,
+         "strata.cache": routed.cache or "miss", "strata.escalations": len(routed.escalations),
+         "strata.escalation_reasons": list(routed.escalations) or None,
+         "gen_ai.usage.input_tokens": usage.prompt_tokens or None, "gen_ai.usage.output_tokens": usage.completion_tokens or None}
+    )  # fmt: skip
+
+
+def _call_attributes(settings: RouterSettings, model: str, request: ChatRequest) -> dict[str, Any]:
+    """The GenAI inference span's request attributes for one upstream call (no prompt text unless configured)."""
+    config = settings.models[model]
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": settings.providers[config.provider].kind,
+        "gen_ai.request.model": config.model, "gen_ai.request.max_tokens": request.output_cap,
+        "gen_ai.request.temperature": request.temperature, "strata.model": model,
+        "server.address": urlsplit(settings.providers[config.provider].base_url).hostname,
+    }  # fmt: skip
+    if telemetry.capture_content():
+        attributes["gen_ai.input.messages"] = json.dumps([m.model_dump(exclude_none=True) for m in request.messages])
+    return attributes

@@ -23,6 +23,7 @@ import aiohttp
 from strata.router.anthropic_format import AnthropicStreamReader, from_anthropic_response, to_anthropic_request
 from strata.router.errors import ConfigError
 from strata.router.settings import ProviderConfig
+from strata.shared import telemetry
 from strata.shared.log import register_secret, scrub
 
 __all__ = [
@@ -173,7 +174,9 @@ class _HttpProvider:
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            async with self._client().post(self.url, data=json.dumps(body)) as response:
+            async with self._client().post(
+                self.url, data=json.dumps(body), headers=telemetry.trace_headers()
+            ) as response:
                 status = response.status
                 raw = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -191,7 +194,9 @@ class _HttpProvider:
 
     async def _events(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         try:
-            async with self._client().post(self.url, data=json.dumps(body)) as response:
+            async with self._client().post(
+                self.url, data=json.dumps(body), headers=telemetry.trace_headers()
+            ) as response:
                 if response.status >= 400:
                     raise _classify(response.status, (await response.read()).decode("utf-8", errors="replace"))
                 async for line in _lines(response.content):

@@ -1,0 +1,147 @@
+"""What telemetry costs the router: per-request overhead with spans off, to the local store, and also over OTLP.
+
+The same fast loopback upstream and keep-alive load generator as bench_router.py's overhead section; three
+strata-router processes started the same way, differing only in telemetry: `OTEL_SDK_DISABLED=true` (off), the
+default (spans to the local SQLite store), and the default plus `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an OTLP/HTTP
+receiver on loopback (a minimal server that accepts and discards). Rounds are interleaved; medians of 3 rounds.
+The issue's goal is at most 2% added with the local store.
+
+    python bench/bench_telemetry.py [--write docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import bench_router as br
+
+from strata.shared.testing import free_port
+
+MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "local store": {}, "local store + OTLP": {}}
+LEVELS = ((1, 2000), (32, 4000))
+ROUNDS = 3
+
+
+async def _receiver(port: int) -> None:
+    """Accept OTLP/HTTP posts and answer 200 with an empty body (what a collector does, minus the work)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+                    0,
+                )  # fmt: skip
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+def run() -> dict[str, dict[int, dict[str, float]]]:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        up, otlp = free_port(), free_port()
+        upstream = subprocess.Popen([sys.executable, br.__file__, "--serve-upstream", str(up)])
+        receiver = subprocess.Popen([sys.executable, __file__, "--serve-receiver", str(otlp)])
+        time.sleep(1.0)
+        key = "sk-" + secrets.token_hex(24)
+        routers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+        saved = dict(os.environ)
+        try:
+            for mode, env in MODES.items():
+                os.environ.clear()
+                os.environ.update(saved | env)
+                if mode.endswith("OTLP"):
+                    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{otlp}"
+                home = tmp / mode.replace(" ", "-").replace("+", "and")
+                home.mkdir()
+                routers[mode] = br.start_router(home, up, key)
+            os.environ.clear()
+            os.environ.update(saved)
+            results: dict[str, dict[int, list[dict[str, float]]]] = {"direct": {}, **{m: {} for m in MODES}}
+            targets = {"direct": (up, None), **{m: (port, key) for m, (_, port) in routers.items()}}
+            for port, k in targets.values():
+                br.load(port, "/v1/chat/completions", k, 8, 800)  # warm up
+            for concurrency, total in LEVELS:
+                for _ in range(ROUNDS):
+                    for label, (port, k) in targets.items():
+                        row = br.load(port, "/v1/chat/completions", k, concurrency, total)
+                        results[label].setdefault(concurrency, []).append(row)
+                        print(f"c={concurrency} {label}: {row}", file=sys.stderr)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            for process, _ in routers.values():
+                process.terminate()
+                process.wait(timeout=30)
+            for process in (upstream, receiver):
+                process.terminate()
+                process.wait(timeout=30)
+    return {
+        label: {c: {m: statistics.median(r[m] for r in rows) for m in ("p50_ms", "rps")} for c, rows in levels.items()}
+        for label, levels in results.items()
+    }
+
+
+def report(results: dict[str, dict[int, dict[str, float]]], machine: str) -> str:
+    lines = [
+        "## telemetry: what spans cost the router",
+        "",
+        "`python bench/bench_telemetry.py` — strata-router with telemetry off (`OTEL_SDK_DISABLED=true`), with spans to "
+        "the local SQLite store (the default), and with the store plus OTLP/HTTP export to a receiver on loopback; each "
+        "request makes two spans (`route`, `chat`). Added = p50 through the router minus direct to the upstream; "
+        f"medians of {ROUNDS} interleaved rounds. Goal (issue 30): at most 2% added by the local store. Machine: {machine}.",
+        "",
+        "| telemetry | c=1 added p50 | c=1 req/s | c=32 added p50 | c=32 req/s |",
+        "|---|---|---|---|---|",
+    ]
+    direct = results["direct"]
+    off = results["off"]
+    for mode in MODES:
+        row = results[mode]
+        cells = []
+        for c, _ in LEVELS:
+            added = row[c]["p50_ms"] - direct[c]["p50_ms"]
+            base = off[c]["p50_ms"] - direct[c]["p50_ms"]
+            change = "" if mode == "off" else f" ({added / base - 1:+.0%})"
+            rps_change = "" if mode == "off" else f" ({row[c]['rps'] / off[c]['rps'] - 1:+.0%})"
+            cells += [f"{added:.3f} ms{change}", f"{row[c]['rps']:.0f}{rps_change}"]
+        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", type=Path, default=None, help="Results file to update (docs/benchmarks.md)")
+    parser.add_argument("--serve-receiver", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_receiver:
+        asyncio.run(_receiver(args.serve_receiver))
+        return
+    text = report(run(), br.machine())
+    print(text)
+    if args.write:
+        from bench_llm import write_section
+
+        write_section(args.write, text)
+
+
+if __name__ == "__main__":
+    main()
