@@ -93,7 +93,11 @@ def assert_one_trace(thread: Thread, servers: set[str]) -> None:
         and c["attributes"]["gen_ai.usage.input_tokens"] > 0 and "gen_ai.request.model" in c["attributes"]
         for c in chats
     )  # fmt: skip
-    for chat in chats:  # each model call reaches the root through its parents
+    names = {s["name"] for s in spans}
+    assert {"search_memory strata-memory", "create_memory strata-memory", "speak"} <= names, names
+    served_by_llm = [s for s in spans if s["service"] == "strata-llm" and s["name"].startswith("chat ")]
+    assert served_by_llm and all(by_id[s["parent_id"]]["name"].startswith("chat ") for s in served_by_llm)
+    for chat in chats + served_by_llm:  # each model call reaches the root through its parents
         node = chat
         while node["parent_id"] is not None:
             node = by_id[node["parent_id"]]

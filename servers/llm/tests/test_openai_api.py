@@ -2,12 +2,15 @@
 
 import json
 import socket
+import time
 
 import httpx
 import jsonschema
 import numpy as np
 import openai
 import pytest
+
+from strata.shared.telemetry import SpanStore
 
 from .conftest import RunningServer, wait_idle
 
@@ -57,6 +60,29 @@ def test_streaming_chat_deltas_and_usage(client: openai.OpenAI) -> None:
     assert len(chunks) > 3 and text.strip()
     assert finishes in (["stop"], ["length"])
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens >= 1
+
+
+def test_a_streamed_generation_is_a_genai_span_in_the_callers_trace(llm_http: RunningServer) -> None:
+    trace_id, parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    headers = {**llm_http.headers(), "traceparent": f"00-{trace_id}-{parent}-01"}
+    client = openai.OpenAI(base_url=f"{llm_http.url}/v1", api_key=llm_http.token, max_retries=0, timeout=120,
+                           default_headers=headers)  # fmt: skip
+    stream = client.chat.completions.create(
+        model="smollm2-135m-instruct", messages=[{"role": "user", "content": "Say hi."}], max_tokens=8,
+        temperature=0, stream=True, stream_options={"include_usage": True},
+    )  # fmt: skip
+    usage = [c.usage for c in stream if c.usage is not None][-1]
+    store = SpanStore(llm_http.log.parent / "telemetry" / "spans.db")
+    deadline = time.monotonic() + 10  # exported in batches every 0.5 s
+    while not (spans := store.trace(trace_id)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [span] = spans
+    assert (span["name"], span["parent_id"], span["kind"]) == ("chat smollm2-135m-instruct", parent, "INTERNAL")
+    attributes = span["attributes"]
+    assert attributes["gen_ai.provider.name"] == "llama.cpp" and attributes["gen_ai.request.max_tokens"] == 8
+    assert attributes["gen_ai.usage.output_tokens"] == usage.completion_tokens and attributes["strata.stream"]
+    assert attributes["gen_ai.usage.input_tokens"] == usage.prompt_tokens and "gen_ai.input.messages" not in attributes
+    store.close()
 
 
 def test_openai_json_schema_response_format_is_enforced(client: openai.OpenAI) -> None:

@@ -373,12 +373,39 @@ class _HttpMetrics:
             self.metrics.http_seconds.labels(path=path).observe(time.perf_counter() - started)
 
 
+class _TraceContext:
+    """A request's W3C ``traceparent`` header parents every span made while it is served, its streamed body included
+    (the /v1 front doors of the router and llm; MCP requests carry their trace in ``_meta`` as well)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        carrier = (
+            {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in scope["headers"]
+                if k in (b"traceparent", b"tracestate")
+            }
+            if scope["type"] == "http"
+            else {}
+        )
+        if not carrier:
+            await self.app(scope, receive, send)
+            return
+        from strata.shared import telemetry
+
+        with telemetry.remote_parent(carrier):
+            await self.app(scope, receive, send)
+
+
 def build_http_app(server: FastMCP, options: ServeOptions, metrics: Metrics) -> Any:
     """The Starlette app for ``server``: MCP at /mcp plus its custom routes, guarded as documented."""
     options.check()
     metrics.stuck_after_s = options.stuck_after_s
     middleware = [
         AsgiMiddleware(_HttpMetrics, metrics=metrics),
+        AsgiMiddleware(_TraceContext),
         AsgiMiddleware(OriginGuard, allowed_origins=options.allowed_origins),
     ]
     if options.token:

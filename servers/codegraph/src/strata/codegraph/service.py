@@ -41,6 +41,7 @@ from strata.codegraph.index import (
     update_analysis,
     write_index,
 )
+from strata.shared import telemetry
 from strata.shared.errors import InvalidRequestError
 from strata.shared.log import get_logger
 
@@ -517,8 +518,17 @@ class CodeGraph:
 
         After this process has indexed once, a change to Python files is applied incrementally from the
         analysis it keeps in memory and written behind (see the class); anything else (first run, other
-        languages, a store another process rebuilt from other files) rebuilds the whole index.
+        languages, a store another process rebuilt from other files) rebuilds the whole index. One ``index`` span.
         """
+        with telemetry.span("index " + self.root.name, {"strata.root": str(self.root), "strata.force": force}) as span:
+            summary = self._reindex(force, on_step)
+            span.set_attributes(
+                {"strata.files": summary.files, "strata.symbols": summary.symbols, "strata.call_edges": summary.call_edges,
+                 "strata.changed_files": summary.changed_files, "strata.seconds": summary.seconds}
+            )  # fmt: skip
+            return summary
+
+    def _reindex(self, force: bool, on_step: Callable[[str], None] | None) -> IndexSummary:
         started = time.perf_counter()
         analysis = self._analysis
         current = analysis.current_hashes() if analysis is not None else file_hashes(self.root)

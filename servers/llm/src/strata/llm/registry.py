@@ -9,6 +9,7 @@ from strata.llm.errors import ModelNotFoundError
 from strata.llm.local import LocalEngine
 from strata.llm.remote import RemoteEngine
 from strata.llm.settings import LlmSettings
+from strata.llm.tracing import TracedEngine
 from strata.shared.errors import ConfigError
 from strata.shared.models import locate_model
 
@@ -23,7 +24,8 @@ class ModelRegistry:
             raise ConfigError(
                 f"default_model '{default}' is not configured; known models: {', '.join(sorted(engines))}"
             )
-        self.engines = engines
+        # Every call through any door (MCP, /v1, CLI) is a GenAI span; the wrapper passes everything else through.
+        self.engines: dict[str, Engine] = {name: TracedEngine(engine) for name, engine in engines.items()}
         self.default = default
 
     @classmethod

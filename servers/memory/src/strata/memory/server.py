@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from fastmcp import FastMCP
 from mcp.types import ToolAnnotations
+from opentelemetry.trace import Span
 from pydantic import Field
 
 from strata.memory.service import Memory
@@ -31,6 +32,7 @@ from strata.memory.types import (
     Timeline,
     UtcDatetime,
 )
+from strata.shared import telemetry
 from strata.shared.errors import ConfigError
 from strata.shared.log import get_logger
 from strata.shared.runner import Metrics, create_mcp
@@ -125,6 +127,13 @@ def create_server(
     async def run(fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(fn)
 
+    def memory_span(operation: str, attributes: dict[str, Any]) -> AbstractContextManager[Span]:
+        """A GenAI memory operation span (``search_memory``, ``create_memory``, ``delete_memory``) on this store."""
+        return telemetry.span(
+            f"{operation} strata-memory",
+            {"gen_ai.operation.name": operation, "gen_ai.provider.name": "strata-memory", **attributes},
+        )
+
     def scope_or_default(scope: str | None) -> str:
         return scope or settings.default_scope
 
@@ -142,7 +151,10 @@ def create_server(
         item = NewMemory(
             text, kind, scope_or_default(scope), tuple(tags or ()), tuple(about or ()), source, occurred_at
         )
-        return (await run(lambda: opening.get().remember([item], max_chars=settings.max_text_chars)))[0]
+        with memory_span("create_memory", {"strata.scope": item.scope, "strata.kind": kind}) as span:
+            stored = (await run(lambda: opening.get().remember([item], max_chars=settings.max_text_chars)))[0]
+            span.set_attributes({"strata.memory_id": stored.id, "strata.deduplicated": stored.deduplicated})
+            return stored
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall(
@@ -158,7 +170,10 @@ def create_server(
     ) -> RecallResult:
         """Memories matching a query by meaning and keywords, best first, within max_tokens."""
         flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), tuple(tags or ()), tuple(about or ()), since, until)
-        return await run(lambda: opening.get().recall(query, k, flt, max_tokens))
+        with memory_span("search_memory", {"strata.k": k, "strata.scopes": list(scopes or ()) or None}) as span:
+            found = await run(lambda: opening.get().recall(query, k, flt, max_tokens))
+            span.set_attributes({"strata.hits": len(found.hits), "strata.left_out": found.left_out})
+            return found
 
     @mcp.tool(annotations=WRITES)
     async def set_fact(
@@ -253,11 +268,16 @@ def create_server(
     ) -> ForgetResult:
         """Delete memories/facts by id, entity or filter (they intersect); emptying a scope needs all_in_scope."""
         flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), tuple(tags or ()), tuple(about or ()), since, until)
-        return await run(
-            lambda: opening.get().forget(
-                ids or [], entity, flt, dry_run=dry_run, reason=reason, all_in_scope=all_in_scope
+        with memory_span(
+            "delete_memory", {"strata.dry_run": dry_run, "strata.scopes": list(scopes or ()) or None}
+        ) as span:
+            gone = await run(
+                lambda: opening.get().forget(
+                    ids or [], entity, flt, dry_run=dry_run, reason=reason, all_in_scope=all_in_scope
+                )
             )
-        )
+            span.set_attributes({"strata.memories": gone.memories, "strata.facts": gone.facts})
+            return gone
 
     @mcp.tool(annotations=READ_ONLY)
     async def timeline(

@@ -39,7 +39,6 @@ from strata.router.responses_format import (
     to_responses,
 )
 from strata.router.types import ChatRequest, RequestContext
-from strata.shared import telemetry
 from strata.shared.log import get_logger
 
 __all__ = ["KeyRing", "http_routes"]
@@ -257,22 +256,12 @@ def http_routes(router: Router, keys: KeyRing) -> list[tuple[str, list[str], Han
         return JSONResponse({"input_tokens": chat.prompt_tokens_estimate()})
 
     return [
-        ("/v1/chat/completions", ["POST"], _traced(chat_completions)),
+        ("/v1/chat/completions", ["POST"], chat_completions),
         ("/v1/models", ["GET"], models),
-        ("/v1/messages", ["POST"], _traced(messages)),
+        ("/v1/messages", ["POST"], messages),
         ("/v1/messages/count_tokens", ["POST"], count_tokens),
-        ("/v1/responses", ["POST"], _traced(responses)),
+        ("/v1/responses", ["POST"], responses),
     ]
-
-
-def _traced(handler: Handler) -> Handler:
-    """The handler's spans continue the client's trace when its request carries a W3C ``traceparent``."""
-
-    async def traced(request: Request) -> Response:
-        with telemetry.remote_parent(request.headers):
-            return await handler(request)
-
-    return traced
 
 
 async def _openai_events(chunks: AsyncIterator[dict[str, Any]], include_usage: bool) -> AsyncIterator[bytes]:

@@ -25,6 +25,7 @@ import anyio.to_thread
 import numpy as np
 from pydantic import BaseModel
 
+from strata.shared import telemetry
 from strata.shared.log import get_logger
 from strata.voice.asr import AsrModelInfo, Segment, TranscribeOptions, Whisper
 from strata.voice.audio import FORMATS, Audio, AudioFormat, decode, encode
@@ -177,6 +178,15 @@ class VoiceService:
 
     # --- speak --------------------------------------------------------------------------------
     async def speak(self, request: SpeechRequest, on_progress: Progress | None = None) -> tuple[Speech, bytes]:
+        """Synthesise ``request`` in one ``speak`` span (voice, duration, timings)."""
+        with telemetry.span("speak", {"strata.voice": request.voice, "strata.chars": len(request.text),
+                                      "strata.format": request.format}) as span:  # fmt: skip
+            speech, data = await self._speak(request, on_progress)
+            span.set_attributes({"strata.voice": speech.voice, "strata.duration_s": speech.duration_s,
+                                 "strata.synthesis_s": speech.synthesis_s, "strata.first_audio_s": speech.first_audio_s})  # fmt: skip
+            return speech, data
+
+    async def _speak(self, request: SpeechRequest, on_progress: Progress | None) -> tuple[Speech, bytes]:
         text = _clean(request.text)
         if len(text) > self.settings.max_text_chars:
             raise TextTooLongError(
@@ -283,6 +293,17 @@ class VoiceService:
         *,
         limit: int = 500,
         on_progress: Progress | None = None,
+    ) -> Transcript:
+        """Transcribe ``source`` in one ``transcribe`` span (model, language, durations)."""
+        with telemetry.span("transcribe", {"strata.input": "file" if isinstance(source, Path) else "bytes"}) as span:
+            transcript = await self._transcribe(source, options, limit, on_progress)
+            span.set_attributes({"strata.model": transcript.model, "strata.language": transcript.language,
+                                 "strata.duration_s": transcript.duration_s,
+                                 "strata.transcription_s": transcript.transcription_s})  # fmt: skip
+            return transcript
+
+    async def _transcribe(
+        self, source: Path | bytes, options: TranscribeOptions, limit: int, on_progress: Progress | None
     ) -> Transcript:
         lane = self._asr_lane
         lane.admit("speech recognition")
