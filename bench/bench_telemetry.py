@@ -26,7 +26,13 @@ import bench_router as br
 
 from strata.shared.testing import free_port
 
-MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "local store": {}, "local store + OTLP": {}}
+SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
+MODES = {
+    "off": {"OTEL_SDK_DISABLED": "true"},
+    "local store": {},
+    "local store, 10% of untraced requests": SAMPLED,
+    "local store + OTLP": {},
+}
 LEVELS = ((1, 2000), (32, 4000))
 ROUNDS = 3
 
@@ -69,7 +75,7 @@ def run() -> dict[str, dict[int, dict[str, float]]]:
                 os.environ.update(saved | env)
                 if mode.endswith("OTLP"):
                     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{otlp}"
-                home = tmp / mode.replace(" ", "-").replace("+", "and")
+                home = tmp / "".join(c if c.isalnum() else "-" for c in mode)
                 home.mkdir()
                 routers[mode] = br.start_router(home, up, key)
             os.environ.clear()
@@ -104,7 +110,9 @@ def report(results: dict[str, dict[int, dict[str, float]]], machine: str) -> str
         "## telemetry: what spans cost the router",
         "",
         "`python bench/bench_telemetry.py` — strata-router with telemetry off (`OTEL_SDK_DISABLED=true`), with spans to "
-        "the local SQLite store (the default), and with the store plus OTLP/HTTP export to a receiver on loopback; each "
+        "the local SQLite store (the default), the same with the SDK's standard sampler keeping 10% of requests that come "
+        "without a trace (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`; traced requests "
+        "are always kept), and with the store plus OTLP/HTTP export to a receiver on loopback; each "
         "request makes two spans (`route`, `chat`). Added = p50 through the router minus direct to the upstream; "
         f"medians of {ROUNDS} interleaved rounds. Goal (issue 30): at most 2% added by the local store. Machine: {machine}.",
         "",

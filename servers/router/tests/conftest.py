@@ -356,7 +356,7 @@ def router_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
 
     from strata.shared.testing import free_port
 
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[tuple[subprocess.Popen[bytes], Any]] = []
 
     def start(config: dict[str, Any], home: Path, **env_extra: str) -> str:
         port = free_port()
@@ -366,11 +366,12 @@ def router_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
         for key, value in config.items():
             env["STRATA_ROUTER_" + key.upper()] = value if isinstance(value, str) else json.dumps(value, default=str)
         log = home / "router.log"
+        handle = log.open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "strata.router", "serve", "--transport", "http", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+            env=env, stdout=subprocess.DEVNULL, stderr=handle,
         )  # fmt: skip
-        started.append(proc)
+        started.append((proc, handle))
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -384,9 +385,11 @@ def router_process(tmp_path: Path) -> Iterator[Callable[..., str]]:
             time.sleep(0.2)
 
     yield start
-    for proc in started:
+    for proc, handle in started:
         proc.terminate()
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        handle.close()

@@ -33,10 +33,10 @@ def sql(url: str, query: str) -> list[tuple[Any, ...]]:
 
 
 def ask(router: Any, text: str, **extra: Any) -> Any:
-    client = openai.OpenAI(base_url=router.v1, api_key="unused", max_retries=0)
-    return client.chat.completions.with_raw_response.create(
-        model="default", messages=[{"role": "user", "content": text}], **extra
-    )
+    with openai.OpenAI(base_url=router.v1, api_key="unused", max_retries=0) as client:
+        return client.chat.completions.with_raw_response.create(
+            model="default", messages=[{"role": "user", "content": text}], **extra
+        )
 
 
 def test_every_table_lives_in_postgres_and_outlives_the_router(make_router: Any, ledger_url: str) -> None:
@@ -52,10 +52,9 @@ def test_every_table_lives_in_postgres_and_outlives_the_router(make_router: Any,
     ask(running, "cache me", temperature=0, max_tokens=50)
     second = ask(running, "cache me", temperature=0, max_tokens=50)
     assert second.headers["x-strata-cache"] == "exact"
-    answer = openai.OpenAI(base_url=running.v1, api_key="unused").responses.create(model="default", input="remember 7")
-    follow = openai.OpenAI(base_url=running.v1, api_key="unused").responses.create(
-        model="default", input="and now?", previous_response_id=answer.id
-    )
+    with openai.OpenAI(base_url=running.v1, api_key="unused") as client:
+        answer = client.responses.create(model="default", input="remember 7")
+        follow = client.responses.create(model="default", input="and now?", previous_response_id=answer.id)
     assert follow.output_text.startswith("echo: and now?")
     output_id = running.router.raw.save("line\n" * 500, compress("line\n" * 500, "auto", 200))
 

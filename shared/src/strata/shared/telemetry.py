@@ -337,9 +337,10 @@ def span(
         yield trace.INVALID_SPAN
         return
     with tracer(tracer_name).start_as_current_span(
-        name, kind=kind, attributes=safe_attributes(attributes or {}), record_exception=False,
-        set_status_on_exception=False,
-    ) as current:  # fmt: skip
+        name, kind=kind, record_exception=False, set_status_on_exception=False
+    ) as current:
+        if attributes and current.is_recording():  # a span the sampler dropped is not worth building attributes for
+            current.set_attributes(safe_attributes(attributes))
         try:
             yield current
         except BaseException as exc:

@@ -528,7 +528,8 @@ class Router:
         """Answer ``request`` (not streamed), in a ``route`` span that says how (model, cost, cache, escalations)."""
         with telemetry.span(f"route {request.model}", _request_attributes(request, ctx)) as current:
             routed = await self._complete(request, ctx)
-            current.set_attributes(_routed_attributes(routed))
+            if current.is_recording():
+                current.set_attributes(_routed_attributes(routed))
             return routed
 
     async def _complete(self, request: ChatRequest, ctx: RequestContext) -> Routed:
@@ -722,7 +723,8 @@ class Router:
             f"route {request.model}", {**_request_attributes(request, ctx), "strata.stream": True}
         ) as current:
             handle = await self._open_stream(request, ctx)
-            current.set_attributes(_routed_attributes(handle.routed))
+            if current.is_recording():
+                current.set_attributes(_routed_attributes(handle.routed))
             return handle
 
     async def _open_stream(self, request: ChatRequest, ctx: RequestContext) -> StreamHandle:
