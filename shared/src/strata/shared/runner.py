@@ -430,8 +430,11 @@ def serve(server: FastMCP, options: ServeOptions, metrics: Metrics) -> None:
     from strata.shared import telemetry
 
     telemetry.setup(server.name)  # fastmcp's MCP spans and the server's own, to the local store (and OTLP if set)
-    # libuv's loop where it is installed: it cuts the per-request cost of every HTTP server.
-    anyio.run(_serve_async, server, options, metrics, backend_options={"use_uvloop": _has_uvloop()})
+    try:
+        # libuv's loop where it is installed: it cuts the per-request cost of every HTTP server.
+        anyio.run(_serve_async, server, options, metrics, backend_options={"use_uvloop": _has_uvloop()})
+    finally:
+        telemetry.shutdown()  # the last spans out now, before the interpreter starts tearing modules down
 
 
 def _has_uvloop() -> bool:

@@ -58,6 +58,9 @@ __all__ = [
 log = get_logger("strata.telemetry")
 
 PRUNE_EVERY = 2_000  # spans written between two prunes
+# Both exporters send what finished within the last half second: a server stopped soon after a request (strata ask
+# stops the ones it started) has little left to flush at exit.
+EXPORT_EVERY_MS = 500
 QUEUE_SPANS = 16_384  # spans a batch processor holds before it drops (and counts) new ones
 _MARKERS = ("sk-", "earer", "EARER", "=", ":")  # what the log scrubber's patterns need in a string to match
 MAX_ATTRIBUTE_CHARS = 4_000
@@ -242,13 +245,19 @@ def setup(service: str, settings: TelemetrySettings | None = None) -> TracerProv
         if settings.local:
             store = SpanStore(settings.store_path, settings.max_age_days, settings.max_mb)
             provider.add_span_processor(
-                BatchSpanProcessor(SQLiteSpanExporter(store), max_queue_size=QUEUE_SPANS, schedule_delay_millis=500)
+                BatchSpanProcessor(
+                    SQLiteSpanExporter(store), max_queue_size=QUEUE_SPANS, schedule_delay_millis=EXPORT_EVERY_MS
+                )
             )
         if endpoint is not None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(
-                BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint), max_queue_size=QUEUE_SPANS)
+                BatchSpanProcessor(
+                    OTLPSpanExporter(endpoint=endpoint),
+                    max_queue_size=QUEUE_SPANS,
+                    schedule_delay_millis=EXPORT_EVERY_MS,
+                )
             )
         trace.set_tracer_provider(provider)
         _provider, _settings = provider, settings
