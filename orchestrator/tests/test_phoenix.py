@@ -115,7 +115,9 @@ def test_phoenix_receives_one_strata_ask_as_one_trace_with_its_parents_and_genai
     deadline = time.monotonic() + 60  # Phoenix inserts in the background
     while len(received := phoenix_spans(phoenix, trace_id)) < len(local) and time.monotonic() < deadline:
         time.sleep(1)
-    missing = [(s["service"], s["name"]) for s in local if s["span_id"] not in {r["context"]["span_id"] for r in received}]
+    missing = [
+        (s["service"], s["name"]) for s in local if s["span_id"] not in {r["context"]["span_id"] for r in received}
+    ]
     assert not missing and len(received) == len(local), missing
     by_id = {s["context"]["span_id"]: s for s in received}
     for span in received:  # the same parents as in the local store
