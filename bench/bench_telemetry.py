@@ -6,6 +6,10 @@ default (spans to the local SQLite store), and the default plus `OTEL_EXPORTER_O
 receiver on loopback (a minimal server that accepts and discards). Rounds are interleaved; medians of 3 rounds.
 The issue's goal is at most 2% added with the local store.
 
+Then `strata ask` (the demo request on a fresh copy of examples/acme-portal, `--yes --voice`, a fresh STRATA_HOME per
+run so no run recalls another) with telemetry off, to the local store, and to the store plus OTLP: wall time, rounds
+interleaved, median of 3.
+
     python bench/bench_telemetry.py [--write docs/benchmarks.md]
 """
 
@@ -35,6 +39,11 @@ MODES = {
 }
 LEVELS = ((1, 2000), (32, 4000))
 ROUNDS = 3
+ROOT = Path(__file__).resolve().parent.parent
+ASK_MODES = ("off", "local store", "local store + OTLP")
+DEMO_REQUEST = (
+    "find all places that authenticate against the legacy LDAP server and refactor them to use the new SSO module"
+)
 
 
 async def _receiver(port: int) -> None:
@@ -105,7 +114,35 @@ def run() -> dict[str, dict[int, dict[str, float]]]:
     }
 
 
-def report(results: dict[str, dict[int, dict[str, float]]], machine: str) -> str:
+def ask_wall(otlp_port: int) -> dict[str, float]:
+    """Median wall time of `strata ask` per telemetry mode (the OTLP receiver must be listening on ``otlp_port``)."""
+    import shutil
+
+    times: dict[str, list[float]] = {mode: [] for mode in ASK_MODES}
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        for round_ in range(ROUNDS):
+            for mode in ASK_MODES:
+                work = tmp / f"{round_}-{len(times[mode])}-{ASK_MODES.index(mode)}"
+                shutil.copytree(ROOT / "examples" / "acme-portal", work / "acme-portal")
+                env = {k: v for k, v in os.environ.items() if not k.startswith(("STRATA_", "OTEL_"))}
+                env |= {"STRATA_HOME": str(work / "home"), **MODES[mode]}
+                if mode.endswith("OTLP"):
+                    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{otlp_port}"
+                started = time.perf_counter()
+                run = subprocess.run(
+                    [str(Path(sys.executable).parent / "strata"), "ask", DEMO_REQUEST, "--repo",
+                     str(work / "acme-portal"), "--yes", "--voice"],
+                    env=env, capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL,
+                )  # fmt: skip
+                if run.returncode != 0:
+                    raise RuntimeError(f"strata ask failed ({mode}): {run.stdout[-500:]} {run.stderr[-500:]}")
+                times[mode].append(time.perf_counter() - started)
+                print(f"strata ask, {mode}: {times[mode][-1]:.1f} s", file=sys.stderr)
+    return {mode: statistics.median(values) for mode, values in times.items()}
+
+
+def report(results: dict[str, dict[int, dict[str, float]]], machine: str, ask: dict[str, float] | None = None) -> str:
     lines = [
         "## telemetry: what spans cost the router",
         "",
@@ -132,6 +169,16 @@ def report(results: dict[str, dict[int, dict[str, float]]], machine: str) -> str
             cells += [f"{added:.3f} ms{change}", f"{row[c]['rps']:.0f}{rps_change}"]
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
     lines.append("")
+    if ask:
+        off = ask["off"]
+        lines += [
+            f"`strata ask` (the demo request, `--yes --voice`, a fresh STRATA_HOME each run; median of {ROUNDS}, "
+            "interleaved): " + ", ".join(
+                f"{mode} {seconds:.2f} s" + ("" if mode == "off" else f" ({seconds / off - 1:+.1%})")
+                for mode, seconds in ask.items()
+            ) + ".",
+            "",
+        ]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -143,7 +190,16 @@ def main() -> None:
     if args.serve_receiver:
         asyncio.run(_receiver(args.serve_receiver))
         return
-    text = report(run(), br.machine())
+    router = run()
+    otlp = free_port()
+    receiver = subprocess.Popen([sys.executable, __file__, "--serve-receiver", str(otlp)])
+    try:
+        time.sleep(1.0)
+        ask = ask_wall(otlp)
+    finally:
+        receiver.terminate()
+        receiver.wait(timeout=30)
+    text = report(router, br.machine(), ask)
     print(text)
     if args.write:
         from bench_llm import write_section
