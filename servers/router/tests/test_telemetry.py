@@ -57,6 +57,28 @@ def test_a_routed_request_is_a_route_span_over_genai_chat_spans_in_the_callers_t
         assert attributes["gen_ai.operation.name"] == "chat" and attributes["gen_ai.provider.name"] == "openai"
         assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == (100, 50)
         assert attributes["server.address"] == "127.0.0.1" and "gen_ai.input.messages" not in attributes
+    # A streamed answer: its chat span lasts until the last chunk and carries the stream's usage.
+    streamed_trace = "5bf92f3577b34da6a3ce929d0e0e4737"
+    with httpx.stream(
+        "POST", url + "/v1/chat/completions",
+        json={"model": "good", "messages": [{"role": "user", "content": "stream"}], "stream": True, "max_tokens": 50},
+        headers={"Authorization": f"Bearer {CLIENT_KEY}", "traceparent": f"00-{streamed_trace}-{PARENT_ID}-01"},
+        timeout=30,
+    ) as streamed:  # fmt: skip
+        assert streamed.status_code == 200 and "[DONE]" in streamed.read().decode()
+    deadline = time.monotonic() + 10
+    while True:
+        spans = store.trace(streamed_trace)
+        if any(s["name"] == "chat json-good" for s in spans):
+            break
+        assert time.monotonic() < deadline, spans
+        time.sleep(0.2)
+    [route] = [s for s in spans if s["name"] == "route good"]
+    [chat] = [s for s in spans if s["name"] == "chat json-good"]
+    assert chat["parent_id"] == route["span_id"] and chat["attributes"]["strata.stream"] is True
+    assert chat["attributes"]["gen_ai.usage.output_tokens"] == 50 and chat["attributes"]["strata.cost_usd"] > 0
+    assert chat["end_ns"] > route["end_ns"]  # the route span ends at the first chunk, the call at the last
+
     stored = (home / "telemetry" / "spans.db").read_bytes().decode("latin-1")
     assert UPSTREAM_KEY not in stored and CLIENT_KEY not in stored
     store.close()

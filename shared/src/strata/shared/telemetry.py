@@ -45,6 +45,7 @@ __all__ = [
     "SpanStore",
     "TelemetrySettings",
     "capture_content",
+    "end_span",
     "flush",
     "remote_parent",
     "safe_attributes",
@@ -321,6 +322,28 @@ def trace_headers() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
+
+
+def start_span(name: str, attributes: Mapping[str, Any] | None = None, kind: SpanKind = SpanKind.INTERNAL) -> Span:
+    """A span under the current one that is not made current: for work that outlives the block that starts it (a
+    stream). End it with ``end_span``."""
+    if _provider is None:
+        return trace.INVALID_SPAN
+    started = tracer("strata").start_span(name, kind=kind)
+    if attributes and started.is_recording():
+        started.set_attributes(safe_attributes(attributes))
+    return started
+
+
+def end_span(ended: Span, attributes: Mapping[str, Any] | None = None, error: str | None = None) -> None:
+    """End a span from ``start_span``, with its last attributes, or failed with ``error`` as its ``error.type``."""
+    if ended.is_recording():
+        if attributes:
+            ended.set_attributes(safe_attributes(attributes))
+        if error is not None:
+            ended.set_attribute("error.type", error)
+            ended.set_status(Status(StatusCode.ERROR))
+    ended.end()
 
 
 @contextmanager

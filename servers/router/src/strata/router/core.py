@@ -26,7 +26,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import anyio.to_thread
-from opentelemetry.trace import SpanKind
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
 
 from strata.router.budgets import Budgets, Hold, MemoryBudgets
 from strata.router.cache import ResponseCache, request_key
@@ -770,19 +771,28 @@ class Router:
             target, _, hold = await self._admit(candidate, request, ctx, plan, spend)
             config = self.models[target]
             call_started = time.perf_counter()
+            # The call's span lasts until the stream ends (in _live); the upstream request goes out under it.
+            call_span = telemetry.start_span(
+                f"chat {config.model}",
+                {**_call_attributes(self.settings, target, request), "strata.stream": True},
+                SpanKind.CLIENT,
+            )
             chunks = self.providers[config.provider].stream(request.upstream_body(config.model, stream=True))
             try:
-                first = await chunks.__anext__()
+                with trace.use_span(call_span, end_on_exit=False):
+                    first = await chunks.__anext__()
             except StopAsyncIteration:
                 first = None
             except ProviderFailure as failure:
+                telemetry.end_span(call_span, error=failure.kind)
                 await self._settle(hold, 0.0)
                 self._failed(target, failure, call_started, spend)
                 failures.append(failure)
                 if not failure.retryable:
                     raise InvalidRequestError(f"model '{target}' rejected the request: {failure.message}") from failure
                 continue
-            except BaseException:  # cancelled before the first chunk: the hold must not outlive the call
+            except BaseException as exc:  # cancelled before the first chunk: the hold must not outlive the call
+                telemetry.end_span(call_span, error=type(exc).__name__)
                 await self._settle(hold, 0.0)
                 raise
             routed = Routed(
@@ -796,7 +806,8 @@ class Router:
                 spend.escalations,
             )
             return StreamHandle(
-                routed, _live(self, plan, request, ctx, spend, started, call_started, target, first, chunks, hold)
+                routed,
+                _live(self, plan, request, ctx, spend, started, call_started, target, first, chunks, hold, call_span),
             )
         raise self._exhausted(plan.tiers[-1], failures, 0)
 
@@ -857,6 +868,7 @@ async def _live(
     first: dict[str, Any] | None,
     chunks: AsyncIterator[dict[str, Any]],
     hold: Hold,
+    call_span: Span,
 ) -> AsyncIterator[dict[str, Any]]:
     """Pass the upstream's chunks through, collecting the answer to price, record and cache it."""
     text: list[str] = []
@@ -903,6 +915,13 @@ async def _live(
              "usage": {"prompt_tokens": int(usage.get("prompt_tokens") or 0), "completion_tokens": int(usage.get("completion_tokens") or 0)}},
         )  # fmt: skip
         cost = router._priced(model, request, completion, call_started, spend) if outcome == "ok" else 0.0
+        telemetry.end_span(
+            call_span,
+            {"gen_ai.usage.input_tokens": completion.usage.prompt_tokens,
+             "gen_ai.usage.output_tokens": completion.usage.completion_tokens,
+             "gen_ai.response.finish_reasons": [completion.finish_reason], "strata.cost_usd": cost},
+            error=None if outcome == "ok" else "stream_failed",
+        )  # fmt: skip
         await router._settle(hold, cost)
         if outcome == "ok":
             routed = Routed(
