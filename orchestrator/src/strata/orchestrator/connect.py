@@ -21,6 +21,7 @@ from pathlib import Path
 
 from strata.orchestrator.settings import OrchestratorSettings, ServerSpec, default_spec, server_command
 from strata.orchestrator.up import healthy, read_state, router_env_for_llm
+from strata.shared.process import stop
 from strata.shared.settings import load_config_section
 
 __all__ = ["TRACE_SERVERS", "Connections", "connections"]
@@ -118,9 +119,4 @@ def _helper_llm(log_dir: Path) -> Iterator[tuple[str, str]]:
             time.sleep(0.2)
         yield f"{url}/v1", token
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)

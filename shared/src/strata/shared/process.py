@@ -1,10 +1,11 @@
-"""Processes: whether one still runs."""
+"""Processes: whether one still runs, and stopping a child."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 
-__all__ = ["pid_alive"]
+__all__ = ["pid_alive", "stop"]
 
 
 def pid_alive(pid: int) -> bool:
@@ -16,3 +17,13 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Terminate a child and wait for it; kill it if it is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -19,6 +19,8 @@ from typing import Any
 
 import anyio
 
+from strata.shared.process import stop
+
 __all__ = ["ThreadServer", "free_port", "postgres_binaries", "postgres_server", "serving", "wait_healthy"]
 
 
@@ -149,11 +151,6 @@ def postgres_server(bin_dir: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
