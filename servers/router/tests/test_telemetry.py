@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from strata.shared.telemetry import SpanStore
 
@@ -49,6 +50,10 @@ def test_a_routed_request_is_a_route_span_over_genai_chat_spans_in_the_callers_t
     assert route["parent_id"] == PARENT_ID and route["service"] == "strata-router"  # the caller's trace, continued
     assert route["attributes"]["gen_ai.response.model"] == "good" and route["attributes"]["strata.escalations"] == 1
     assert route["attributes"]["strata.cost_usd"] > 0 and route["attributes"]["strata.cache"] == "miss"
+    # What the top tier alone would have cost for this answer (100 in at $3/M + 50 out at $15/M): the dashboard's
+    # savings are baseline - cost, here negative (the cheap tier's failed try was paid for too).
+    assert route["attributes"]["strata.baseline_usd"] == pytest.approx(0.00105)
+    assert route["attributes"]["strata.cost_usd"] == pytest.approx(0.00105 + 0.0002)
     chats = sorted((s for s in spans if s["name"].startswith("chat ")), key=lambda s: s["start_ns"])
     assert [c["name"] for c in chats] == ["chat bad-json", "chat json-good"]
     for chat in chats:
@@ -81,4 +86,45 @@ def test_a_routed_request_is_a_route_span_over_genai_chat_spans_in_the_callers_t
 
     stored = (home / "telemetry" / "spans.db").read_bytes().decode("latin-1")
     assert UPSTREAM_KEY not in stored and CLIENT_KEY not in stored
+    store.close()
+
+
+def test_a_shadowed_request_has_a_shadow_span_with_the_verdict_under_its_route_span(
+    router_process: Any, openai_upstream: Any, tmp_path: Path
+) -> None:
+    config = {
+        "providers": {"fake": {"base_url": openai_upstream.url, "api_key_env": "FAKE_UPSTREAM_KEY"}},
+        "models": {
+            "cheap": {"provider": "fake", "model": "echo", "input_price": 1.0, "output_price": 2.0},
+            "good": {"provider": "fake", "model": "json-good", "input_price": 3.0, "output_price": 15.0},
+        },
+        "routes": {"default": {"policy": "fixed", "model": "cheap",
+                               "shadow": {"model": "good", "sample": 1.0, "compare": "exact"}}},
+    }  # fmt: skip
+    home = tmp_path / "home"
+    url = router_process(config, home, FAKE_UPSTREAM_KEY=UPSTREAM_KEY)
+    response = httpx.post(
+        url + "/v1/chat/completions",
+        json={"model": "default", "messages": [{"role": "user", "content": "say something"}], "max_tokens": 50},
+        headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}, timeout=30,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    store = SpanStore(home / "telemetry" / "spans.db")
+    deadline = time.monotonic() + 10
+    while True:
+        spans = store.trace(TRACE_ID)
+        if any(s["name"] == "shadow default" for s in spans):
+            break
+        assert time.monotonic() < deadline, [s["name"] for s in spans]
+        time.sleep(0.2)
+    [route] = [s for s in spans if s["name"] == "route default"]
+    [shadow] = [s for s in spans if s["name"] == "shadow default"]
+    assert shadow["parent_id"] == route["span_id"]
+    assert (
+        shadow["attributes"]["strata.shadow.model"] == "good"
+        and shadow["attributes"]["strata.shadow.outcome"] == "compared"
+    )
+    assert shadow["attributes"]["strata.shadow.agreed"] is False  # an echo and a JSON object are not the same text
+    [call] = [s for s in spans if s["name"] == "chat json-good"]
+    assert call["parent_id"] == shadow["span_id"]
     store.close()

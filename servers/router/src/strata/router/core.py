@@ -584,6 +584,20 @@ class Router:
         self, plan: Plan, shadow: ShadowConfig, request: ChatRequest, ctx: RequestContext, routed: Routed,
         latency_ms: float,
     ) -> None:  # fmt: skip
+        """The shadow call in a ``shadow <route>`` span that holds its verdict (what the dashboard charts)."""
+        attributes = {"strata.route": plan.route, "strata.shadow.served_model": routed.model,
+                      "strata.shadow.model": shadow.model, "strata.shadow.compare": shadow.compare}  # fmt: skip
+        with telemetry.span(f"shadow {plan.route}", attributes) as current:
+            outcome, agreed = await self._shadow_call(plan, shadow, request, routed, ctx, latency_ms)
+            if current.is_recording():
+                current.set_attributes(
+                    telemetry.safe_attributes({"strata.shadow.outcome": outcome, "strata.shadow.agreed": agreed})
+                )
+
+    async def _shadow_call(
+        self, plan: Plan, shadow: ShadowConfig, request: ChatRequest, routed: Routed, ctx: RequestContext,
+        latency_ms: float,
+    ) -> tuple[str, bool | None]:  # fmt: skip
         """One shadow call and its comparison, recorded under the shadow's own label: route ``<route>#shadow`` and
         key ``shadow``, so a budget may cap it apart from the traffic it measures, and a global one counts it."""
         label = Plan(route=f"{plan.route}#shadow", tiers=[shadow.model], judge_model=shadow.judge_model)
@@ -619,6 +633,7 @@ class Router:
         if agreed is not None:
             self._ramp(plan.route, routed.model, agreed)
         log.info("shadowed", route=plan.route, served=routed.model, shadow=model, outcome=outcome, agreed=agreed)
+        return outcome, agreed
 
     async def shadows_settled(self) -> None:
         """Wait for the shadow calls in flight (tests, and a benchmark's end)."""
@@ -684,6 +699,7 @@ class Router:
         started: float,
         baseline: float | None = None,
     ) -> None:
+        routed.baseline_usd = baseline if baseline is not None else self.baseline(plan, routed.completion)
         self.ledger.record(
             RequestRecord(
                 key=ctx.key,
@@ -692,7 +708,7 @@ class Router:
                 model=routed.model,
                 tags=ctx.tags,
                 cost_usd=spend.cost,
-                baseline_usd=baseline if baseline is not None else self.baseline(plan, routed.completion),
+                baseline_usd=routed.baseline_usd,
                 cache=routed.cache,
                 escalations=spend.escalations,
                 outcome="ok",
@@ -958,6 +974,7 @@ def _routed_attributes(routed: Routed) -> dict[str, Any]:
     usage = routed.completion.usage
     return telemetry.safe_attributes(
         {"strata.route": routed.route, "gen_ai.response.model": routed.model, "strata.cost_usd": routed.cost_usd,
+         "strata.baseline_usd": routed.baseline_usd,
          "strata.cache": routed.cache or "miss", "strata.escalations": len(routed.escalations),
          "strata.escalation_reasons": list(routed.escalations) or None,
          "gen_ai.usage.input_tokens": usage.prompt_tokens or None, "gen_ai.usage.output_tokens": usage.completion_tokens or None}

@@ -183,6 +183,8 @@ class Routed:
     attempts: list[Attempt] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     escalations: list[str] = field(default_factory=list)
+    # What the route's top tier would have cost (set when the request is recorded; savings = baseline - cost)
+    baseline_usd: float | None = None
 
     def headers(self) -> dict[str, str]:
         """``X-Strata-*`` response headers, so an OpenAI/Anthropic client can see the routing."""
