@@ -491,6 +491,70 @@ def _print_tree(spans: list[dict[str, Any]]) -> None:
     walk(None, 0)
 
 
+DASHBOARD_PORT = 8100
+
+
+@cli.command(name="dashboard")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Beyond loopback needs a strong --token")
+@click.option("--port", type=click.IntRange(0, 65535), default=DASHBOARD_PORT, show_default=True,
+              help="0: any free port")  # fmt: skip
+@click.option("--token", envvar="STRATA_TOKEN", default=None, help="[default: STRATA_TOKEN, else a new random one]")
+@report_errors
+def dashboard(host: str, port: int, token: str | None) -> None:
+    """Serve a page over the local span store: threads, trace waterfalls, the router's spend, servers' health.
+
+    \b
+    Example usage:
+        strata dashboard
+        strata dashboard --port 0
+    """
+    import secrets
+    import socket
+
+    import uvicorn
+
+    from strata.orchestrator.dashboard.app import create_app
+    from strata.orchestrator.up import healthy, read_state
+    from strata.shared.http_guard import check_token
+    from strata.shared.runner import http_config
+    from strata.shared.telemetry import SpanStore, TelemetrySettings
+
+    loopback = host in {"127.0.0.1", "localhost", "::1"}
+    if not token:
+        token = secrets.token_urlsafe(24)
+    elif not loopback:
+        check_token(token)
+
+    def up_status() -> list[dict[str, Any]] | None:
+        state = read_state()
+        if state is None:
+            return None
+        return [
+            {"server": name, "url": s.url, "healthy": healthy(s.url.rsplit("/mcp", 1)[0], timeout_s=1.0),
+             "restarts": s.restarts}
+            for name, s in state.servers.items()
+        ]  # fmt: skip
+
+    settings = TelemetrySettings()
+    store = SpanStore(settings.store_path, settings.max_age_days, settings.max_mb)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror} (try --port 0)") from exc
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Strata dashboard: http://{shown}:{bound}/?token={token}", err=False)
+    click.echo(f"spans from {settings.store_path}; Ctrl-C stops it", err=True)
+    config = http_config(create_app(store, token, loopback=loopback, up_status=up_status), host, bound)
+    config.lifespan = "off"
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        store.close()
+
+
 @cli.command(name="register")
 @click.argument("client", type=CLIENT_CHOICE)
 @click.argument("servers", nargs=-1)
