@@ -45,6 +45,7 @@ __all__ = [
     "SpanStore",
     "TelemetrySettings",
     "capture_content",
+    "enabled",
     "end_span",
     "flush",
     "remote_parent",
@@ -277,6 +278,11 @@ def flush(timeout_ms: int = 5_000) -> bool:
     return _provider.force_flush(timeout_ms) if _provider is not None else True
 
 
+def enabled() -> bool:
+    """Whether spans are recorded in this process (callers skip building attributes when not)."""
+    return _provider is not None
+
+
 def capture_content() -> bool:
     return bool(_settings and _settings.capture_content)
 
@@ -320,7 +326,8 @@ def safe_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
 def trace_headers() -> dict[str, str]:
     """W3C trace-context headers for an outgoing HTTP request, so the callee's spans join the current trace."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    if _provider is not None:
+        propagate.inject(carrier)
     return carrier
 
 
@@ -368,14 +375,17 @@ def span(
     if _provider is None:
         yield trace.INVALID_SPAN
         return
-    with tracer(tracer_name).start_as_current_span(
-        name, kind=kind, record_exception=False, set_status_on_exception=False
-    ) as current:
-        if attributes and current.is_recording():  # a span the sampler dropped is not worth building attributes for
-            current.set_attributes(safe_attributes(attributes))
-        try:
-            yield current
-        except BaseException as exc:
-            current.set_attribute("error.type", type(exc).__name__)
-            current.set_status(Status(StatusCode.ERROR, redact(str(exc))[:500]))
-            raise
+    # start_span + attach is what start_as_current_span does, without its two layers of generator context managers
+    current = tracer(tracer_name).start_span(name, kind=kind)
+    if attributes and current.is_recording():  # a span the sampler dropped is not worth building attributes for
+        current.set_attributes(safe_attributes(attributes))
+    token = otel_context.attach(trace.set_span_in_context(current))
+    try:
+        yield current
+    except BaseException as exc:
+        current.set_attribute("error.type", type(exc).__name__)
+        current.set_status(Status(StatusCode.ERROR, redact(str(exc))[:500]))
+        raise
+    finally:
+        otel_context.detach(token)
+        current.end()
