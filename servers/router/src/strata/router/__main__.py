@@ -106,7 +106,7 @@ def compress_cmd(kind: str, max_lines: int, as_json: bool) -> None:
         pytest 2>&1 | strata-router compress --kind pytest --json
     """
     from strata.router.compress import RawStore, compress
-    from strata.router.db import open_database
+    from strata.router.core import open_database
 
     configure_logging("warning")
     settings = RouterSettings()
@@ -144,7 +144,7 @@ def raw_cmd(output_id: str) -> None:
         strata-router raw out_0123456789abcdef
     """
     from strata.router.compress import RawStore
-    from strata.router.db import open_database
+    from strata.router.core import open_database
 
     configure_logging("warning")
     settings = RouterSettings()
@@ -176,7 +176,7 @@ def usage_cmd(group_by: tuple[str, ...], since: str | None, until: str | None) -
 
         strata-router usage --group-by route --group-by day --since 2026-11-01
     """
-    from strata.router.db import open_database
+    from strata.router.core import open_database
     from strata.router.ledger import Ledger
 
     configure_logging("warning")
@@ -202,7 +202,7 @@ def quality_cmd(route: str | None, since: str | None) -> None:
 
         strata-router quality --route default --since 2026-11-01
     """
-    from strata.router.db import open_database
+    from strata.router.core import open_database
     from strata.router.ledger import Ledger
 
     configure_logging("warning")

@@ -33,7 +33,7 @@ from strata.router.budgets import Budgets, Hold, MemoryBudgets
 from strata.router.cache import ResponseCache, request_key
 from strata.router.checks import Check, judge_verdict, load_checks
 from strata.router.compress import RawStore
-from strata.router.db import Database, open_database
+from strata.router.db import Database, SQLiteDatabase
 from strata.router.errors import (
     BudgetExceededError,
     ConfigError,
@@ -62,7 +62,7 @@ from strata.router.types import (
 from strata.shared import telemetry
 from strata.shared.log import get_logger
 
-__all__ = ["Plan", "Router", "StreamHandle"]
+__all__ = ["Plan", "Router", "StreamHandle", "open_database"]
 
 log = get_logger("strata.router")
 
@@ -411,21 +411,24 @@ class Router:
             cost = 0.0
             try:
                 with telemetry.span(
-                    f"chat {config.model}", _call_attributes(self.settings, target, request), SpanKind.CLIENT
+                    f"chat {config.model}",
+                    _call_attributes(self.settings, target, request) if telemetry.enabled() else None,
+                    SpanKind.CLIENT,
                 ) as current:
                     data = await self.providers[config.provider].complete(
                         request.upstream_body(config.model, stream=False)
                     )
                     completion = Completion.from_openai(data)
                     cost = self._priced(target, request, completion, started, spend)
-                    current.set_attributes(
-                        telemetry.safe_attributes(
-                            {"gen_ai.usage.input_tokens": completion.usage.prompt_tokens,
-                             "gen_ai.usage.output_tokens": completion.usage.completion_tokens,
-                             "gen_ai.response.finish_reasons": [completion.finish_reason],
-                             "strata.cost_usd": cost, "strata.usage_estimated": completion.usage.estimated}
-                        )
-                    )  # fmt: skip
+                    if current.is_recording():
+                        current.set_attributes(
+                            telemetry.safe_attributes(
+                                {"gen_ai.usage.input_tokens": completion.usage.prompt_tokens,
+                                 "gen_ai.usage.output_tokens": completion.usage.completion_tokens,
+                                 "gen_ai.response.finish_reasons": [completion.finish_reason],
+                                 "strata.cost_usd": cost, "strata.usage_estimated": completion.usage.estimated}
+                            )
+                        )  # fmt: skip
             except ProviderFailure as failure:
                 self._failed(target, failure, started, spend)
                 failures.append(failure)
@@ -961,6 +964,16 @@ def _budgets(db: Database, settings: RouterSettings) -> Budgets:
             raise ConfigError("ledger_url is set but the router was given a SQLite database")
         return PostgresBudgets(db, settings.budgets, settings.ledger_hold_s)
     return MemoryBudgets(db, settings.budgets)
+
+
+def open_database(settings: RouterSettings) -> Database:
+    """The ledger database the settings name (composed here, above db.py and postgres.py, which build on each
+    other): PostgreSQL at ``ledger_url``, else ``router.db`` in the data directory."""
+    if settings.ledger_url:
+        from strata.router.postgres import PostgresDatabase
+
+        return PostgresDatabase(settings.ledger_url)
+    return SQLiteDatabase(settings.data_dir / "router.db")
 
 
 def _request_attributes(request: ChatRequest, ctx: RequestContext) -> dict[str, Any]:

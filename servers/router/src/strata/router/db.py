@@ -20,14 +20,11 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from strata.shared.log import get_logger
 
-if TYPE_CHECKING:
-    from strata.router.settings import RouterSettings
-
-__all__ = ["Database", "SQLiteDatabase", "open_database"]
+__all__ = ["Database", "SQLiteDatabase"]
 
 log = get_logger("strata.router.db")
 
@@ -188,14 +185,6 @@ class SQLiteDatabase(Database):
                 except sqlite3.Error as one:
                     log.error("ledger_write_failed", error=str(one), sql=sql.split("(")[0][:60])
 
-
-def open_database(settings: RouterSettings) -> Database:
-    """The database the settings name: PostgreSQL at ``ledger_url``, else ``router.db`` in the data directory."""
-    if settings.ledger_url:
-        from strata.router.postgres import PostgresDatabase
-
-        return PostgresDatabase(settings.ledger_url)
-    return SQLiteDatabase(settings.data_dir / "router.db")
 
 
 def _coalesce(statements: list[tuple[str, Sequence[Any]]]) -> list[tuple[str, Sequence[Any]]]:
