@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from strata.orchestrator.agent.thread import STEPS, Thread, load_thread, thread_dir
 from strata.orchestrator.cli import cli
-from strata.orchestrator.thread import STEPS, Thread, load_thread, thread_dir
 from strata.shared.telemetry import SpanStore
 
 BIN = Path(sys.executable).parent
@@ -376,6 +376,6 @@ def test_a_request_naming_what_the_code_does_not_have_stops_and_says_so(tmp_path
     ],
 )
 def test_the_names_a_request_spells_out(request_text: str, names: list[str]) -> None:
-    from strata.orchestrator.trace import request_names
+    from strata.orchestrator.agent.trace import request_names
 
     assert request_names(request_text) == names

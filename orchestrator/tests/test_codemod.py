@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from strata.orchestrator.codemod import CodemodError, Target, module_of, switch_calls, use_sites
+from strata.orchestrator.agent.codemod import CodemodError, Target, module_of, switch_calls, use_sites
 
 OLD = Target("acme.auth.ldap_helper", "ldap_authenticate")
 NEW = Target("acme.auth.sso", "sso_authenticate")

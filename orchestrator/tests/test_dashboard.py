@@ -20,9 +20,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.testclient import TestClient
 
+from strata.orchestrator.agent.thread import STEPS, load_thread, thread_dir
 from strata.orchestrator.dashboard.app import COOKIE, create_app
 from strata.orchestrator.dashboard.data import bucket_seconds, traffic
-from strata.orchestrator.thread import STEPS, load_thread, thread_dir
 from strata.shared.telemetry import SpanStore, SQLiteSpanExporter
 
 BIN = Path(sys.executable).parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from strata.orchestrator.testrun import detect_test_command, run_tests
+from strata.orchestrator.agent.testrun import detect_test_command, run_tests
 
 
 def _repo(tmp_path: Path, failing: int) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from strata.orchestrator.thread import STEPS, Thread, ThreadOptions, load_thread, thread_dir
+from strata.orchestrator.agent.thread import STEPS, Thread, ThreadOptions, load_thread, thread_dir
 
 
 def test_next_step_and_pause_are_derived_from_the_events(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from strata.orchestrator.settings import AskSettings
-from strata.orchestrator.thread import Thread, ThreadOptions
-from strata.orchestrator.trace import Trace, _required_params, _signature, prompt, request_keywords
+from strata.orchestrator.agent.settings import AskSettings
+from strata.orchestrator.agent.thread import Thread, ThreadOptions
+from strata.orchestrator.agent.trace import Trace, _required_params, _signature, prompt, request_keywords
 
 OLD = {"id": "app.auth.ldap.ldap_login", "name": "ldap_login", "kind": "function", "file": "app/auth/ldap.py",
        "signature": "def ldap_login(user, password):",

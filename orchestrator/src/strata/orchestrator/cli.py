@@ -144,7 +144,7 @@ def _console() -> Any:
 def _settings() -> Any:
     from pydantic import ValidationError
 
-    from strata.orchestrator.settings import AskSettings
+    from strata.orchestrator.agent.settings import AskSettings
     from strata.shared.cli import config_error
 
     try:
@@ -155,10 +155,10 @@ def _settings() -> Any:
 
 def _drive(thread: Any, *, interactive: bool) -> Any:
     """Run ``thread`` to its end or its pause, printing each step; return the thread."""
-    from strata.orchestrator.connect import connections
-    from strata.orchestrator.render import StepPrinter, print_outcome
-    from strata.orchestrator.toolbox import Toolbox
-    from strata.orchestrator.trace import Trace, servers_needed
+    from strata.orchestrator.agent.connect import connections
+    from strata.orchestrator.agent.render import StepPrinter, print_outcome
+    from strata.orchestrator.agent.toolbox import Toolbox
+    from strata.orchestrator.agent.trace import Trace, servers_needed
 
     settings = _settings()
     console = _console()
@@ -228,7 +228,7 @@ def ask(request: str, repo: Path, yes: bool, voice: bool, test_command: str | No
     import shlex
     import sys
 
-    from strata.orchestrator.thread import Thread, ThreadOptions
+    from strata.orchestrator.agent.thread import Thread, ThreadOptions
 
     if not request.strip() or len(request) > REQUEST_MAX_CHARS:
         raise click.BadParameter(f"give a request of 1 to {REQUEST_MAX_CHARS} characters", param_hint="REQUEST")
@@ -252,8 +252,8 @@ def resume(thread_id: str, repo: Path, yes: bool, reject: bool) -> None:
     """
     import sys
 
-    from strata.orchestrator.render import print_outcome
-    from strata.orchestrator.thread import load_thread
+    from strata.orchestrator.agent.render import print_outcome
+    from strata.orchestrator.agent.thread import load_thread
 
     if yes and reject:
         raise click.UsageError("give --yes or --reject, not both")
@@ -586,7 +586,7 @@ def register_cmd(
         strata register claude-code --profile lean      # [profiles.lean] in strata.toml
     """
     from strata.orchestrator.clients import DEFAULT_SCOPES
-    from strata.orchestrator.register import RegistrationError, register, unregister
+    from strata.orchestrator.register import register, unregister
     from strata.orchestrator.settings import DEFAULT_SERVERS, load_profile
 
     chosen = load_profile(profile, repo.resolve()) if profile else None
@@ -606,7 +606,7 @@ def register_cmd(
             dropped = unregister(client, others, scope=scope, repo=repo, dry_run=dry_run, force=force, layout=layout)
             change.removed, change.kept = dropped.removed, change.kept + dropped.kept
             change.skipped += [n for n in dropped.skipped if "edited by hand" in n]
-    except (RegistrationError, ValueError) as exc:
+    except ValueError as exc:  # RegistrationError goes to report_errors: one "<code>: <message>" line
         raise click.ClickException(str(exc)) from exc
     _print_change(change, dry_run)
     if transport == "http" and change.added:
@@ -641,14 +641,14 @@ def unregister_cmd(
         strata unregister cursor voice --scope user
     """
     from strata.orchestrator.clients import DEFAULT_SCOPES
-    from strata.orchestrator.register import RegistrationError, unregister
+    from strata.orchestrator.register import unregister
 
     try:
         change = unregister(
             client, list(servers), scope=scope or DEFAULT_SCOPES[client], repo=repo, dry_run=dry_run, force=force,
             layout=layout,
         )  # fmt: skip
-    except (RegistrationError, ValueError) as exc:
+    except ValueError as exc:  # RegistrationError goes to report_errors: one "<code>: <message>" line
         raise click.ClickException(str(exc)) from exc
     _print_change(change, dry_run)
 

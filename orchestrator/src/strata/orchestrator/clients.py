@@ -1,4 +1,4 @@
-"""Where each coding agent keeps its MCP servers, and how it wants one written (research §8).
+"""Where each coding agent keeps its MCP servers, and how it wants one written.
 
 A ``Location`` is a file plus the path of the servers table inside it; ``entry`` turns one Strata
 server into that client's shape. Secrets never appear: HTTP entries reference ``$STRATA_TOKEN`` in

@@ -13,15 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from strata.orchestrator.errors import JsonEditError
+
 __all__ = ["JsonEditError", "delete_member", "get", "loads", "set_member"]
 
 WHITESPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)*", re.DOTALL)
 NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"')
-
-
-class JsonEditError(ValueError):
-    """The file is not JSON we can edit safely (the message says where)."""
 
 
 @dataclass

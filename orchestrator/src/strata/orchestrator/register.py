@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from strata.orchestrator.clients import Launch, Location, entry, launch_of, locate
+from strata.orchestrator.errors import RegistrationError
 from strata.orchestrator.jsonedit import JsonEditError, delete_member, get, set_member
 from strata.orchestrator.settings import DEFAULT_SERVERS, server_command
 from strata.orchestrator.up import DEFAULT_PORTS, read_state
@@ -33,10 +34,6 @@ PREFIX = "strata-"
 # Top-level keys a client writes into a config file by itself once it has read it (OpenCode adds its "$schema"):
 # a file strata created and that holds only these besides the empty servers table goes with the last entry.
 CLIENT_ADDED: dict[str, frozenset[str]] = {"opencode": frozenset({"$schema"})}
-
-
-class RegistrationError(ValueError):
-    """Nothing was written; the message says why."""
 
 
 @dataclass

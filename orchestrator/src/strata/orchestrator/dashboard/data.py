@@ -140,7 +140,7 @@ def _number(value: Any) -> float:
 
 def _thread_request(repo: str, thread_id: str) -> str:
     """The request a thread was asked, from ``<repo>/.strata/threads/<id>.json`` (empty when gone or unreadable)."""
-    from strata.orchestrator.thread import thread_dir
+    from strata.orchestrator.agent.thread import thread_dir
 
     if not thread_id or "/" in thread_id or "\\" in thread_id or thread_id.startswith("."):
         return ""

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from strata.orchestrator.thread import Thread, thread_dir
+from strata.orchestrator.agent.thread import Thread, thread_dir
 
 __all__ = ["StepPrinter", "print_outcome"]
 

@@ -13,11 +13,9 @@ import ast
 import difflib
 from dataclasses import dataclass, field
 
+from strata.orchestrator.errors import CodemodError
+
 __all__ = ["CodemodError", "Edit", "Target", "module_of", "switch_calls", "use_sites"]
-
-
-class CodemodError(ValueError):
-    """The file cannot be edited safely; the message says why (it goes back to the model)."""
 
 
 @dataclass(frozen=True)

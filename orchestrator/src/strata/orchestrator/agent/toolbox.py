@@ -17,9 +17,9 @@ from typing import Any
 import anyio
 import structlog
 
+from strata.orchestrator.agent.thread import Thread
 from strata.orchestrator.discovery import client_for
 from strata.orchestrator.settings import ServerSpec
-from strata.orchestrator.thread import Thread
 
 __all__ = ["CallOutcome", "Toolbox", "compact_error"]
 

@@ -1,4 +1,4 @@
-"""The request trace of ``strata ask``: an explicit state machine over the event thread (DESIGN.md §4).
+"""The request trace of ``strata ask``: an explicit state machine over the event thread.
 
 recall (memory) -> symbols (codegraph) -> route (router) -> plan (LLM through the router, JSON with a
 schema, checked, retried with the compacted error, escalated) -> edits (one small agent per file) ->
@@ -26,11 +26,11 @@ from typing import Any
 
 import anyio
 
-from strata.orchestrator.codemod import CodemodError, Target, module_of, switch_calls, use_sites
-from strata.orchestrator.settings import AskSettings
-from strata.orchestrator.testrun import detect_test_command, run_tests
-from strata.orchestrator.thread import Thread, thread_dir
-from strata.orchestrator.toolbox import Toolbox, compact_error
+from strata.orchestrator.agent.codemod import CodemodError, Target, module_of, switch_calls, use_sites
+from strata.orchestrator.agent.settings import AskSettings
+from strata.orchestrator.agent.testrun import detect_test_command, run_tests
+from strata.orchestrator.agent.thread import Thread, thread_dir
+from strata.orchestrator.agent.toolbox import Toolbox, compact_error
 from strata.shared import telemetry
 
 __all__ = ["Trace", "prompt", "request_keywords", "servers_needed"]
@@ -130,7 +130,7 @@ def servers_needed(thread: Thread) -> list[str]:
 
 def prompt(name: str, **values: Any) -> str:
     """Render ``prompts/<name>.md`` (12-Factor #2: prompts are files in the package)."""
-    text = resources.files("strata.orchestrator").joinpath("prompts", f"{name}.md").read_text(encoding="utf-8")
+    text = resources.files("strata.orchestrator.agent").joinpath("prompts", f"{name}.md").read_text(encoding="utf-8")
     return Template(text).substitute(values).strip()
 
 
@@ -582,7 +582,7 @@ class Trace:
         try:
             lines = use_sites(source, path, old)[: self.settings.max_sites]
         except CodemodError as exc:
-            return None, str(exc)
+            return None, exc.message
         if not lines:
             return None, f"no use of {old.name} found in the file"
         text = source.splitlines()
@@ -640,7 +640,7 @@ class Trace:
                 try:
                     edit = switch_calls(path, source, old, new, chosen)
                 except CodemodError as exc:
-                    return None, str(exc)
+                    return None, exc.message
                 return {
                     "file": path,
                     "rewritten": edit.rewritten,
