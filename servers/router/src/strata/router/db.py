@@ -186,7 +186,6 @@ class SQLiteDatabase(Database):
                     log.error("ledger_write_failed", error=str(one), sql=sql.split("(")[0][:60])
 
 
-
 def _coalesce(statements: list[tuple[str, Sequence[Any]]]) -> list[tuple[str, Sequence[Any]]]:
     """Fold the one-row INSERTs of a batch into one multi-row INSERT per statement text.
 
