@@ -199,3 +199,55 @@ async def test_the_store_opens_in_the_background_and_a_first_call_waits_for_it(t
             ToolError, match=r"^config_error: the memory store could not be opened \(OSError: the store"
         ):
             await client.call_tool("stats", {})
+
+
+WINDOWS = 5
+WRITES = 500
+
+
+@pytest.mark.slow
+async def test_five_agent_windows_write_500_memories_each_while_recalling_and_lose_nothing(tmp_path: Path) -> None:
+    """Five stdio servers on one store, as five agent windows would start them: each writes 500 memories and
+    recalls every tenth write. Every acknowledged memory is stored once, none is lost, no call fails on a lock,
+    and each is recalled afterwards by the words only it holds."""
+    import secrets
+
+    import anyio
+
+    store = tmp_path / "store"
+    marks = [f"w{w}x{secrets.token_hex(3)}" for w in range(WINDOWS)]  # a word only this window's memories hold
+    written: dict[str, str] = {}  # memory id -> its unique words
+    errors: list[str] = []
+
+    async def window(w: int, client: Client[Any]) -> None:
+        for i in range(WRITES):
+            words = f"{marks[w]} n{i}q{secrets.token_hex(2)}"
+            text = f"window {w} decision {i}: {words} keeps its sessions in the {('cache', 'queue', 'db')[i % 3]}"
+            result = await client.call_tool("remember", {"text": text, "kind": "decision"}, raise_on_error=False)
+            if result.is_error:
+                errors.append(str(result.content))
+                continue
+            written[content(result)["id"]] = words
+            if i % 10 == 9:
+                hits = await client.call_tool(
+                    "recall", {"query": "where are sessions kept?", "k": 3}, raise_on_error=False
+                )
+                if hits.is_error:
+                    errors.append(str(hits.content))
+
+    clients = [Client(stdio_transport(store, tmp_path, f"window-{w}"), timeout=120) for w in range(WINDOWS)]
+    async with clients[0], clients[1], clients[2], clients[3], clients[4]:
+        async with anyio.create_task_group() as group:
+            for w, client in enumerate(clients):
+                group.start_soon(window, w, client)
+        assert errors == []
+        assert len(written) == WINDOWS * WRITES  # every write acknowledged with its own id
+        assert content(await clients[1].call_tool("stats", {}))["memories"] == WINDOWS * WRITES
+        missed = []
+        for memory_id, words in written.items():
+            hits = content(await clients[len(missed) % WINDOWS].call_tool("recall", {"query": words, "k": 3}))
+            if memory_id not in [hit["id"] for hit in hits["hits"]]:
+                missed.append((memory_id, words))
+        assert missed == []
+    logs = "".join((tmp_path / f"window-{w}.log").read_text() for w in range(WINDOWS))
+    assert "already accessed" not in logs and "database is locked" not in logs
