@@ -236,8 +236,8 @@ def run_strata(
 ) -> tuple[Scores, dict[str, float]]:
     """strata-memory's own recall; weights left None take the settings' defaults."""
     from strata.memory.service import Memory
-    from strata.memory.settings import MemorySettings
-    from strata.memory.store import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT, MemoryFilter, NewMemory
+    from strata.memory.settings import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT, MemorySettings
+    from strata.memory.store import MemoryFilter, NewMemory
 
     scores = Scores()
     store = Path(tempfile.mkdtemp(prefix="bench-memory-"))

@@ -29,6 +29,7 @@ from typing import Any
 
 from strata.memory.embedder import Embedder
 from strata.memory.errors import CardinalityError, EmbedderMismatchError, UnknownIdError
+from strata.memory.settings import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT
 from strata.memory.types import (
     Cardinality,
     EntityRef,
@@ -60,12 +61,6 @@ SCHEMA_VERSION = 1
 # channel ranks low and the other high.
 CANDIDATES_PER_K = 4
 MIN_CANDIDATES = 40
-# The keyword channel's weight in the fusion, and the share of a hit's score lent to the memories stored
-# just before and after it in the same scope (the turns around a matching turn, the steps around a
-# matching step). Measured on LoCoMo (bench/bench_memory.py, evidence-turn R@10): 1.0 / 0 gave 0.680,
-# 1.5 / 0 0.697, 1.5 / 0.5 0.714; each is a setting.
-KEYWORD_WEIGHT = 1.5
-NEIGHBOUR_WEIGHT = 0.5
 NEIGHBOUR_WINDOW_S = 3600.0  # memories further apart in time than this are not neighbours
 MAX_FORGET_IDS = 200
 # A forget by filter alone that matches more memories than this needs all_in_scope (as one that matches all).
