@@ -39,6 +39,7 @@ async def test_tools_are_listed_compactly_with_annotations(stdio: Client[Any]) -
     assert set(tools) == {
         "search_symbols",
         "get_symbol",
+        "symbol_hashes",
         "find_callers",
         "find_callees",
         "find_references",

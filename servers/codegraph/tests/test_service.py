@@ -643,3 +643,33 @@ def test_while_a_whole_index_is_built_status_says_how_far_and_tools_say_they_wai
     assert graph.search("ldap_authenticate", [], 5).total == 1
     assert graph.status().state == "ready"
     graph.close()
+
+
+def test_symbol_hashes_change_with_a_symbols_text_not_with_its_place_and_say_when_it_is_gone(tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/auth.py": "def check(user):\n    return user.ok\n\n\ndef other():\n    return 1\n",
+    }
+    write_tree(tmp_path, files)
+    graph = CodeGraph(tmp_path, tmp_path / ".strata")
+    try:
+        graph.reindex()
+        first = {h.symbol: h for h in graph.symbol_hashes(["pkg.auth.check", "pkg.auth.other", "pkg.nope"]).items}
+        assert first["pkg.auth.check"].exists and first["pkg.auth.check"].content_hash
+        assert first["pkg.auth.check"].content_hash != first["pkg.auth.other"].content_hash
+        assert not first["pkg.nope"].exists and first["pkg.nope"].content_hash is None
+        detail = graph.get_symbol("pkg.auth.check", max_lines=1)  # the hash is of the whole source, not the cut
+        assert detail.truncated and detail.content_hash == first["pkg.auth.check"].content_hash
+
+        # Lines added above it move it: same hash. Its body edited: another hash. Removed: exists=false.
+        (tmp_path / "pkg/auth.py").write_text("import os\n\n\n" + files["pkg/auth.py"].replace("return 1", "return 2"))
+        graph.reindex()
+        moved = {h.symbol: h for h in graph.symbol_hashes(["pkg.auth.check", "pkg.auth.other"]).items}
+        assert moved["pkg.auth.check"].content_hash == first["pkg.auth.check"].content_hash
+        assert moved["pkg.auth.other"].content_hash != first["pkg.auth.other"].content_hash
+        (tmp_path / "pkg/auth.py").write_text("def other():\n    return 2\n")
+        graph.reindex()
+        [gone] = graph.symbol_hashes(["pkg.auth.check"]).items
+        assert not gone.exists
+    finally:
+        graph.close()

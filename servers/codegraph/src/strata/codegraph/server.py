@@ -24,6 +24,7 @@ from strata.codegraph.service import (
     ReferenceList,
     RouteList,
     SymbolDetail,
+    SymbolHashes,
     SymbolList,
     TaskContext,
 )
@@ -90,6 +91,16 @@ def create_server(graph: CodeGraph, metrics: Metrics, *, watch: bool = True, deb
     ) -> SymbolDetail:
         """A symbol's location, bases and source (cut at max_lines)."""
         return graph.get_symbol(symbol, max_lines)
+
+    @mcp.tool(annotations=READ_ONLY)
+    def symbol_hashes(
+        symbols: Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=1000)]],
+            Field(min_length=1, max_length=500, description="Exact symbol ids"),
+        ],
+    ) -> SymbolHashes:
+        """Each symbol's content hash now, or exists=false: what memories about code keep to notice changes."""
+        return graph.symbol_hashes(symbols)
 
     @mcp.tool(annotations=READ_ONLY)
     def find_callers(symbol: SymbolArg, depth: Depth = 1, limit: Limit = 50) -> CallList:

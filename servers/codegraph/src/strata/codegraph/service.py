@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
 import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -55,9 +56,12 @@ __all__ = [
     "ReferenceList",
     "RouteList",
     "SymbolDetail",
+    "SymbolHash",
+    "SymbolHashes",
     "SymbolList",
     "SymbolRef",
     "TaskContext",
+    "content_hash",
 ]
 
 MAX_CANDIDATES = 20
@@ -127,6 +131,28 @@ class SymbolDetail(SymbolRef):
     source: str
     truncated: bool = Field(description="True when the source was cut at max_lines")
     bases: list[str] = Field(default_factory=list)
+    content_hash: str | None = Field(
+        default=None, description="Hash of the whole source (as symbol_hashes gives it); none without source"
+    )
+
+
+class SymbolHash(BaseModel):
+    symbol: str
+    exists: bool = Field(description="False: no symbol with this id in the index (removed or renamed)")
+    content_hash: str | None = Field(
+        default=None, description="Hash of its source lines now; none for a symbol without source (external)"
+    )
+
+
+class SymbolHashes(BaseModel):
+    items: list[SymbolHash]
+
+
+def content_hash(lines: Sequence[str]) -> str:
+    """A symbol's content hash: sha256 of its source lines without trailing spaces (16 hex digits). Moving the
+    symbol in its file keeps it; any edit to its text changes it."""
+    text = "\n".join(line.rstrip() for line in lines)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class CallRef(BaseModel):
@@ -677,15 +703,38 @@ class CodeGraph:
     @_locked
     def get_symbol(self, symbol: str, max_lines: int) -> SymbolDetail:
         found = self.resolve(symbol)
-        source, truncated = "", False
+        source, truncated, digest = "", False, None
         if found.file and found.start_line:
             lines = self._read_lines(found.file)
             body = lines[found.start_line - 1 : found.end_line]
             truncated = len(body) > max_lines
             source = "".join(body[:max_lines])
+            digest = content_hash(body) if body else None
         return SymbolDetail(
-            **SymbolRef.of(found).model_dump(), source=source, truncated=truncated, bases=self.store().bases(found.id)
-        )
+            **SymbolRef.of(found).model_dump(), source=source, truncated=truncated, bases=self.store().bases(found.id),
+            content_hash=digest,
+        )  # fmt: skip
+
+    @_locked
+    def symbol_hashes(self, symbols: Sequence[str]) -> SymbolHashes:
+        """Each symbol id's content hash now, from its lines in the index read from the file: what a memory about
+        the symbol keeps, so a later check can tell that the code changed or went away."""
+        graph = self._graph()
+        files: dict[str, list[str]] = {}
+        items = []
+        for symbol_id in dict.fromkeys(symbols):
+            found = graph.symbols.get(symbol_id)
+            if found is None:
+                items.append(SymbolHash(symbol=symbol_id, exists=False))
+                continue
+            digest = None
+            if found.file and found.start_line:
+                if found.file not in files:
+                    files[found.file] = self._read_lines(found.file)
+                body = files[found.file][found.start_line - 1 : found.end_line]
+                digest = content_hash(body) if body else None
+            items.append(SymbolHash(symbol=symbol_id, exists=True, content_hash=digest))
+        return SymbolHashes(items=items)
 
     @_locked
     def calls(self, symbol: str, direction: Literal["callers", "callees"], depth: int, limit: int) -> CallList:
