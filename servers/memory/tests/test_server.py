@@ -21,7 +21,8 @@ from strata.shared.testing import serving
 
 pytestmark = pytest.mark.anyio
 STRATA_MEMORY = str(Path(sys.executable).parent / "strata-memory")
-TOOLS = {"remember", "recall", "set_fact", "get_facts", "relate", "neighbors", "forget", "timeline", "stats"}
+TOOLS = {"remember", "recall", "set_fact", "get_facts", "relate", "neighbors", "forget", "timeline", "stats",
+         "check_anchors", "anchored_symbols"}  # fmt: skip
 
 
 @pytest.fixture
@@ -178,7 +179,7 @@ async def test_the_store_opens_in_the_background_and_a_first_call_waits_for_it(t
         return Memory(settings)
 
     async with Client(create_server(slow_open, Metrics(), settings), timeout=60) as client:
-        assert len(await client.list_tools()) == 9  # answered before the store is open
+        assert len(await client.list_tools()) == len(TOOLS)  # answered before the store is open
         async with anyio.create_task_group() as group:
             results: list[Any] = []
 
@@ -251,3 +252,43 @@ async def test_five_agent_windows_write_500_memories_each_while_recalling_and_lo
         assert missed == []
     logs = "".join((tmp_path / f"window-{w}.log").read_text() for w in range(WINDOWS))
     assert "already accessed" not in logs and "database is locked" not in logs
+
+
+async def test_memories_anchored_to_code_are_marked_when_it_changes_and_cleared_when_it_is_back(
+    client: Client[Any],
+) -> None:
+    about = ["acme.auth.sso.sso_authenticate", "acme.auth.ldap_helper.ldap_authenticate"]
+    anchors = {about[0]: "1111aaaa2222bbbb", about[1]: "3333cccc4444dddd"}
+    decided = content(await client.call_tool("remember", {
+        "text": "We moved every login from ldap_authenticate to sso_authenticate", "kind": "decision",
+        "about": about, "anchors": anchors,
+    }))  # fmt: skip
+    plain = content(await client.call_tool("remember", {"text": "The staging password rotates every Monday"}))
+    listed = content(await client.call_tool("anchored_symbols", {}))
+    assert listed["symbols"] == sorted(about) and listed["memories"] == 2
+
+    unchanged = content(await client.call_tool("check_anchors", {"symbols": anchors}))
+    assert unchanged["anchors"] == 2 and unchanged["marked"] == []
+    checked = content(await client.call_tool("check_anchors", {"symbols": {about[0]: "9999eeee", about[1]: None}}))
+    [mark] = checked["marked"]
+    assert mark["id"] == decided["id"] and sorted(mark["reasons"]) == [
+        f"{about[1]} is no longer in the code", f"the code of {about[0]} changed since this was written",
+    ]  # fmt: skip
+    hits = {h["id"]: h for h in content(await client.call_tool("recall", {"query": "how do people log in?"}))["hits"]}
+    assert len(hits[decided["id"]]["needs_review"]) == 2 and hits[plain["id"]]["needs_review"] == []
+
+    back = content(await client.call_tool("check_anchors", {"symbols": anchors}))  # the code was restored
+    assert back["cleared"] == 2 and back["marked"] == []
+    hits = {h["id"]: h for h in content(await client.call_tool("recall", {"query": "how do people log in?"}))["hits"]}
+    assert hits[decided["id"]]["needs_review"] == []
+
+    for bad, match in (
+        ({"text": "x", "about": [about[0]], "anchors": {about[1]: "1111aaaa"}}, "not about"),
+        ({"text": "x", "about": [about[0]], "anchors": {about[0]: "NOT-HEX"}}, "anchors"),
+    ):
+        with pytest.raises(ToolError, match=match):
+            await client.call_tool("remember", bad)
+    with pytest.raises(ToolError, match="symbols"):
+        await client.call_tool("check_anchors", {"symbols": {}})
+    await client.call_tool("forget", {"ids": [decided["id"]]})
+    assert content(await client.call_tool("anchored_symbols", {}))["symbols"] == []

@@ -147,6 +147,12 @@ def test_every_operation_is_forwarded_with_its_types_and_errors(tmp_path: Path) 
         with pytest.raises(UnknownIdError, match="no entity named 'nobody'"):
             forwarder.get_facts("nobody", None, as_of=None, history=False, scopes=[], limit=5)
         assert owner.stats().facts_current == 2
+        # Anchors to code, through the forwarder: the memory keeps the hash, a changed hash marks it for review.
+        item = NewMemory("check() reads user.ok", about=("pkg.auth.check",), anchors=(("pkg.auth.check", "ab12cd34"),))
+        [stored] = forwarder.remember([item], max_chars=1000)
+        assert forwarder.anchored_symbols([], 10).symbols == ["pkg.auth.check"]
+        assert [m.id for m in forwarder.check_anchors({"pkg.auth.check": "ffff0000"}).marked] == [stored.id]
+        assert owner.get_memory(stored.id).needs_review == ["the code of pkg.auth.check changed since this was written"]
     finally:
         forwarder.close()
         owner.close()

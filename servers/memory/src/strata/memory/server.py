@@ -17,6 +17,8 @@ from strata.memory.service import Memory
 from strata.memory.settings import MemorySettings
 from strata.memory.store import MemoryFilter, NewMemory
 from strata.memory.types import (
+    AnchorCheck,
+    AnchoredSymbols,
     Cardinality,
     FactList,
     ForgetResult,
@@ -56,6 +58,7 @@ Scopes = Annotated[list[Scope], Field(max_length=16, description="Only these sco
 Kinds = Annotated[list[Kind], Field(max_length=16)]
 Tags = Annotated[list[Tag], Field(max_length=32)]
 Symbols = Annotated[list[SymbolId], Field(max_length=32, description="codegraph symbol ids")]
+ContentHash = Annotated[str, Field(pattern=r"^[0-9a-f]{8,64}$", description="a symbol's content hash (hex)")]
 EntityName = Annotated[str, Field(min_length=1, max_length=200, description="Entity name (case-insensitive)")]
 Predicate = Annotated[str, Field(pattern=r"^[A-Za-z][\w\-.:]{0,63}$", description="e.g. works_at, prefers")]
 EntityType = Annotated[str, Field(min_length=1, max_length=64)]
@@ -146,11 +149,20 @@ def create_server(
         about: Symbols | None = None,
         source: Source | None = None,
         occurred_at: Annotated[When, Field(description="When it happened (default: now)")] = None,
+        anchors: Annotated[
+            dict[SymbolId, ContentHash] | None,
+            Field(
+                max_length=32,
+                description="Symbols of `about` whose code this describes, with their content "
+                "hash now (codegraph symbol_hashes): check_anchors flags the memory when that code changes",
+            ),
+        ] = None,
     ) -> RememberResult:
         """Store a memory (durable on return); the same text in the same scope is stored once."""
         item = NewMemory(
-            text, kind, scope_or_default(scope), tuple(tags or ()), tuple(about or ()), source, occurred_at
-        )
+            text, kind, scope_or_default(scope), tuple(tags or ()), tuple(about or ()), source, occurred_at,
+            anchors=tuple(sorted((anchors or {}).items())),
+        )  # fmt: skip
         with memory_span("create_memory", {"strata.scope": item.scope, "strata.kind": kind}) as span:
             stored = (await run(lambda: opening.get().remember([item], max_chars=settings.max_text_chars)))[0]
             span.set_attributes({"strata.memory_id": stored.id, "strata.deduplicated": stored.deduplicated})
@@ -292,6 +304,28 @@ def create_server(
         """Memories and fact changes in time order."""
         flt = MemoryFilter(tuple(scopes or ()), tuple(kinds or ()), since=since, until=until)
         return await run(lambda: opening.get().timeline(flt, entity, newest_first=newest_first, limit=limit))
+
+    @mcp.tool(annotations=WRITES)
+    async def check_anchors(
+        symbols: Annotated[
+            dict[SymbolId, ContentHash | None],
+            Field(
+                min_length=1,
+                max_length=2000,
+                description="Symbol id -> its content hash now (codegraph "
+                "symbol_hashes), or null when it no longer exists",
+            ),
+        ],
+    ) -> AnchorCheck:
+        """Flag memories whose anchored code changed or went away (needs_review); unflag where it is back."""
+        return await run(lambda: opening.get().check_anchors(symbols))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def anchored_symbols(
+        scopes: Scopes | None = None, limit: Annotated[int, Field(ge=1, le=2000)] = 500
+    ) -> AnchoredSymbols:
+        """The symbols memories are anchored to: ask codegraph's symbol_hashes about them, then check_anchors."""
+        return await run(lambda: opening.get().anchored_symbols(tuple(scopes or ()), limit))
 
     @mcp.tool(annotations=READ_ONLY)
     async def stats() -> Stats:

@@ -38,6 +38,8 @@ from strata.memory.errors import StoreUnavailableError
 from strata.memory.settings import MemorySettings
 from strata.memory.store import MemoryFilter, MemoryStore, NewMemory
 from strata.memory.types import (
+    AnchorCheck,
+    AnchoredSymbols,
     FactList,
     ForgetResult,
     MemoryRecord,
@@ -57,7 +59,20 @@ __all__ = ["Memory", "open_store"]
 log = get_logger("strata.memory")
 
 REMOTE_METHODS = frozenset(
-    {"remember", "recall", "get_memory", "set_fact", "get_facts", "relate", "neighbors", "forget", "timeline", "stats"}
+    {
+        "remember",
+        "recall",
+        "get_memory",
+        "set_fact",
+        "get_facts",
+        "relate",
+        "neighbors",
+        "forget",
+        "timeline",
+        "stats",
+        "check_anchors",
+        "anchored_symbols",
+    }
 )
 OWNER_WAIT_S = 30.0  # how long a new process waits for a starting owner to publish its port
 CALL_TIMEOUT_S = 120.0
@@ -366,4 +381,12 @@ class Memory:
 
     def stats(self) -> Stats:
         result: Stats = self._call("stats", {})
+        return result
+
+    def check_anchors(self, symbols: dict[str, str | None]) -> AnchorCheck:
+        result: AnchorCheck = self._call("check_anchors", {"symbols": symbols})
+        return result
+
+    def anchored_symbols(self, scopes: Sequence[str], limit: int) -> AnchoredSymbols:
+        result: AnchoredSymbols = self._call("anchored_symbols", {"scopes": list(scopes), "limit": limit})
         return result

@@ -31,6 +31,9 @@ from strata.memory.embedder import Embedder
 from strata.memory.errors import CardinalityError, EmbedderMismatchError, UnknownIdError
 from strata.memory.settings import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT
 from strata.memory.types import (
+    AnchorCheck,
+    AnchoredSymbols,
+    AnchorMark,
     Cardinality,
     EntityRef,
     Fact,
@@ -63,6 +66,7 @@ CANDIDATES_PER_K = 4
 MIN_CANDIDATES = 40
 NEIGHBOUR_WINDOW_S = 3600.0  # memories further apart in time than this are not neighbours
 MAX_FORGET_IDS = 200
+MAX_ANCHOR_CHECK = 2_000  # symbols one check_anchors call compares
 # A forget by filter alone that matches more memories than this needs all_in_scope (as one that matches all).
 MAX_FORGET_BY_FILTER = 100
 MAX_TIMELINE_FACTS = 10_000  # facts read to place their start/end events in a timeline
@@ -92,6 +96,14 @@ CREATE TABLE IF NOT EXISTS memory_about(
     PRIMARY KEY(memory_id, symbol)
 );
 CREATE INDEX IF NOT EXISTS memory_about_symbol ON memory_about(symbol);
+CREATE TABLE IF NOT EXISTS anchors(
+    memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+    symbol TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    review TEXT,
+    PRIMARY KEY(memory_id, symbol)
+);
+CREATE INDEX IF NOT EXISTS anchors_symbol ON anchors(symbol);
 CREATE TABLE IF NOT EXISTS entities(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
@@ -181,6 +193,9 @@ class NewMemory:
     # about): indexed with it, never returned. Measured on LoCoMo: turn recall@10 0.58 -> 0.66 with the
     # previous turn as context.
     context: str | None = None
+    # (symbol, content hash when written) for symbols of ``about`` whose code the memory describes: check_anchors
+    # marks the memory for review when that code changes or goes (the hashes come from codegraph's symbol_hashes).
+    anchors: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,10 +344,14 @@ class MemoryStore:
     # ----------------------------------------------------------------- memories
 
     def remember(self, items: Sequence[NewMemory], *, max_chars: int) -> list[RememberResult]:
-        """Store memories (one transaction); the same text in the same scope is stored once."""
+        """Store memories (one transaction); the same text in the same scope is stored once (its anchors, if
+        given again, are renewed and its review mark cleared: it was just stated again)."""
         for item in items:
             if not item.text.strip():
                 raise InvalidRequestError("memory text is empty")
+            loose = sorted({symbol for symbol, _ in item.anchors} - set(item.about))
+            if loose:
+                raise InvalidRequestError(f"anchors name symbols the memory is not about: {loose}; add them to about")
             for name, value in (("text", item.text), ("context", item.context or "")):
                 if len(value) > max_chars:
                     raise InvalidRequestError(
@@ -350,6 +369,7 @@ class MemoryStore:
                         "SELECT id FROM memories WHERE scope = ? AND content_hash = ?", (item.scope, digest)
                     ).fetchone()
                     if row is not None:
+                        self._anchor(db, row["id"], item.anchors)
                         results.append(RememberResult(id=f"mem_{row['id']}", deduplicated=True))
                         continue
                     occurred = _ts(item.occurred_at) or now
@@ -373,6 +393,7 @@ class MemoryStore:
                         "INSERT OR IGNORE INTO memory_about(memory_id, symbol) VALUES (?, ?)",
                         [(memory_id, symbol) for symbol in item.about],
                     )
+                    self._anchor(db, memory_id, item.anchors)
                     db.execute("INSERT INTO outbox(memory_id) VALUES (?)", (memory_id,))
                     fresh.append(memory_id)
                     results.append(RememberResult(id=f"mem_{memory_id}", deduplicated=False))
@@ -380,6 +401,60 @@ class MemoryStore:
                     self._audit(db, "remember", ids=[f"mem_{i}" for i in fresh])
             indexed = self._index_committed()
             return [r.model_copy(update={"indexed": indexed}) for r in results]
+
+    @staticmethod
+    def _anchor(db: sqlite3.Connection, memory_id: int, anchors: Sequence[tuple[str, str]]) -> None:
+        db.executemany(
+            "INSERT INTO anchors(memory_id, symbol, hash, review) VALUES (?, ?, ?, NULL) "
+            "ON CONFLICT(memory_id, symbol) DO UPDATE SET hash = excluded.hash, review = NULL",
+            [(memory_id, symbol, digest) for symbol, digest in anchors],
+        )
+
+    def check_anchors(self, symbols: dict[str, str | None]) -> AnchorCheck:
+        """Compare each symbol's content hash now (None: it no longer exists) with the hash every memory anchored
+        to it kept: a difference marks the memory for review, with the reason; a match clears an earlier mark."""
+        if len(symbols) > MAX_ANCHOR_CHECK:
+            raise InvalidRequestError(f"{len(symbols)} symbols; check at most {MAX_ANCHOR_CHECK} at a time")
+        marked: dict[int, list[str]] = {}
+        cleared = checked = 0
+        with self._lock, self._tx() as db:
+            for symbol, now in symbols.items():
+                for row in db.execute("SELECT memory_id, hash, review FROM anchors WHERE symbol = ?", (symbol,)):
+                    checked += 1
+                    if now is None:
+                        review: str | None = f"{symbol} is no longer in the code"
+                    elif now != row["hash"]:
+                        review = f"the code of {symbol} changed since this was written"
+                    else:
+                        review = None
+                    if review is None and row["review"] is not None:
+                        cleared += 1
+                    if review is not None:
+                        marked.setdefault(row["memory_id"], []).append(review)
+                    if review != row["review"]:
+                        db.execute(
+                            "UPDATE anchors SET review = ? WHERE memory_id = ? AND symbol = ?",
+                            (review, row["memory_id"], symbol),
+                        )
+            if marked or cleared:
+                self._audit(db, "check_anchors", marked=[f"mem_{i}" for i in marked], cleared=cleared)
+        return AnchorCheck(
+            symbols=len(symbols), anchors=checked, cleared=cleared,
+            marked=[AnchorMark(id=f"mem_{i}", reasons=reasons) for i, reasons in sorted(marked.items())],
+        )  # fmt: skip
+
+    def anchored_symbols(self, scopes: Sequence[str], limit: int) -> AnchoredSymbols:
+        """The symbols memories are anchored to (in these scopes, or all): what to ask codegraph about."""
+        where, params = "", list(scopes)
+        if scopes:
+            where = f" WHERE m.scope IN ({','.join('?' * len(scopes))})"
+        rows = self._db.execute(
+            "SELECT a.symbol, COUNT(*) FROM anchors a JOIN memories m ON m.id = a.memory_id"
+            f"{where} GROUP BY a.symbol ORDER BY a.symbol",
+            params,
+        ).fetchall()
+        return AnchoredSymbols(symbols=[r[0] for r in rows[:limit]], memories=sum(r[1] for r in rows),
+                               left_out=max(len(rows) - limit, 0))  # fmt: skip
 
     def _index_committed(self) -> bool:
         """The vector writes the outbox still holds, after a commit: this call's and any earlier ones
@@ -466,6 +541,13 @@ class MemoryStore:
                 f"SELECT memory_id, symbol FROM memory_about WHERE memory_id IN ({marks}) ORDER BY symbol", chunk
             ):
                 about.setdefault(row["memory_id"], []).append(row["symbol"])
+            review: dict[int, list[str]] = {}
+            for row in self._db.execute(
+                f"SELECT memory_id, review FROM anchors WHERE review IS NOT NULL AND memory_id IN ({marks}) "
+                "ORDER BY symbol",
+                chunk,
+            ):
+                review.setdefault(row["memory_id"], []).append(row["review"])
             for row in self._db.execute(f"SELECT * FROM memories WHERE id IN ({marks})", chunk):
                 found[row["id"]] = MemoryRecord(
                     id=f"mem_{row['id']}",
@@ -474,6 +556,7 @@ class MemoryStore:
                     scope=row["scope"],
                     tags=json.loads(row["tags"]),
                     about=about.get(row["id"], []),
+                    needs_review=review.get(row["id"], []),
                     source=row["source"],
                     occurred_at=_dt(row["occurred_at"]),
                     created_at=_dt(row["created_at"]),

@@ -11,6 +11,9 @@ __all__ = [
     "DATE_RANGE",
     "EARLIEST",
     "LATEST",
+    "AnchorCheck",
+    "AnchorMark",
+    "AnchoredSymbols",
     "Cardinality",
     "EntityRef",
     "Fact",
@@ -71,6 +74,9 @@ class _MemoryFields(BaseModel):
     scope: str
     tags: list[str] = Field(default_factory=list)
     about: list[str] = Field(default_factory=list)
+    needs_review: list[str] = Field(
+        default_factory=list, description="why this may be out of date: code it is anchored to changed or went away"
+    )
     source: str | None = None
     occurred_at: datetime
 
@@ -83,6 +89,24 @@ class RememberResult(BaseModel):
     id: str
     deduplicated: bool = Field(description="the same text was already stored in this scope; its id is returned")
     indexed: bool = Field(default=True, description="false: stored, but searchable only once the vector engine is back")
+
+
+class AnchorMark(BaseModel):
+    id: str
+    reasons: list[str]
+
+
+class AnchorCheck(BaseModel):
+    symbols: int = Field(description="symbols compared")
+    anchors: int = Field(description="memory anchors to those symbols")
+    marked: list[AnchorMark] = Field(description="memories marked needs_review, with why")
+    cleared: int = Field(description="marks removed: the code is back to what the memory was written against")
+
+
+class AnchoredSymbols(BaseModel):
+    symbols: list[str]
+    memories: int = Field(description="anchors in all (a memory anchored to two symbols counts twice)")
+    left_out: int
 
 
 class RecallHit(_MemoryFields):
