@@ -157,13 +157,24 @@ def test_full_trace_over_stdio_then_recall_pause_and_resume(tmp_path: Path) -> N
     assert re.search(r"\bcomplete\b", " ".join(words.split())), heard.stdout
     assert re.search(rf"\b({changed}|{NUMBERS[changed]}) files? changed\b", " ".join(words.split())), heard.stdout
 
-    # A second run on a fresh copy: recalls the first outcome, pauses for approval (no terminal, no --yes).
+    # The first outcome is a memory anchored to the code of both functions (their codegraph content hashes).
+    stored_id = first.result("store")["id"]
+    assert first.result("symbols")["anchors"] == {"checked": True, "symbols": 0, "marked": []}  # nothing anchored yet
+
+    # A second run on a fresh copy whose sso_authenticate has since changed: recalls the first outcome, flags it
+    # for review after the reindex (its code changed), pauses for approval (no terminal, no --yes).
     repo2 = sample(tmp_path / "second")
+    sso = repo2 / "acme" / "auth" / "sso.py"
+    sso.write_text(sso.read_text().replace("    if found is None:\n", "    if found is None:  # unknown user\n"))
     paused = strata("ask", REQUEST, "--repo", str(repo2))
     assert paused.returncode == 0, paused.stdout + paused.stderr
     second = the_thread(repo2)
     assert second.awaiting_approval and not second.finished
     assert any(first.id in memory["text"] for memory in second.result("recall")["memories"])
+    anchors = second.result("symbols")["anchors"]
+    assert anchors["checked"] and anchors["symbols"] == 2
+    assert anchors["marked"] == [{"id": stored_id, "reasons": [
+        "the code of acme/auth/sso.py::sso_authenticate changed since this was written"]}]  # fmt: skip
     assert all("ldap_authenticate" in (repo2 / path).read_text() for path in EDITED)  # nothing applied yet
     assert f"strata resume {second.id}" in " ".join(paused.stdout.split())
 

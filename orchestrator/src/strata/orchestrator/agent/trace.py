@@ -35,6 +35,7 @@ from strata.shared import telemetry
 
 __all__ = ["Trace", "prompt", "request_keywords", "servers_needed"]
 
+MAX_ANCHORS = 2_000  # anchored symbols one run checks
 STOPWORDS = frozenset(
     [
         "a",
@@ -109,13 +110,13 @@ Approver = Callable[[Thread], Awaitable[bool | None]]
 
 STEP_SERVERS = {
     "recall": ("memory",),
-    "symbols": ("codegraph",),
+    "symbols": ("codegraph", "memory"),  # memory: its anchors are checked against the code after the reindex
     "route": ("router",),
     "plan": ("router",),
     "edits": ("router",),
     "tests": ("router",),
     "announce": ("voice",),
-    "store": ("memory",),
+    "store": ("memory", "codegraph"),  # codegraph: the content hashes the outcome is anchored to
 }
 
 
@@ -171,6 +172,14 @@ def stable_id(symbol: dict[str, Any]) -> str:
     module = module_of(symbol["file"])
     qualified = symbol["id"].removeprefix(module + ".") if symbol["id"].startswith(module + ".") else symbol["id"]
     return f"{symbol['file']}::{qualified}"
+
+
+def codegraph_id(stable: str) -> str | None:
+    """The codegraph id of a ``stable_id`` (``pkg/mod.py::func`` -> ``pkg.mod.func``); None for another form."""
+    file, sep, qualified = stable.partition("::")
+    if not sep or not file or not qualified:
+        return None
+    return f"{module_of(file)}.{qualified}"
 
 
 def _signature(source: str) -> str:
@@ -331,6 +340,7 @@ class Trace:
                 step, f"the codegraph server indexes {root}, not {self.repo} - start it with --repo {self.repo}"
             )
             return
+        anchors = await self._check_anchors(step)
         matched: dict[str, dict[str, Any]] = {}
         every_name: dict[str, None] = {}  # what the searches found, tests and private names too
         names = request_names(self.thread.request)
@@ -410,7 +420,39 @@ class Trace:
             f"with the same arguments (of {considered} matches)",
             in_use=in_use,
             candidates=candidates,
+            anchors=anchors,
         )
+
+    async def _check_anchors(self, step: str) -> dict[str, Any]:
+        """After the reindex: the project's memories anchored to code are checked against the code now (memory's
+        anchored_symbols -> codegraph's symbol_hashes -> memory's check_anchors), so a memory whose code changed
+        or went away is marked for review. Neither server knows the other; a failure only skips the check."""
+        listed = await self.tools.call(
+            step, "memory", "anchored_symbols", {"scopes": [project_scope(self.repo)], "limit": MAX_ANCHORS}
+        )
+        if not listed.ok or listed.data is None:
+            return {"checked": False, "why": listed.error}
+        stable = [s for s in listed.data.get("symbols", []) if codegraph_id(s) is not None]
+        if not stable:
+            return {"checked": True, "symbols": 0, "marked": []}
+        ids = {str(codegraph_id(s)): s for s in stable}
+        now: dict[str, str | None] = {}
+        for start in range(0, len(ids), 500):
+            hashes = await self.tools.call(
+                step, "codegraph", "symbol_hashes", {"symbols": list(ids)[start : start + 500]}
+            )
+            if not hashes.ok or hashes.data is None:
+                return {"checked": False, "why": hashes.error}
+            for item in hashes.data.get("items", []):
+                if not item["exists"]:
+                    now[ids[item["symbol"]]] = None
+                elif item.get("content_hash"):
+                    now[ids[item["symbol"]]] = item["content_hash"]
+        checked = await self.tools.call(step, "memory", "check_anchors", {"symbols": now}) if now else None
+        if checked is not None and (not checked.ok or checked.data is None):
+            return {"checked": False, "why": checked.error}
+        marked = (checked.data or {}).get("marked", []) if checked is not None else []
+        return {"checked": True, "symbols": len(now), "marked": marked}
 
     def plan_messages(self, rejected: list[str]) -> tuple[str, str]:
         symbols = self.thread.result("symbols")
@@ -817,7 +859,15 @@ class Trace:
             "source": f"strata ask {self.thread.id}",
         }
         if plan:
-            args["about"] = [stable_id(plan["replace"]), stable_id(plan["with"])]
+            symbols = {stable_id(plan["replace"]): plan["replace"]["id"], stable_id(plan["with"]): plan["with"]["id"]}
+            args["about"] = list(symbols)
+            # The code both functions had when this was written: a later run's reindex flags this memory for
+            # review once either changes or goes (anchors).
+            hashes = await self.tools.call(step, "codegraph", "symbol_hashes", {"symbols": list(symbols.values())})
+            now = {i["symbol"]: i.get("content_hash") for i in (hashes.data or {}).get("items", []) if i["exists"]}
+            anchors = {s: now[cid] for s, cid in symbols.items() if now.get(cid) and codegraph_id(s) == cid}
+            if anchors:
+                args["anchors"] = anchors
         stored = await self.tools.call(step, "memory", "remember", args)
         if not stored.ok or stored.data is None:
             self.skipped(step, f"outcome not stored: {stored.error}")
