@@ -541,6 +541,9 @@ def dashboard(host: str, port: int, token: str | None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(
+            128
+        )  # connections wait in the backlog from now on, before uvicorn starts: the URL works once printed
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror} (try --port 0)") from exc
     bound = sock.getsockname()[1]
