@@ -28,9 +28,32 @@ def test_recall_finds_a_paraphrase_by_meaning(notes: list[NewMemory], store: Mem
     store.remember(notes, max_chars=MAX)
     hits = store.recall("how do users sign in?", 3, MemoryFilter(), 4000).hits
     assert hits[0].id == "mem_1"
-    # No word of the query is in the memory: the embedding found it, not the keywords.
-    assert hits[0].dense_rank == 1 and hits[0].keyword_rank is None
+    # No word of the query is in the memory: the embedding finds it, and the keywords through the synonyms of
+    # "sign in" ("authentication"; without them, keyword_rank is None: the next test).
+    assert hits[0].dense_rank == 1 and hits[0].keyword_rank == 1
     assert hits[0].about == ["app.auth.ldap.ldap_authenticate"] and hits[0].kind == "decision"
+
+
+def test_synonyms_of_software_work_words_find_what_the_embedding_misses(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    """The paraphrase that issue 31 names: MiniLM ranks the password note nearer to "sign-in" than the decision
+    about logins; the keyword channel with the question's synonyms (login, decided, ...) finds the decision."""
+    memories = [
+        NewMemory("We decided to retire the LDAP bind helper and move every login to the new SSO module."),
+        NewMemory("The staging database password rotates every Monday."),
+    ]
+    for expansion, expected in ((False, "mem_2"), (True, "mem_1")):
+        path = tmp_path / f"expansion-{expansion}"
+        store = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim), query_expansion=expansion)
+        try:
+            store.remember(memories, max_chars=MAX)
+            for question in ("what did we choose for user sign-in?", "how do users log in?"):
+                [hit] = store.recall(question, 1, MemoryFilter(), 4000).hits
+                assert hit.id == expected, (expansion, question)
+                assert (hit.keyword_rank == 1) is expansion
+        finally:
+            store.close()
 
 
 def test_recall_uses_keywords_too(notes: list[NewMemory], store: MemoryStore) -> None:

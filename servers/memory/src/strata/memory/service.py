@@ -95,6 +95,7 @@ def open_store(settings: MemorySettings) -> MemoryStore:
         settings.fusion,
         keyword_weight=settings.keyword_weight,
         neighbour_weight=settings.neighbour_weight,
+        query_expansion=settings.query_expansion,
     )
 
 

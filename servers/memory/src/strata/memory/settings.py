@@ -45,6 +45,9 @@ class MemorySettings(ServerSettings):
         le=2,
         description="share of a hit's score lent to the memories stored next to it",
     )
+    query_expansion: bool = Field(
+        default=True, description="add synonyms of software-work words (data/synonyms.toml) to recall's keyword query"
+    )
     max_text_chars: int = Field(default=8000, ge=100, le=100_000)
     default_scope: str = "user"
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from strata.memory.embedder import Embedder
 from strata.memory.errors import CardinalityError, EmbedderMismatchError, UnknownIdError
+from strata.memory.expand import EXPANSION_WEIGHT, expansions
 from strata.memory.settings import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT
 from strata.memory.types import (
     AnchorCheck,
@@ -51,7 +52,15 @@ from strata.memory.types import (
     TimelineEvent,
     as_utc,
 )
-from strata.memory.vectors import Fusion, SearchHit, VectorFilter, VectorIndex, VectorPoint, keyword_terms
+from strata.memory.vectors import (
+    Fusion,
+    SearchHit,
+    SparseTerms,
+    VectorFilter,
+    VectorIndex,
+    VectorPoint,
+    keyword_terms,
+)
 from strata.shared.errors import InvalidRequestError
 from strata.shared.log import get_logger
 
@@ -264,8 +273,10 @@ class MemoryStore:
         *,
         keyword_weight: float = KEYWORD_WEIGHT,
         neighbour_weight: float = NEIGHBOUR_WEIGHT,
+        query_expansion: bool = True,
     ) -> None:
         self.store_dir = store_dir
+        self.query_expansion = query_expansion
         self.fusion: Fusion = fusion
         self.keyword_weight = keyword_weight
         self.neighbour_weight = neighbour_weight
@@ -578,6 +589,13 @@ class MemoryStore:
         flt.check()
         dense = self.embedder.embed([query])[0]
         terms = keyword_terms(query, query=True)
+        added = expansions(query) if self.query_expansion else []
+        if added:  # synonyms of its words, at a lower weight than its own (expand.py)
+            extra = keyword_terms(" ".join(added), query=True)
+            weights = dict(zip(terms.indices, terms.values, strict=True))
+            for index, value in zip(extra.indices, extra.values, strict=True):
+                weights.setdefault(index, value * EXPANSION_WEIGHT)
+            terms = SparseTerms(list(weights), list(weights.values()))
         with self._lock:
             found = self.vectors.search(
                 dense,
