@@ -509,3 +509,37 @@ def test_one_bad_record_is_skipped_and_reported_not_holding_back_the_rest(
         assert (stats.memories, stats.vector_points, stats.pending_index, stats.unindexed) == (3, 2, 0, 1)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "windows"),
+    [
+        ("What painting did Melanie show to Caroline on October 13, 2023?", [(2023, 10, 13)]),
+        ("What did Gina find for her store on 1 February, 2023?", [(2023, 2, 1)]),
+        ("What did Mel paint in July 2023?", [(2023, 7, None)]),
+        ("When did Melanie go camping in June?", [(None, 6, None)]),
+        ("How many times has she been to the beach in 2023?", [(2023, None, None)]),
+        ("Where may we deploy the May 2024 release?", [(2024, 5, None)]),  # "may" the verb is not a month
+        ("What happened on February 30, 2023?", []),  # no such day
+    ],
+)
+def test_the_dates_a_question_names(question: str, windows: list[tuple[int | None, ...]]) -> None:
+    from strata.memory.dates import date_windows
+
+    assert [(w.year, w.month, w.day) for w in date_windows(question)] == windows
+
+
+def test_a_question_naming_a_date_prefers_the_memories_of_that_date(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    memories = [
+        NewMemory("Melanie showed Caroline a painting of a sunset", occurred_at=datetime(2023, 10, 13, tzinfo=UTC)),
+        NewMemory("Melanie showed Caroline the lake she painted", occurred_at=datetime(2023, 11, 2, tzinfo=UTC)),
+    ]
+    question = "What painting did Melanie show Caroline on November 2, 2023?"
+    for boost, expected in ((0.0, "mem_1"), (0.5, "mem_2")):  # the words favour the first; the date the second
+        path = tmp_path / f"boost-{boost}"
+        store = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim), date_boost=boost)
+        try:
+            store.remember(memories, max_chars=MAX)
+            assert store.recall(question, 2, MemoryFilter(), 4000).hits[0].id == expected, boost
+        finally:
+            store.close()

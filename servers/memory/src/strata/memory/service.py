@@ -96,6 +96,7 @@ def open_store(settings: MemorySettings) -> MemoryStore:
         keyword_weight=settings.keyword_weight,
         neighbour_weight=settings.neighbour_weight,
         query_expansion=settings.query_expansion,
+        date_boost=settings.date_boost,
     )
 
 

@@ -27,10 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from strata.memory.dates import date_windows
 from strata.memory.embedder import Embedder
 from strata.memory.errors import CardinalityError, EmbedderMismatchError, UnknownIdError
 from strata.memory.expand import EXPANSION_WEIGHT, expansions
-from strata.memory.settings import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT
+from strata.memory.settings import DATE_BOOST, KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT
 from strata.memory.types import (
     AnchorCheck,
     AnchoredSymbols,
@@ -274,8 +275,10 @@ class MemoryStore:
         keyword_weight: float = KEYWORD_WEIGHT,
         neighbour_weight: float = NEIGHBOUR_WEIGHT,
         query_expansion: bool = True,
+        date_boost: float = DATE_BOOST,
     ) -> None:
         self.store_dir = store_dir
+        self.date_boost = date_boost
         self.query_expansion = query_expansion
         self.fusion: Fusion = fusion
         self.keyword_weight = keyword_weight
@@ -608,6 +611,13 @@ class MemoryStore:
             if self.neighbour_weight > 0:
                 found = self._lift_neighbours(found, flt)
             records = self._memories_by_id([h.id for h in found])
+        windows = date_windows(query) if self.date_boost > 0 else []
+        if windows:  # a question that names a date is about what happened then (dates.py)
+            for hit in found:
+                record = records.get(hit.id)
+                if record is not None and any(w.holds(record.occurred_at) for w in windows):
+                    hit.score *= 1 + self.date_boost
+            found.sort(key=lambda h: -h.score)
         hits: list[RecallHit] = []
         tokens = 0
         left_out = 0
