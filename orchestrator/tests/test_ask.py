@@ -85,6 +85,8 @@ def assert_one_trace(thread: Thread, servers: set[str]) -> None:
         by_id[s["parent_id"]]["service"] == "strata-orchestrator" and by_id[s["parent_id"]]["kind"] == "CLIENT"
         for s in served
     )
+    tool_calls = [s for s in spans if s["name"].startswith("tools/call ")]
+    assert tool_calls and all(s["attributes"]["gen_ai.operation.name"] == "execute_tool" for s in tool_calls)
     steps = {s["attributes"]["strata.step"] for s in spans if s["name"].startswith("step ")}
     assert {"recall", "symbols", "plan", "edits", "store"} <= steps
     chats = [s for s in spans if s["service"] == "strata-router" and s["name"].startswith("chat ")]

@@ -33,7 +33,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import Field
@@ -180,6 +180,16 @@ def _span_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
+class McpToolSpans(SpanProcessor):
+    """Names fastmcp's ``tools/call`` spans (client and server) as GenAI tool executions: the MCP conventions ask
+    for ``gen_ai.operation.name = execute_tool`` on them, which fastmcp does not set."""
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        attributes = getattr(span, "attributes", None) or {}
+        if attributes.get("mcp.method.name") == "tools/call" and "gen_ai.operation.name" not in attributes:
+            span.set_attribute("gen_ai.operation.name", "execute_tool")
+
+
 class SQLiteSpanExporter(SpanExporter):
     """Finished spans into the local store (called by a batch processor, off the response path)."""
 
@@ -244,6 +254,7 @@ def setup(service: str, settings: TelemetrySettings | None = None) -> TracerProv
         provider = TracerProvider(
             resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or service})
         )
+        provider.add_span_processor(McpToolSpans())
         if settings.local:
             store = SpanStore(settings.store_path, settings.max_age_days, settings.max_mb)
             provider.add_span_processor(
