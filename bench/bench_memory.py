@@ -238,8 +238,8 @@ def run_strata(
     date_boost: float | None = None,
 ) -> tuple[Scores, dict[str, float]]:
     """strata-memory's own recall; weights left None take the settings' defaults."""
-    from strata.memory.service import Memory
     from strata.memory.settings import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT, MemorySettings
+    from strata.memory.sharing import Memory
     from strata.memory.store import MemoryFilter, NewMemory
 
     scores = Scores()

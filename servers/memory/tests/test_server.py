@@ -14,8 +14,8 @@ from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 
 from strata.memory.server import create_server
-from strata.memory.service import Memory
 from strata.memory.settings import MemorySettings
+from strata.memory.sharing import Memory
 from strata.shared.runner import Metrics, ServeOptions, build_http_app
 from strata.shared.testing import serving
 

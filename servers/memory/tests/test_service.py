@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from strata.memory.service import Memory
 from strata.memory.settings import MemorySettings
+from strata.memory.sharing import Memory
 from strata.memory.store import MemoryFilter, NewMemory
 
 STRATA_MEMORY = str(Path(sys.executable).parent / "strata-memory")
@@ -24,7 +24,7 @@ MAX = 8000
 # call has returned (the moment a client would see the answer).
 BURST = """
 import sys
-from strata.memory.service import Memory
+from strata.memory.sharing import Memory
 from strata.memory.settings import MemorySettings
 from strata.memory.store import NewMemory
 memory = Memory(MemorySettings(store_dir=sys.argv[1]))
@@ -37,7 +37,7 @@ for i in range(100000):
 # A child that owns the store until its stdin closes.
 OWNER = """
 import sys
-from strata.memory.service import Memory
+from strata.memory.sharing import Memory
 from strata.memory.settings import MemorySettings
 memory = Memory(MemorySettings(store_dir=sys.argv[1]))
 print("owner" if memory.owner else "forwarder", flush=True)

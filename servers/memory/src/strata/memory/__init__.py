@@ -2,8 +2,8 @@
 
 from strata.memory.embedder import Embedder, MiniLMEmbedder, OpenAIEmbedder
 from strata.memory.errors import CardinalityError, EmbedderMismatchError, StoreUnavailableError, UnknownIdError
-from strata.memory.service import Memory, open_store
 from strata.memory.settings import MemorySettings
+from strata.memory.sharing import Memory, open_store
 from strata.memory.store import MemoryFilter, MemoryStore, NewMemory
 
 __all__ = [

@@ -18,7 +18,7 @@ from strata.shared.log import configure_logging
 from strata.shared.runner import Metrics, serve, serve_options_from
 
 if TYPE_CHECKING:
-    from strata.memory.service import Memory
+    from strata.memory.sharing import Memory
 
 __all__ = ["main"]
 
@@ -30,7 +30,7 @@ store_option = click.option(
 
 
 def _memory(store: Path | None) -> Memory:
-    from strata.memory.service import Memory
+    from strata.memory.sharing import Memory
 
     settings = MemorySettings() if store is None else MemorySettings(store_dir=store)
     return Memory(settings)

@@ -13,8 +13,8 @@ from mcp.types import ToolAnnotations
 from opentelemetry.trace import Span
 from pydantic import Field
 
-from strata.memory.service import Memory
 from strata.memory.settings import MemorySettings
+from strata.memory.sharing import Memory
 from strata.memory.store import MemoryFilter, NewMemory
 from strata.memory.types import (
     AnchorCheck,
@@ -203,16 +203,12 @@ def create_server(
         memory_id: Annotated[str | None, Field(pattern=r"^mem_\d+$", description="Memory it was taken from")] = None,
     ) -> SetFactResult:
         """Record subject-predicate-object from valid_from; a single-valued predicate's old value is kept as history."""
-        options = {
-            "scope": scope_or_default(scope),
-            "object_is_entity": object_is_entity,
-            "cardinality": cardinality,
-            "valid_from": valid_from,
-            "valid_to": valid_to,
-            "source": source,
-            "memory_id": memory_id,
-        }
-        return await run(lambda: opening.get().set_fact(subject, predicate, object, **options))
+        return await run(
+            lambda: opening.get().set_fact(
+                subject, predicate, object, scope=scope_or_default(scope), object_is_entity=object_is_entity,
+                cardinality=cardinality, valid_from=valid_from, valid_to=valid_to, source=source, memory_id=memory_id,
+            )
+        )  # fmt: skip
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_facts(
@@ -241,13 +237,12 @@ def create_server(
         scope: Scope | None = None,
     ) -> SetFactResult:
         """Link two entities (e.g. service_a depends_on service_b)."""
-        options = {
-            "scope": scope_or_default(scope),
-            "source_type": source_type,
-            "target_type": target_type,
-            "valid_from": valid_from,
-        }
-        return await run(lambda: opening.get().relate(source, relation, target, **options))
+        return await run(
+            lambda: opening.get().relate(
+                source, relation, target, scope=scope_or_default(scope), source_type=source_type,
+                target_type=target_type, valid_from=valid_from,
+            )
+        )  # fmt: skip
 
     @mcp.tool(annotations=READ_ONLY)
     async def neighbors(

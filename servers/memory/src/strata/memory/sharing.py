@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hmac
 import inspect
 import json
@@ -24,11 +25,10 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 from pydantic_core import to_jsonable_python
@@ -36,20 +36,7 @@ from pydantic_core import to_jsonable_python
 from strata.memory.embedder import create_embedder
 from strata.memory.errors import StoreUnavailableError
 from strata.memory.settings import MemorySettings
-from strata.memory.store import MemoryFilter, MemoryStore, NewMemory
-from strata.memory.types import (
-    AnchorCheck,
-    AnchoredSymbols,
-    FactList,
-    ForgetResult,
-    MemoryRecord,
-    Neighborhood,
-    RecallResult,
-    RememberResult,
-    SetFactResult,
-    Stats,
-    Timeline,
-)
+from strata.memory.store import MemoryStore
 from strata.memory.vectors import ClientVectors, EdgeVectors, VectorIndex
 from strata.shared.errors import StrataError
 from strata.shared.log import get_logger
@@ -58,22 +45,14 @@ __all__ = ["Memory", "open_store"]
 
 log = get_logger("strata.memory")
 
-REMOTE_METHODS = frozenset(
-    {
-        "remember",
-        "recall",
-        "get_memory",
-        "set_fact",
-        "get_facts",
-        "relate",
-        "neighbors",
-        "forget",
-        "timeline",
-        "stats",
-        "check_anchors",
-        "anchored_symbols",
-    }
-)
+# The store's operations: what a forwarding process sends to the owner. The proxy methods of Memory, the owner's
+# dispatch and the (de)serialisation of arguments and results are all derived from this list and the signatures
+# of MemoryStore's methods; a new operation is a store method and a name here (and its tool).
+OPERATIONS = (
+    "remember", "recall", "get_memory", "set_fact", "get_facts", "relate", "neighbors", "forget", "timeline", "stats",
+    "check_anchors", "anchored_symbols",
+)  # fmt: skip
+REMOTE_METHODS = frozenset(OPERATIONS)
 OWNER_WAIT_S = 30.0  # how long a new process waits for a starting owner to publish its port
 CALL_TIMEOUT_S = 120.0
 MAX_LINE = 64 * 1024 * 1024
@@ -229,8 +208,16 @@ class _Forwarder:
             self._sock = None
 
 
-class Memory:
-    """The memory store of ``settings``, owned by this process or forwarded to the process that owns it."""
+# For the type checker, Memory has MemoryStore's methods: the ones in OPERATIONS are set on it below.
+if TYPE_CHECKING:
+    _Operations = MemoryStore
+else:
+    _Operations = object
+
+
+class Memory(_Operations):
+    """The memory store of ``settings``, owned by this process or forwarded to the process that owns it; each of
+    the store's OPERATIONS is a method with the store method's signature."""
 
     def __init__(self, settings: MemorySettings) -> None:
         self.settings = settings
@@ -314,81 +301,21 @@ class Memory:
         if self._forwarder is not None:
             self._forwarder.close()
 
-    # The store's operations; see MemoryStore for what each does.
 
-    def remember(self, items: Sequence[NewMemory], *, max_chars: int) -> list[RememberResult]:
-        result: list[RememberResult] = self._call("remember", {"items": list(items), "max_chars": max_chars})
-        return result
+def _operation(name: str) -> Callable[..., Any]:
+    """The Memory method for one store operation: its arguments bound as the store method's, then called on the
+    store (owner) or sent to the owner."""
+    method = getattr(MemoryStore, name)
+    signature = inspect.signature(method)
 
-    def recall(self, query: str, k: int, flt: MemoryFilter, max_tokens: int) -> RecallResult:
-        result: RecallResult = self._call("recall", {"query": query, "k": k, "flt": flt, "max_tokens": max_tokens})
-        return result
+    @functools.wraps(method)
+    def operation(self: Memory, /, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(None, *args, **kwargs)
+        bound.apply_defaults()
+        return self._call(name, {key: value for key, value in bound.arguments.items() if key != "self"})
 
-    def get_memory(self, memory_id: str) -> MemoryRecord:
-        result: MemoryRecord = self._call("get_memory", {"memory_id": memory_id})
-        return result
+    return operation
 
-    def set_fact(self, subject: str, predicate: str, obj: str, **options: Any) -> SetFactResult:
-        result: SetFactResult = self._call(
-            "set_fact", {"subject": subject, "predicate": predicate, "obj": obj, **options}
-        )
-        return result
 
-    def get_facts(
-        self,
-        subject: str | None,
-        predicate: str | None,
-        *,
-        as_of: datetime | None,
-        history: bool,
-        scopes: Sequence[str],
-        limit: int,
-    ) -> FactList:
-        kwargs = {"subject": subject, "predicate": predicate, "as_of": as_of, "history": history}
-        result: FactList = self._call("get_facts", {**kwargs, "scopes": list(scopes), "limit": limit})
-        return result
-
-    def relate(self, source: str, relation: str, target: str, **options: Any) -> SetFactResult:
-        result: SetFactResult = self._call(
-            "relate", {"source": source, "relation": relation, "target": target, **options}
-        )
-        return result
-
-    def neighbors(
-        self, entity: str, *, depth: int, relations: Sequence[str], as_of: datetime | None, limit: int
-    ) -> Neighborhood:
-        kwargs = {"entity": entity, "depth": depth, "relations": list(relations), "as_of": as_of, "limit": limit}
-        result: Neighborhood = self._call("neighbors", kwargs)
-        return result
-
-    def forget(
-        self,
-        ids: Sequence[str],
-        entity: str | None,
-        flt: MemoryFilter,
-        *,
-        dry_run: bool,
-        reason: str | None,
-        all_in_scope: bool = False,
-    ) -> ForgetResult:
-        kwargs = {"ids": list(ids), "entity": entity, "flt": flt, "dry_run": dry_run, "reason": reason}
-        kwargs |= {"all_in_scope": all_in_scope}
-        result: ForgetResult = self._call("forget", kwargs)
-        return result
-
-    def timeline(self, flt: MemoryFilter, entity: str | None, *, newest_first: bool, limit: int) -> Timeline:
-        kwargs = {"flt": flt, "entity": entity, "newest_first": newest_first, "limit": limit}
-        result: Timeline = self._call("timeline", kwargs)
-        return result
-
-    def stats(self) -> Stats:
-        result: Stats = self._call("stats", {})
-        return result
-
-    def check_anchors(self, symbols: dict[str, str | None]) -> AnchorCheck:
-        result: AnchorCheck = self._call("check_anchors", {"symbols": symbols})
-        return result
-
-    def anchored_symbols(self, scopes: Sequence[str], limit: int) -> AnchoredSymbols:
-        result: AnchoredSymbols = self._call("anchored_symbols", {"scopes": list(scopes), "limit": limit})
-        return result
+for _name in OPERATIONS:
+    setattr(Memory, _name, _operation(_name))
