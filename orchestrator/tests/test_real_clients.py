@@ -14,7 +14,9 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -175,3 +177,83 @@ def test_codex_starts_a_user_server_and_lists_its_tools(bin_dir: Path, place: Pa
     finally:
         process.kill()
         process.communicate()
+
+
+ANTHROPIC_ANSWER = "We decided to keep Postgres and move the sessions to Redis."
+
+
+def anthropic_wire() -> Any:
+    """Anthropic's Messages API (streamed and not) on loopback, answering every request the same: the paid API
+    cannot be reached here; the client, its transcript and the importer are the real ones."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+
+    async def messages(request: Request) -> Response:
+        body = await request.json()
+        model = body.get("model", "claude")
+        usage = {"input_tokens": 10, "output_tokens": 12}
+        if not body.get("stream"):
+            return JSONResponse({"id": "msg_1", "type": "message", "role": "assistant", "model": model,
+                                 "content": [{"type": "text", "text": ANTHROPIC_ANSWER}], "stop_reason": "end_turn",
+                                 "stop_sequence": None, "usage": usage})  # fmt: skip
+
+        async def events() -> Any:
+            def event(name: str, data: dict[str, Any]) -> bytes:
+                return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+
+            start = {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": [],
+                     "stop_reason": None, "stop_sequence": None, "usage": {**usage, "output_tokens": 0}}  # fmt: skip
+            yield event("message_start", {"message": start})
+            yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+            yield event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": ANTHROPIC_ANSWER}})
+            yield event("content_block_stop", {"index": 0})
+            yield event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": usage})
+            yield event("message_stop", {})
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+
+
+def test_strata_memory_imports_a_real_claude_code_session_once_with_its_secrets_redacted(
+    bin_dir: Path, place: Path, tmp_path: Path
+) -> None:
+    from strata.shared.testing import ThreadServer
+
+    request = "Which database do we keep? The old one is at postgres://admin:hunter2pass@db.internal:5432/app"
+    env = {**os.environ, "ANTHROPIC_API_KEY": "sk-ant-test-0123456789abcdef", "DISABLE_TELEMETRY": "1",
+           "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "NO_COLOR": "1"}  # fmt: skip
+    with ThreadServer(anthropic_wire()) as url:
+        asked = subprocess.run(
+            [str(bin_dir / "claude"), "-p", request], cwd=place, env={**env, "ANTHROPIC_BASE_URL": url},
+            capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+    assert asked.returncode == 0 and ANTHROPIC_ANSWER in asked.stdout, asked.stdout + asked.stderr
+    [session] = list((Path(os.environ["HOME"]) / ".claude" / "projects").glob("*/*.jsonl"))  # Claude Code's own
+
+    store = tmp_path / "memory"
+    memory = [str(Path(sys.executable).parent / "strata-memory")]
+    first = subprocess.run([*memory, "import", "--from", "claude-code", "--project", str(place), "--store", str(store)],
+                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) | {"skipped": {}} == {"sessions": 1, "read": 2, "new": 2, "duplicates": 0,
+                                                          "skipped": {}}  # fmt: skip
+    again = subprocess.run([*memory, "import", "--from", "claude-code", "--project", str(place), "--store", str(store)],
+                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert json.loads(again.stdout)["new"] == 0 and json.loads(again.stdout)["duplicates"] == 2  # idempotent
+
+    recalled = subprocess.run(
+        [*memory, "recall", "which database did we decide on?", "--scope", f"project:{place.name}", "--store", str(store)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    hits = json.loads(recalled.stdout)["hits"]
+    by_kind = {h["kind"]: h for h in hits}
+    assert by_kind["decision"]["text"] == ANTHROPIC_ANSWER
+    assert by_kind["decision"]["source"].startswith(f"claude-code {session.name}#")
+    assert (
+        "hunter2pass" not in by_kind["request"]["text"]
+        and "postgres://admin:***@db.internal" in by_kind["request"]["text"]
+    )
+    assert not any(b"hunter2pass" in p.read_bytes() for p in store.rglob("*") if p.is_file())  # nowhere on disk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from strata.memory.settings import MemorySettings
 from strata.memory.store import MemoryFilter, NewMemory
-from strata.memory.types import Kind, Scope, SymbolId, Tag, UtcDatetime
+from strata.memory.transcripts import CLIENTS
+from strata.memory.types import Kind, Scope, SymbolId, Tag, UtcDatetime, as_utc
 from strata.shared.cli import report_errors, serve_options
 from strata.shared.errors import InvalidRequestError
 from strata.shared.log import configure_logging
@@ -132,17 +134,32 @@ def recall_cmd(query: str, k: int, scopes: tuple[str, ...], max_tokens: int, sto
 
 
 @cli.command(name="import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--from", "client", type=click.Choice(CLIENTS), default=None, help="A coding agent's own sessions")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="--from: the sessions run in this folder (scope project:<its name>)")  # fmt: skip
+@click.option("--since", type=click.DateTime(), default=None, help="--from: only messages from this time on (UTC)")
 @store_option
 @report_errors
-def import_cmd(path: Path, store: Path | None) -> None:
-    """Import memories from a JSON Lines file, one {"text", "kind", "scope", "tags", "occurred_at", ...} per line.
+def import_cmd(
+    path: Path | None, client: str | None, project: Path, since: datetime | None, store: Path | None
+) -> None:
+    """Import memories from a JSON Lines file, one {"text", "kind", "scope", "tags", "occurred_at", ...} per line,
+    or from a coding agent's sessions (--from): the requests, and the conclusions and decisions, secrets redacted.
+    Importing again stores nothing twice.
 
     \b
     Example usage:
         strata-memory import notes.jsonl
+        strata-memory import --from claude-code --project ~/src/shop --since 2026-11-01
     """
     configure_logging("warning")
+    if (path is None) == (client is None):
+        raise InvalidRequestError("give a JSON Lines file or --from <client>, not both or neither")
+    if client is not None:
+        _import_sessions(project, since, store)
+        return
+    assert path is not None
     memory = _memory(store)
     stored = duplicates = 0
     try:
@@ -167,6 +184,27 @@ def import_cmd(path: Path, store: Path | None) -> None:
     finally:
         memory.close()
     click.echo(json.dumps({"read": stored, "new": stored - duplicates, "duplicates": duplicates}))
+
+
+def _import_sessions(project: Path, since: datetime | None, store: Path | None) -> None:
+    from strata.memory.transcripts import claude_code_sessions
+
+    root = project.expanduser().resolve()
+    found = claude_code_sessions(root, f"project:{root.name}", as_utc(since) if since else None)
+    memory = _memory(store)
+    try:
+        results = [
+            r
+            for start in range(0, len(found.memories), IMPORT_BATCH)
+            for r in memory.remember(
+                found.memories[start : start + IMPORT_BATCH], max_chars=memory.settings.max_text_chars
+            )
+        ]
+    finally:
+        memory.close()
+    new = sum(not r.deduplicated for r in results)
+    click.echo(json.dumps({"sessions": found.sessions, "read": len(results), "new": new,
+                           "duplicates": len(results) - new, "skipped": found.skipped}))  # fmt: skip
 
 
 @cli.command(name="stats")
