@@ -217,7 +217,7 @@ def test_doctor_starts_registered_servers_like_the_client(places: dict[str, Path
         ("opencode", "strata-voice"): "ok",
     }
     assert "not an absolute path" in rows[("claude-code", "strata-llm")]["error"]
-    assert rows[("cursor", "strata-memory")]["tools"] == 11 and rows[("opencode", "strata-voice")]["tools"] == 4
+    assert rows[("cursor", "strata-memory")]["tools"] == 12 and rows[("opencode", "strata-voice")]["tools"] == 4
     path.unlink()
     only = runner.invoke(cli, ["doctor", "opencode", "--repo", repo])
     assert only.exit_code == 0 and "strata-voice" in only.output

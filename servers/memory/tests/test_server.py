@@ -22,7 +22,7 @@ from strata.shared.testing import serving
 pytestmark = pytest.mark.anyio
 STRATA_MEMORY = str(Path(sys.executable).parent / "strata-memory")
 TOOLS = {"remember", "recall", "set_fact", "get_facts", "relate", "neighbors", "forget", "timeline", "stats",
-         "check_anchors", "anchored_symbols"}  # fmt: skip
+         "check_anchors", "anchored_symbols", "import_sessions"}  # fmt: skip
 
 
 @pytest.fixture
@@ -292,3 +292,31 @@ async def test_memories_anchored_to_code_are_marked_when_it_changes_and_cleared_
         await client.call_tool("check_anchors", {"symbols": {}})
     await client.call_tool("forget", {"ids": [decided["id"]]})
     assert content(await client.call_tool("anchored_symbols", {}))["symbols"] == []
+
+
+async def test_import_sessions_over_mcp_stores_a_claude_code_session_once(
+    client: Client[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    project = tmp_path / "shop"
+    project.mkdir()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    sessions = tmp_path / "claude" / "projects" / "-shop"
+    sessions.mkdir(parents=True)
+    lines = [  # Claude Code's line format (a real session is imported in orchestrator/tests/test_real_clients.py)
+        {"type": "user", "message": {"role": "user", "content": "Which queue do we use?"}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": "We decided on NATS."}]}},
+    ]  # fmt: skip
+    (sessions / "s1.jsonl").write_text("".join(
+        json.dumps({**line, "uuid": f"u{n}", "sessionId": "s1", "cwd": str(project), "timestamp": "2026-11-02T10:00:00Z"}) + "\n"
+        for n, line in enumerate(lines)
+    ))  # fmt: skip
+    first = content(await client.call_tool("import_sessions", {"project": str(project)}))
+    assert (first["sessions"], first["new"], first["duplicates"]) == (1, 2, 0)
+    again = content(await client.call_tool("import_sessions", {"project": str(project)}))
+    assert (again["new"], again["duplicates"]) == (0, 2)
+    hits = content(await client.call_tool("recall", {"query": "which queue?", "scopes": ["project:shop"]}))["hits"]
+    assert {h["kind"] for h in hits} == {"decision", "request"}
+    with pytest.raises(ToolError, match="project"):
+        await client.call_tool("import_sessions", {"project": "relative/path"})

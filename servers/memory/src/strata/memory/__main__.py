@@ -157,7 +157,7 @@ def import_cmd(
     if (path is None) == (client is None):
         raise InvalidRequestError("give a JSON Lines file or --from <client>, not both or neither")
     if client is not None:
-        _import_sessions(project, since, store)
+        _import_sessions(client, project, since, store)
         return
     assert path is not None
     memory = _memory(store)
@@ -186,25 +186,14 @@ def import_cmd(
     click.echo(json.dumps({"read": stored, "new": stored - duplicates, "duplicates": duplicates}))
 
 
-def _import_sessions(project: Path, since: datetime | None, store: Path | None) -> None:
-    from strata.memory.transcripts import claude_code_sessions
+def _import_sessions(client: str, project: Path, since: datetime | None, store: Path | None) -> None:
+    from strata.memory.transcripts import import_sessions
 
-    root = project.expanduser().resolve()
-    found = claude_code_sessions(root, f"project:{root.name}", as_utc(since) if since else None)
     memory = _memory(store)
     try:
-        results = [
-            r
-            for start in range(0, len(found.memories), IMPORT_BATCH)
-            for r in memory.remember(
-                found.memories[start : start + IMPORT_BATCH], max_chars=memory.settings.max_text_chars
-            )
-        ]
+        _print(import_sessions(memory, client, project, as_utc(since) if since else None))
     finally:
         memory.close()
-    new = sum(not r.deduplicated for r in results)
-    click.echo(json.dumps({"sessions": found.sessions, "read": len(results), "new": new,
-                           "duplicates": len(results) - new, "skipped": found.skipped}))  # fmt: skip
 
 
 @cli.command(name="stats")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 from fastmcp import FastMCP
@@ -13,9 +14,11 @@ from mcp.types import ToolAnnotations
 from opentelemetry.trace import Span
 from pydantic import Field
 
+from strata.memory import transcripts
 from strata.memory.settings import MemorySettings
 from strata.memory.sharing import Memory
 from strata.memory.store import MemoryFilter, NewMemory
+from strata.memory.transcripts import ImportResult
 from strata.memory.types import (
     AnchorCheck,
     AnchoredSymbols,
@@ -321,6 +324,15 @@ def create_server(
     ) -> AnchoredSymbols:
         """The symbols memories are anchored to: ask codegraph's symbol_hashes about them, then check_anchors."""
         return await run(lambda: opening.get().anchored_symbols(tuple(scopes or ()), limit))
+
+    @mcp.tool(annotations=WRITES)
+    async def import_sessions(
+        project: Annotated[str, Field(pattern=r"^/", max_length=4096, description="The folder the sessions ran in")],
+        client: Literal["claude-code"] = "claude-code",
+        since: Annotated[When, Field(description="Only messages from this time on")] = None,
+    ) -> ImportResult:
+        """Remember a coding agent's requests, conclusions and decisions for a project, secrets redacted."""
+        return await run(lambda: transcripts.import_sessions(opening.get(), client, Path(project), since))
 
     @mcp.tool(annotations=READ_ONLY)
     async def stats() -> Stats:

@@ -18,14 +18,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
 
 from strata.memory.store import NewMemory
 from strata.shared.log import redact
 
-__all__ = ["CLIENTS", "Transcripts", "claude_code_sessions", "redact_transcript"]
+if TYPE_CHECKING:
+    from strata.memory.sharing import Memory
+
+__all__ = ["CLIENTS", "ImportResult", "Transcripts", "claude_code_sessions", "import_sessions", "redact_transcript"]
 
 CLIENTS = ("claude-code",)
+IMPORT_BATCH = 256
 MAX_SESSION_BYTES = 256 * 1024 * 1024  # a session file larger than this is skipped (and counted)
 MAX_MEMORY_CHARS = 4_000  # a longer message is cut, with a mark
 DECISION = re.compile(
@@ -174,3 +180,29 @@ def _memory(path: Path, event: dict[str, Any], text: str, kind: str, scope: str,
         occurred_at=_when(event),
         context=redact_transcript(context)[:MAX_MEMORY_CHARS] if context else None,
     )
+
+
+class ImportResult(BaseModel):
+    sessions: int = Field(description="session files with messages from the project")
+    read: int = Field(description="memories made from them")
+    new: int
+    duplicates: int = Field(description="already stored (an import run again stores nothing twice)")
+    skipped: dict[str, int] = Field(description="messages not kept, by why")
+
+
+def import_sessions(memory: Memory, client: str, project: Path, since: datetime | None) -> ImportResult:
+    """Store ``client``'s session memories for ``project`` (scope ``project:<its folder name>``) in ``memory``."""
+    if client not in CLIENTS:
+        from strata.shared.errors import InvalidRequestError
+
+        raise InvalidRequestError(f"cannot import from {client!r}; known: {', '.join(CLIENTS)}")
+    root = project.expanduser().resolve()
+    found = claude_code_sessions(root, f"project:{root.name}", since)
+    new = read = 0
+    for start in range(0, len(found.memories), IMPORT_BATCH):
+        results = memory.remember(
+            found.memories[start : start + IMPORT_BATCH], max_chars=memory.settings.max_text_chars
+        )
+        read += len(results)
+        new += sum(not r.deduplicated for r in results)
+    return ImportResult(sessions=found.sessions, read=read, new=new, duplicates=read - new, skipped=found.skipped)
