@@ -470,25 +470,17 @@ def traces(trace_id: str | None, limit: int, as_json: bool) -> None:
 
 
 def _print_tree(spans: list[dict[str, Any]]) -> None:
-    ids = {s["span_id"] for s in spans}
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for s in spans:
-        children.setdefault(s["parent_id"] if s["parent_id"] in ids else None, []).append(s)
-    start = min(s["start_ns"] for s in spans)
+    from strata.orchestrator.dashboard.data import span_tree
+
     shown = ("gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "strata.cost_usd",
              "strata.cache", "strata.escalations", "error.type")  # fmt: skip
-
-    def walk(parent: str | None, depth: int) -> None:
-        for s in sorted(children.get(parent, []), key=lambda x: x["start_ns"]):
-            extra = " ".join(f"{k.split('.')[-1]}={s['attributes'][k]}" for k in shown if k in s["attributes"])
-            mark = " [ERROR]" if s["status"] == "ERROR" else ""
-            click.echo(
-                f"{(s['start_ns'] - start) / 1e6:9.1f} ms {s['duration_ms']:9.1f} ms  {'  ' * depth}{s['name']}"
-                f"  ({s['service'].removeprefix('strata-')}){mark}  {extra}".rstrip()
-            )
-            walk(s["span_id"], depth + 1)
-
-    walk(None, 0)
+    for row in span_tree(spans):
+        extra = " ".join(f"{k.split('.')[-1]}={row.attributes[k]}" for k in shown if k in row.attributes)
+        mark = " [ERROR]" if row.status == "ERROR" else ""
+        click.echo(
+            f"{row.offset_ms:9.1f} ms {row.duration_ms:9.1f} ms  {'  ' * row.depth}{row.name}"
+            f"  ({row.service.removeprefix('strata-')}){mark}  {extra}".rstrip()
+        )
 
 
 DASHBOARD_PORT = 8100

@@ -208,13 +208,10 @@ def _traffic_section(t: Traffic, window: str) -> str:
     )
 
 
-COLORS = charts.PALETTE
-
-
 def _waterfall_html(trace_id: str, rows: list[WaterfallRow]) -> str:
     total = max((r.offset_ms + r.duration_ms for r in rows), default=1.0) or 1.0
     services = list(dict.fromkeys(r.service for r in rows))
-    color = {s: COLORS[i % len(COLORS)] for i, s in enumerate(services)}
+    color = {s: charts.PALETTE[i % len(charts.PALETTE)] for i, s in enumerate(services)}
     lines = []
     for r in rows:
         left = 100 * r.offset_ms / total

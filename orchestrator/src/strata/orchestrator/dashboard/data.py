@@ -26,6 +26,7 @@ __all__ = [
     "WaterfallRow",
     "bucket_seconds",
     "service_activity",
+    "span_tree",
     "threads",
     "traffic",
     "waterfall",
@@ -197,7 +198,11 @@ def _trace_totals(store: SpanStore, trace_id: str) -> tuple[int, float, int]:
 
 def waterfall(store: SpanStore, trace_id: str) -> list[WaterfallRow]:
     """One trace's spans depth-first (children by start time), each with its offset from the trace's start."""
-    spans = store.trace(trace_id)
+    return span_tree(store.trace(trace_id))
+
+
+def span_tree(spans: list[dict[str, Any]]) -> list[WaterfallRow]:
+    """Spans of one trace (``SpanStore.trace``) depth-first; a span whose parent is not among them is a root."""
     if not spans:
         return []
     start = min(s["start_ns"] for s in spans)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from strata.memory.store import NewMemory
+from strata.shared.errors import InvalidRequestError
 from strata.shared.log import redact
 
 if TYPE_CHECKING:
@@ -193,8 +194,6 @@ class ImportResult(BaseModel):
 def import_sessions(memory: Memory, client: str, project: Path, since: datetime | None) -> ImportResult:
     """Store ``client``'s session memories for ``project`` (scope ``project:<its folder name>``) in ``memory``."""
     if client not in CLIENTS:
-        from strata.shared.errors import InvalidRequestError
-
         raise InvalidRequestError(f"cannot import from {client!r}; known: {', '.join(CLIENTS)}")
     root = project.expanduser().resolve()
     found = claude_code_sessions(root, f"project:{root.name}", since)
