@@ -60,7 +60,8 @@ def place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     monkeypatch.setenv("HOME", str(home))
-    for name in ("XDG_CONFIG_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR", "GEMINI_CLI_TRUST_WORKSPACE"):
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "CODEX_HOME",
+                 "CLAUDE_CONFIG_DIR", "GEMINI_CLI_HOME", "GEMINI_CLI_TRUST_WORKSPACE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return repo
 
@@ -222,38 +223,158 @@ def test_strata_memory_imports_a_real_claude_code_session_once_with_its_secrets_
 ) -> None:
     from strata.shared.testing import ThreadServer
 
-    request = "Which database do we keep? The old one is at postgres://admin:hunter2pass@db.internal:5432/app"
     env = {**os.environ, "ANTHROPIC_API_KEY": "sk-ant-test-0123456789abcdef", "DISABLE_TELEMETRY": "1",
            "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "NO_COLOR": "1"}  # fmt: skip
     with ThreadServer(anthropic_wire()) as url:
         asked = subprocess.run(
-            [str(bin_dir / "claude"), "-p", request], cwd=place, env={**env, "ANTHROPIC_BASE_URL": url},
+            [str(bin_dir / "claude"), "-p", SECRET_REQUEST], cwd=place, env={**env, "ANTHROPIC_BASE_URL": url},
             capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL, check=False,
         )  # fmt: skip
     assert asked.returncode == 0 and ANTHROPIC_ANSWER in asked.stdout, asked.stdout + asked.stderr
     [session] = list((Path(os.environ["HOME"]) / ".claude" / "projects").glob("*/*.jsonl"))  # Claude Code's own
+    imported = import_twice_and_recall("claude-code", place, tmp_path)
+    assert imported["decision"]["source"].startswith(f"claude-code {session.name}#")
 
+
+SECRET_REQUEST = "Which database do we keep? The old one is at postgres://admin:hunter2pass@db.internal:5432/app"
+TOOL_OUTPUT = "TOOL-OUTPUT-NEVER-STORED"
+SHELL_CALLS = {  # each client's shell tool, as its model would call it
+    "exec_command": {"cmd": f"echo {TOOL_OUTPUT}"},  # Codex
+    "run_shell_command": {"command": f"echo {TOOL_OUTPUT}"},  # Gemini CLI
+    "bash": {"command": f"echo {TOOL_OUTPUT}", "description": "Echo a word"},  # OpenCode
+}
+
+
+def model_wire() -> Any:
+    """OpenAI's Responses API (streamed) and Gemini's generateContent on loopback. The model first calls the
+    client's shell tool, when it offers one, then answers ANTHROPIC_ANSWER once the tool's output comes back: the
+    clients run the tool for real, and their transcripts hold its output, which no import may keep."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+
+    def call(offered: list[str], answered: bool) -> str | None:
+        return None if answered else next((name for name in offered if name in SHELL_CALLS), None)
+
+    async def responses(request: Request) -> Response:
+        body = await request.json()
+        answered = any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in body.get("input", []))
+        tool = call([str(t.get("name")) for t in body.get("tools") or []], answered)
+        item: dict[str, Any] = (
+            {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": tool, "status": "completed",
+             "arguments": json.dumps(SHELL_CALLS[tool])} if tool else
+            {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+             "content": [{"type": "output_text", "text": ANTHROPIC_ANSWER, "annotations": []}]}
+        )  # fmt: skip
+        response = {"id": "resp_1", "object": "response", "created_at": 1796000000, "model": body.get("model")}
+        usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
+                 "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
+
+        async def events() -> Any:
+            def event(name: str, data: dict[str, Any]) -> bytes:
+                return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+
+            yield event("response.created", {"response": {**response, "status": "in_progress", "output": []}})
+            yield event("response.output_item.added", {"output_index": 0, "item": item})
+            if not tool:
+                yield event("response.output_text.delta", {"item_id": "msg_1", "output_index": 0, "content_index": 0,
+                                                           "delta": ANTHROPIC_ANSWER})  # fmt: skip
+            yield event("response.output_item.done", {"output_index": 0, "item": item})
+            yield event("response.completed", {"response": {**response, "status": "completed", "output": [item],
+                                                            "usage": usage}})  # fmt: skip
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def generate(request: Request) -> Response:
+        body = await request.json()
+        offered = [str(f.get("name")) for t in body.get("tools") or [] for f in t.get("functionDeclarations") or []]
+        answered = any("functionResponse" in p for c in body.get("contents") or [] for p in c.get("parts") or [])
+        tool = call(offered, answered)
+        part = {"functionCall": {"name": tool, "args": SHELL_CALLS[tool]}} if tool else {"text": ANTHROPIC_ANSWER}
+        chunk = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
+                 "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}}  # fmt: skip
+        if not request.url.path.endswith(":streamGenerateContent"):
+            return JSONResponse(chunk)
+
+        async def events() -> Any:
+            yield f"data: {json.dumps(chunk)}\r\n\r\n".encode()
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/responses", responses, methods=["POST"]),
+                             Route("/v1beta/models/{model:path}", generate, methods=["POST"])])  # fmt: skip
+
+
+def run_client(bin_dir: Path, client: str, place: Path, url: str) -> None:
+    """``client`` answers SECRET_REQUEST in ``place`` through the loopback model at ``url``, tools allowed."""
+    home = Path(os.environ["HOME"])
+    env = {**os.environ, "NO_COLOR": "1", "PWD": str(place)}  # OpenCode takes its folder from PWD, as a shell sets it
+    if client == "codex":
+        (home / ".codex").mkdir()
+        (home / ".codex" / "config.toml").write_text(
+            f'model = "test-model"\nmodel_provider = "loopback"\n[model_providers.loopback]\nname = "loopback"\n'
+            f'base_url = "{url}/v1"\nwire_api = "responses"\nenv_key = "LOOPBACK_KEY"\n'
+        )
+        argv, env = ["codex", "exec", "--skip-git-repo-check", SECRET_REQUEST], {**env, "LOOPBACK_KEY": "test"}
+    elif client == "gemini":
+        (home / ".gemini").mkdir()
+        (home / ".gemini" / "settings.json").write_text(json.dumps(
+            {"security": {"auth": {"selectedType": "gemini-api-key"}}, "privacy": {"usageStatisticsEnabled": False}}))  # fmt: skip
+        argv = ["gemini", "-m", "gemini-2.5-pro", "--approval-mode", "yolo", "-p", SECRET_REQUEST]
+        env |= {"GEMINI_API_KEY": "test", "GOOGLE_GEMINI_BASE_URL": url, "GEMINI_CLI_TRUST_WORKSPACE": "true"}
+    else:
+        (home / ".config" / "opencode").mkdir(parents=True)
+        (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps({
+            "autoupdate": False, "share": "disabled", "model": "openai/test-model", "small_model": "openai/test-model",
+            "provider": {"openai": {"options": {"baseURL": f"{url}/v1", "apiKey": "test"},
+                                    "models": {"test-model": {"name": "test-model"}}}}}))  # fmt: skip
+        argv, env = ["opencode", "run", SECRET_REQUEST], {**env, "OPENCODE_DISABLE_AUTOUPDATE": "1"}
+    asked = subprocess.run([str(bin_dir / argv[0]), *argv[1:]], cwd=place, env=env, capture_output=True, text=True,
+                           timeout=180, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+    assert asked.returncode == 0 and ANTHROPIC_ANSWER in asked.stdout, asked.stdout + asked.stderr
+
+
+@pytest.mark.parametrize("client", ["codex", "gemini", "opencode"])
+def test_strata_memory_imports_a_real_session_with_a_tool_call_keeping_no_tool_output(
+    bin_dir: Path, place: Path, tmp_path: Path, client: str
+) -> None:
+    from strata.shared.testing import ThreadServer
+
+    with ThreadServer(model_wire()) as url:
+        run_client(bin_dir, client, place, url)
+    home = Path(os.environ["HOME"])
+    written = [p for p in home.rglob("*") if p.is_file() and TOOL_OUTPUT.encode() in p.read_bytes()]
+    assert written, "the client ran the tool and kept its output"  # so the check below means something
+    imported = import_twice_and_recall(client, place, tmp_path, skipped={"tool output": 1})
+    assert imported["decision"]["source"].startswith(f"{client} ")
+
+
+def import_twice_and_recall(client: str, place: Path, tmp_path: Path, skipped: dict[str, int] | None = None) -> Any:
+    """Import ``client``'s sessions for ``place`` twice through the CLI (the second stores nothing), recall the
+    decision, check the request's password was redacted and is nowhere on disk; the hits by kind."""
     store = tmp_path / "memory"
     memory = [str(Path(sys.executable).parent / "strata-memory")]
-    first = subprocess.run([*memory, "import", "--from", "claude-code", "--project", str(place), "--store", str(store)],
-                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    command = [*memory, "import", "--from", client, "--project", str(place), "--store", str(store)]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout) | {"skipped": {}} == {"sessions": 1, "read": 2, "new": 2, "duplicates": 0,
-                                                          "skipped": {}}  # fmt: skip
-    again = subprocess.run([*memory, "import", "--from", "claude-code", "--project", str(place), "--store", str(store)],
-                           capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    result = json.loads(first.stdout)
+    assert result | {"skipped": {}} == {"sessions": 1, "read": 2, "new": 2, "duplicates": 0, "skipped": {}}, result
+    assert skipped is None or result["skipped"] == skipped, result
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert json.loads(again.stdout)["new"] == 0 and json.loads(again.stdout)["duplicates"] == 2  # idempotent
 
     recalled = subprocess.run(
         [*memory, "recall", "which database did we decide on?", "--scope", f"project:{place.name}", "--store", str(store)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
-    hits = json.loads(recalled.stdout)["hits"]
-    by_kind = {h["kind"]: h for h in hits}
-    assert by_kind["decision"]["text"] == ANTHROPIC_ANSWER
-    assert by_kind["decision"]["source"].startswith(f"claude-code {session.name}#")
+    by_kind = {h["kind"]: h for h in json.loads(recalled.stdout)["hits"]}
+    assert by_kind["decision"]["text"] == ANTHROPIC_ANSWER and client in by_kind["decision"]["tags"], by_kind
+    assert by_kind["request"]["occurred_at"] <= by_kind["decision"]["occurred_at"], by_kind
     assert (
         "hunter2pass" not in by_kind["request"]["text"]
         and "postgres://admin:***@db.internal" in by_kind["request"]["text"]
     )
-    assert not any(b"hunter2pass" in p.read_bytes() for p in store.rglob("*") if p.is_file())  # nowhere on disk
+    stored = [p.read_bytes() for p in store.rglob("*") if p.is_file()]
+    assert not any(b"hunter2pass" in data or TOOL_OUTPUT.encode() in data for data in stored)  # nowhere on disk
+    return by_kind

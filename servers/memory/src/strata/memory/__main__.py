@@ -152,6 +152,7 @@ def import_cmd(
     Example usage:
         strata-memory import notes.jsonl
         strata-memory import --from claude-code --project ~/src/shop --since 2026-11-01
+        strata-memory import --from codex --project .
     """
     configure_logging("warning")
     if (path is None) == (client is None):

@@ -328,7 +328,7 @@ def create_server(
     @mcp.tool(annotations=WRITES)
     async def import_sessions(
         project: Annotated[str, Field(pattern=r"^/", max_length=4096, description="The folder the sessions ran in")],
-        client: Literal["claude-code"] = "claude-code",
+        client: Literal["claude-code", "codex", "gemini", "opencode"] = "claude-code",
         since: Annotated[When, Field(description="Only messages from this time on")] = None,
     ) -> ImportResult:
         """Remember a coding agent's requests, conclusions and decisions for a project, secrets redacted."""
