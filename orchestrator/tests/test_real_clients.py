@@ -184,8 +184,9 @@ ANTHROPIC_ANSWER = "We decided to keep Postgres and move the sessions to Redis."
 
 
 def anthropic_wire() -> Any:
-    """Anthropic's Messages API (streamed and not) on loopback, answering every request the same: the paid API
-    cannot be reached here; the client, its transcript and the importer are the real ones."""
+    """Anthropic's Messages API (streamed and not) on loopback. Like model_wire below, the model first calls the
+    client's shell tool when it offers one, then answers ANTHROPIC_ANSWER: the paid API cannot be reached here;
+    the client, its tool run, its transcript and the importer are the real ones."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -195,10 +196,17 @@ def anthropic_wire() -> Any:
         body = await request.json()
         model = body.get("model", "claude")
         usage = {"input_tokens": 10, "output_tokens": 12}
+        answered = any(isinstance(b, dict) and b.get("type") == "tool_result"
+                       for m in body.get("messages", []) if isinstance(m.get("content"), list) for b in m["content"])  # fmt: skip
+        shell = not answered and any(t.get("name") == "Bash" for t in body.get("tools") or [])
+        block: dict[str, Any] = (
+            {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": SHELL_CALLS["bash"]} if shell
+            else {"type": "text", "text": ANTHROPIC_ANSWER}
+        )  # fmt: skip
+        stop = "tool_use" if shell else "end_turn"
         if not body.get("stream"):
             return JSONResponse({"id": "msg_1", "type": "message", "role": "assistant", "model": model,
-                                 "content": [{"type": "text", "text": ANTHROPIC_ANSWER}], "stop_reason": "end_turn",
-                                 "stop_sequence": None, "usage": usage})  # fmt: skip
+                                 "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage})  # fmt: skip
 
         async def events() -> Any:
             def event(name: str, data: dict[str, Any]) -> bytes:
@@ -207,10 +215,15 @@ def anthropic_wire() -> Any:
             start = {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": [],
                      "stop_reason": None, "stop_sequence": None, "usage": {**usage, "output_tokens": 0}}  # fmt: skip
             yield event("message_start", {"message": start})
-            yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-            yield event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": ANTHROPIC_ANSWER}})
+            if shell:
+                yield event("content_block_start", {"index": 0, "content_block": {**block, "input": {}}})
+                delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+            else:
+                yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+                delta = {"type": "text_delta", "text": ANTHROPIC_ANSWER}
+            yield event("content_block_delta", {"index": 0, "delta": delta})
             yield event("content_block_stop", {"index": 0})
-            yield event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": usage})
+            yield event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": usage})
             yield event("message_stop", {})
 
         return StreamingResponse(events(), media_type="text/event-stream")
@@ -218,7 +231,7 @@ def anthropic_wire() -> Any:
     return Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
 
 
-def test_strata_memory_imports_a_real_claude_code_session_once_with_its_secrets_redacted(
+def test_strata_memory_imports_a_real_claude_code_session_once_keeping_no_tool_output_or_secret(
     bin_dir: Path, place: Path, tmp_path: Path
 ) -> None:
     from strata.shared.testing import ThreadServer
@@ -227,12 +240,14 @@ def test_strata_memory_imports_a_real_claude_code_session_once_with_its_secrets_
            "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "NO_COLOR": "1"}  # fmt: skip
     with ThreadServer(anthropic_wire()) as url:
         asked = subprocess.run(
-            [str(bin_dir / "claude"), "-p", SECRET_REQUEST], cwd=place, env={**env, "ANTHROPIC_BASE_URL": url},
+            [str(bin_dir / "claude"), "-p", SECRET_REQUEST, "--allowedTools", "Bash(echo:*)"], cwd=place,
+            env={**env, "ANTHROPIC_BASE_URL": url},
             capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL, check=False,
         )  # fmt: skip
     assert asked.returncode == 0 and ANTHROPIC_ANSWER in asked.stdout, asked.stdout + asked.stderr
     [session] = list((Path(os.environ["HOME"]) / ".claude" / "projects").glob("*/*.jsonl"))  # Claude Code's own
-    imported = import_twice_and_recall("claude-code", place, tmp_path)
+    assert TOOL_OUTPUT in session.read_text(), "Claude Code ran the tool and kept its output"
+    imported = import_twice_and_recall("claude-code", place, tmp_path, skipped={"tool output": 1})
     assert imported["decision"]["source"].startswith(f"claude-code {session.name}#")
 
 
