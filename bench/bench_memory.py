@@ -8,8 +8,9 @@
    the re-ranking ceiling: the evidence among `recall(k=50)`'s candidates, and the R@10 a perfect re-ranker
    of those 50 would reach.
    Side by side, on the same turns and questions:
-   - strata-memory without `context`, without query expansion, without the date boost, and with RRF instead of
-     DBSF (ablations);
+   - strata-memory without `context`, without query expansion, without the date boost, without the day in the
+     indexed text, and with RRF instead of DBSF (ablations). The kind boost has no row: every LoCoMo memory is
+     one kind, so it never applies there (servers/memory/tests/test_store.py checks it);
    - plain BM25 (`rank_bm25.BM25Okapi`, lower-cased word tokens) over the same turn texts;
    - the MCP reference memory server (`npx @modelcontextprotocol/server-memory`), one entity per turn,
      asked through its `search_nodes` tool (case-insensitive substring): with the whole question, and
@@ -236,6 +237,7 @@ def run_strata(
     neighbour_weight: float | None = None,
     query_expansion: bool = True,
     date_boost: float | None = None,
+    index_dates: bool = True,
 ) -> tuple[Scores, dict[str, float]]:
     """strata-memory's own recall; weights left None take the settings' defaults."""
     from strata.memory.settings import KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT, MemorySettings
@@ -251,6 +253,7 @@ def run_strata(
         keyword_weight=KEYWORD_WEIGHT if keyword_weight is None else keyword_weight,
         neighbour_weight=NEIGHBOUR_WEIGHT if neighbour_weight is None else neighbour_weight,
         query_expansion=query_expansion,
+        index_dates=index_dates,
         **({} if date_boost is None else {"date_boost": date_boost}),
     )
     memory = Memory(settings)
@@ -696,6 +699,7 @@ def main() -> None:
         ("strata-memory (dense + BM25, DBSF, keyword weight 1.5, neighbours 0.5; previous turn as context)", {}),
         ("strata-memory, no query expansion (synonyms of software-work words)", {"query_expansion": False}),
         ("strata-memory, no date boost (memories of a date the question names)", {"date_boost": 0.0}),
+        ("strata-memory, no day in the indexed text", {"index_dates": False}),
         ("strata-memory, no neighbour lift", {"neighbour_weight": 0.0}),
         (
             "strata-memory, keyword weight 1, no neighbour lift (the previous default)",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from strata.memory.embedder import MiniLMEmbedder
 from strata.memory.errors import CardinalityError, EmbedderMismatchError, UnknownIdError
+from strata.memory.settings import KIND_BOOST
 from strata.memory.store import MemoryFilter, MemoryStore, NewMemory
 from strata.memory.vectors import EdgeVectors, VectorPoint
 from strata.shared.errors import InvalidRequestError
@@ -43,14 +44,16 @@ def test_synonyms_of_software_work_words_find_what_the_embedding_misses(
         NewMemory("We decided to retire the LDAP bind helper and move every login to the new SSO module."),
         NewMemory("The staging database password rotates every Monday."),
     ]
-    for expansion, expected in ((False, "mem_2"), (True, "mem_1")):
-        path = tmp_path / f"expansion-{expansion}"
-        store = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim), query_expansion=expansion)
+    # The lever alone (no day in the indexed text, which moves the embedding too), then the defaults.
+    for expansion, dated, expected in ((False, False, "mem_2"), (True, False, "mem_1"), (True, True, "mem_1")):
+        path = tmp_path / f"expansion-{expansion}-{dated}"
+        vectors = EdgeVectors(path / "vectors", embedder.dim)
+        store = MemoryStore(path, embedder, vectors, query_expansion=expansion, index_dates=dated)
         try:
             store.remember(memories, max_chars=MAX)
             for question in ("what did we choose for user sign-in?", "how do users log in?"):
                 [hit] = store.recall(question, 1, MemoryFilter(), 4000).hits
-                assert hit.id == expected, (expansion, question)
+                assert hit.id == expected, (expansion, dated, question)
                 assert (hit.keyword_rank == 1) is expansion
         finally:
             store.close()
@@ -535,11 +538,102 @@ def test_a_question_naming_a_date_prefers_the_memories_of_that_date(tmp_path: Pa
         NewMemory("Melanie showed Caroline the lake she painted", occurred_at=datetime(2023, 11, 2, tzinfo=UTC)),
     ]
     question = "What painting did Melanie show Caroline on November 2, 2023?"
-    for boost, expected in ((0.0, "mem_1"), (0.5, "mem_2")):  # the words favour the first; the date the second
-        path = tmp_path / f"boost-{boost}"
-        store = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim), date_boost=boost)
+    # The words favour the first; the date the second: by the boost alone, by the day in the indexed text alone.
+    for boost, dated, expected in ((0.0, False, "mem_1"), (0.5, False, "mem_2"), (0.0, True, "mem_2")):
+        path = tmp_path / f"boost-{boost}-{dated}"
+        vectors = EdgeVectors(path / "vectors", embedder.dim)
+        store = MemoryStore(path, embedder, vectors, date_boost=boost, index_dates=dated)
         try:
             store.remember(memories, max_chars=MAX)
-            assert store.recall(question, 2, MemoryFilter(), 4000).hits[0].id == expected, boost
+            assert store.recall(question, 2, MemoryFilter(), 4000).hits[0].id == expected, (boost, dated)
         finally:
             store.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("What did we decide about the LDAP helper?", {"decision"}),
+        ("Which option did we pick for logins?", {"decision"}),
+        ("What does Sam prefer for code review?", {"preference"}),
+        ("How did the database migration go?", {"outcome"}),
+        ("Where is the staging database?", set()),
+    ],
+)
+def test_the_kind_of_memory_a_question_asks_for(question: str, kinds: set[str]) -> None:
+    from strata.memory.kinds import asked_kinds
+
+    assert asked_kinds(question) == kinds
+
+
+def test_a_question_asking_what_was_decided_prefers_the_decision_but_not_over_a_clearly_better_match(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    memories = [
+        NewMemory("We talked about retiring the LDAP bind helper and moving logins to SSO.", kind="note"),
+        NewMemory("Retire the LDAP bind helper: every login moves to the new SSO module.", kind="decision"),
+        NewMemory("The staging database password rotates every Monday.", kind="note"),
+    ]
+    for boost, expected in ((0.0, "mem_1"), (KIND_BOOST, "mem_2")):  # the words favour the note; the cue the decision
+        path = tmp_path / f"boost-{boost}"
+        store = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim), kind_boost=boost)
+        try:
+            store.remember(memories, max_chars=MAX)
+            for question in ("What did we decide about the LDAP helper?", "what did we choose for user sign-in?"):
+                assert store.recall(question, 3, MemoryFilter(), 4000).hits[0].id == expected, (boost, question)
+            password = store.recall("What did we decide about the staging password?", 3, MemoryFilter(), 4000)
+            assert password.hits[0].id == "mem_3", boost  # the decision is about something else
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "window"),
+    [
+        ("What did we do yesterday?", ("2026-12-05", "2026-12-05")),
+        ("What did we decide last week?", ("2026-11-23", "2026-11-29")),  # Monday to Sunday before this week
+        ("What changed this week?", ("2026-11-30", "2026-12-06")),
+        ("What went out in the past week?", ("2026-11-29", "2026-12-06")),
+        ("The deploy last Friday", ("2026-12-04", "2026-12-04")),
+        ("What broke three days ago?", ("2026-12-02", "2026-12-04")),
+        ("What did we pick two weeks ago?", ("2026-11-19", "2026-11-25")),
+        ("What shipped last month?", (2026, 11)),
+        ("What did we decide last May?", (2026, 5)),
+        ("What did we plan last December?", (2025, 12)),  # the last December before this one
+        ("What happened last year?", (2025, None)),
+        ("The last may be the best", None),  # the verb
+    ],
+)
+def test_the_dates_a_question_names_relative_to_now(question: str, window: tuple[object, object] | None) -> None:
+    from strata.memory.dates import DateWindow, DaySpan, date_windows
+
+    found = date_windows(question, datetime(2026, 12, 6, 15, tzinfo=UTC))  # a Sunday
+    assert date_windows(question) == []  # without now, no relative date is read
+    if window is None:
+        assert found == []
+    elif isinstance(window[0], str):
+        assert found == [DaySpan(date.fromisoformat(window[0]), date.fromisoformat(str(window[1])))]
+    else:
+        assert found == [DateWindow(*window)]  # type: ignore[arg-type]
+
+
+def test_a_question_about_yesterday_prefers_what_happened_yesterday(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    now = datetime.now(UTC)
+    memories = [
+        NewMemory("We decided the billing service keeps its own Postgres.", kind="decision",
+                  occurred_at=now - timedelta(days=90)),
+        NewMemory("We decided billing moves to the shared database cluster.", kind="decision",
+                  occurred_at=now - timedelta(days=1)),
+        NewMemory("The staging password rotates every Monday.", occurred_at=now - timedelta(days=30)),
+        NewMemory("Sam prefers small pull requests.", occurred_at=now - timedelta(days=20)),
+        NewMemory("The CI runners moved to ARM machines.", occurred_at=now - timedelta(days=10)),
+    ]  # fmt: skip
+    path = tmp_path / "store"
+    store = MemoryStore(path, embedder, EdgeVectors(path / "vectors", embedder.dim))
+    try:
+        store.remember(memories, max_chars=MAX)
+        for when, expected in (("", "mem_1"), (" yesterday", "mem_2"), (" three months ago", "mem_1")):
+            hits = store.recall(f"what did we decide about billing{when}?", 3, MemoryFilter(), 4000).hits
+            assert hits[0].id == expected, when  # the words favour the first; "yesterday" the second
+    finally:
+        store.close()

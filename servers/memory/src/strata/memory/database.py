@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from strata.memory.dates import spoken_date
 from strata.memory.embedder import Embedder
 from strata.memory.errors import EmbedderMismatchError
-from strata.memory.settings import DATE_BOOST, KEYWORD_WEIGHT, NEIGHBOUR_WEIGHT
+from strata.memory.settings import DATE_BOOST, KEYWORD_WEIGHT, KIND_BOOST, NEIGHBOUR_WEIGHT
 from strata.memory.types import (
     MemoryRecord,
     as_utc,
@@ -179,9 +180,13 @@ class Database:
         neighbour_weight: float = NEIGHBOUR_WEIGHT,
         query_expansion: bool = True,
         date_boost: float = DATE_BOOST,
+        kind_boost: float = KIND_BOOST,
+        index_dates: bool = True,
     ) -> None:
         self.store_dir = store_dir
         self.date_boost = date_boost
+        self.kind_boost = kind_boost
+        self.index_dates = index_dates
         self.query_expansion = query_expansion
         self.fusion: Fusion = fusion
         self.keyword_weight = keyword_weight
@@ -312,7 +317,14 @@ class Database:
                     f"SELECT id, context FROM memories WHERE id IN ({marks}) AND context IS NOT NULL", chunk
                 ).fetchall()
             )
-        texts = [f"{r.text}\n{contexts[i]}" if i in contexts else r.text for i, r in zip(ids, records, strict=True)]
+        # What the embedder and the keyword index read: the day it happened, the text, and its context. The day
+        # lets a question that names a date match by words too (LoCoMo turn R@10 +0.014, bench_memory.py).
+        texts = [
+            (f"{spoken_date(r.occurred_at)}: " if self.index_dates else "")
+            + r.text
+            + (f"\n{contexts[i]}" if i in contexts else "")
+            for i, r in zip(ids, records, strict=True)
+        ]
         dense = self.embedder.embed(texts)
         points = [
             VectorPoint(

@@ -1,5 +1,6 @@
-"""Memories: remember (with anchors to code), get, and recall by meaning and keywords, lifted by neighbours and
-by the dates a question names; and the check of memories about code against the code now."""
+"""Memories: remember (with anchors to code), get, and recall by meaning and keywords, lifted by neighbours, by
+the dates a question names and by the kind of memory it asks for; and the check of memories about code against the
+code now."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from strata.memory.database import (
@@ -21,6 +22,7 @@ from strata.memory.database import (
 from strata.memory.dates import date_windows
 from strata.memory.errors import UnknownIdError
 from strata.memory.expand import EXPANSION_WEIGHT, expansions
+from strata.memory.kinds import asked_kinds
 from strata.memory.types import (
     AnchorCheck,
     AnchoredSymbols,
@@ -266,12 +268,19 @@ class Memories(Database):
             if self.neighbour_weight > 0:
                 found = self._lift_neighbours(found, flt)
             records = self._memories_by_id([h.id for h in found])
-        windows = date_windows(query) if self.date_boost > 0 else []
-        if windows:  # a question that names a date is about what happened then (dates.py)
+        windows = date_windows(query, datetime.now(UTC)) if self.date_boost > 0 else []
+        kinds = asked_kinds(query) if self.kind_boost > 0 else frozenset()
+        if (
+            windows or kinds
+        ):  # a question that names a date, or asks for a decision, a preference ... (dates.py, kinds.py)
             for hit in found:
                 record = records.get(hit.id)
-                if record is not None and any(w.holds(record.occurred_at) for w in windows):
+                if record is None:
+                    continue
+                if any(w.holds(record.occurred_at) for w in windows):
                     hit.score *= 1 + self.date_boost
+                if record.kind in kinds:
+                    hit.score *= 1 + self.kind_boost
             found.sort(key=lambda h: -h.score)
         hits: list[RecallHit] = []
         tokens = 0

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from strata.shared.settings import ServerSettings, user_dir
 
-__all__ = ["DATE_BOOST", "KEYWORD_WEIGHT", "NEIGHBOUR_WEIGHT", "MemorySettings"]
+__all__ = ["DATE_BOOST", "KEYWORD_WEIGHT", "KIND_BOOST", "NEIGHBOUR_WEIGHT", "MemorySettings"]
 
 
 # The keyword channel's weight in the fusion, and the share of a hit's score lent to the memories stored
@@ -22,6 +22,10 @@ NEIGHBOUR_WEIGHT = 0.5
 # LoCoMo (bench_memory.py; 217 of its 1536 questions name a date), turn R@10 / session R@10: 0 -> 0.713 / 0.921,
 # 0.5 -> 0.721 / 0.932, 1 -> 0.725 / 0.934, 2 -> 0.727 / 0.933, 4 -> 0.729 / 0.932.
 DATE_BOOST = 1.0
+# How much more a memory of the kind a question asks for scores ("what did we decide" -> decision; kinds.py).
+# LoCoMo cannot measure it (all its memories are one kind); chosen so that a cue lifts a memory of that kind past
+# a slightly closer one of another kind, not past a clearly better match (tests/test_store.py; 0.5 did).
+KIND_BOOST = 0.3
 
 
 class MemorySettings(ServerSettings):
@@ -51,6 +55,13 @@ class MemorySettings(ServerSettings):
     )
     date_boost: float = Field(
         default=DATE_BOOST, ge=0, le=10, description="score multiplier - 1 for memories from a date the question names"
+    )
+    kind_boost: float = Field(
+        default=KIND_BOOST, ge=0, le=10, description="score multiplier - 1 for memories of the kind a question asks for"
+    )
+    index_dates: bool = Field(
+        default=True,
+        description="index each memory with the day it happened (applies to memories indexed after a change)",
     )
     query_expansion: bool = Field(
         default=True, description="add synonyms of software-work words (data/synonyms.toml) to recall's keyword query"

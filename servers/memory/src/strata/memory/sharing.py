@@ -76,6 +76,8 @@ def open_store(settings: MemorySettings) -> MemoryStore:
         neighbour_weight=settings.neighbour_weight,
         query_expansion=settings.query_expansion,
         date_boost=settings.date_boost,
+        kind_boost=settings.kind_boost,
+        index_dates=settings.index_dates,
     )
 
 
