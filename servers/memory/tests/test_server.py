@@ -294,7 +294,7 @@ async def test_memories_anchored_to_code_are_marked_when_it_changes_and_cleared_
     assert content(await client.call_tool("anchored_symbols", {}))["symbols"] == []
 
 
-async def test_import_sessions_over_mcp_stores_a_claude_code_session_once(
+async def test_import_sessions_over_mcp_stores_a_claude_code_and_a_codex_session_once(
     client: Client[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
@@ -320,3 +320,18 @@ async def test_import_sessions_over_mcp_stores_a_claude_code_session_once(
     assert {h["kind"] for h in hits} == {"decision", "request"}
     with pytest.raises(ToolError, match="project"):
         await client.call_tool("import_sessions", {"project": "relative/path"})
+
+    # Codex's rollout format (a real one is imported in test_real_clients.py), and a client it cannot read.
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    rollout = tmp_path / "codex" / "sessions" / "2026" / "11" / "03" / "rollout-2026-11-03T10-00-00-c1.jsonl"
+    rollout.parent.mkdir(parents=True)
+    said = [("UserMessage", "user1", "Which cache do we use?"), ("AgentMessage", "msg1", "We chose Redis 7.")]
+    rollout.write_text("".join(json.dumps(line) + "\n" for line in [
+        {"timestamp": "2026-11-03T10:00:00Z", "type": "session_meta", "payload": {"id": "c1", "cwd": str(project)}},
+        *({"timestamp": "2026-11-03T10:00:01Z", "type": "event_msg", "payload": {"type": "item_completed", "item": {
+            "type": kind, "id": id_, "content": [{"type": "text", "text": text}]}}} for kind, id_, text in said),
+    ]))  # fmt: skip
+    codex = content(await client.call_tool("import_sessions", {"project": str(project), "client": "codex"}))
+    assert (codex["sessions"], codex["new"]) == (1, 2)
+    with pytest.raises(ToolError, match="client"):
+        await client.call_tool("import_sessions", {"project": str(project), "client": "cursor"})
