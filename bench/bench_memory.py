@@ -696,7 +696,10 @@ def main() -> None:
     conversations = load_locomo(args.locomo)
     notes: list[str] = []
     runs: list[tuple[str, dict[str, Any]]] = [
-        ("strata-memory (dense + BM25, DBSF, keyword weight 1.5, neighbours 0.5; previous turn as context)", {}),
+        (
+            "strata-memory (dense + BM25, DBSF, keyword weight 1.5, neighbours 0.5, day in the indexed text, date boost; previous turn as context)",
+            {},
+        ),
         ("strata-memory, no query expansion (synonyms of software-work words)", {"query_expansion": False}),
         ("strata-memory, no date boost (memories of a date the question names)", {"date_boost": 0.0}),
         ("strata-memory, no day in the indexed text", {"index_dates": False}),
