@@ -4,15 +4,17 @@ memories inside of: a question about what happened on a day is about the memorie
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 __all__ = ["DateWindow", "DaySpan", "date_windows", "spoken_date"]
 
-_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-_MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
+# English whatever the locale: what questions are read in, and what memories are indexed with (spoken_date).
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")  # fmt: skip
+_MONTHS = {name.lower(): number for number, name in enumerate(_MONTH_NAMES, start=1)}
+_MONTHS |= {name[:3].lower(): number for number, name in enumerate(_MONTH_NAMES, start=1)}
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
@@ -24,13 +26,11 @@ _PATTERNS = (
     re.compile(rf"\b(?:in|during|of)\s+{_YEAR}\b", re.IGNORECASE),  # in 2022
 )
 _MAY = re.compile(r"\bmay\b", re.IGNORECASE)
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-                "November", "December")  # fmt: skip
 
 
 def spoken_date(when: datetime) -> str:
-    """``when`` as people write a day ("8 May 2023"), in English whatever the locale: what a memory is indexed
-    with, so that a question naming the day finds it by its words."""
+    """``when`` as people write a day ("8 May 2023"): what a memory is indexed with, so that a question naming
+    the day finds it by its words."""
     return f"{when.day} {_MONTH_NAMES[when.month - 1]} {when.year}"
 
 

@@ -270,9 +270,8 @@ class Memories(Database):
             records = self._memories_by_id([h.id for h in found])
         windows = date_windows(query, datetime.now(UTC)) if self.date_boost > 0 else []
         kinds = asked_kinds(query) if self.kind_boost > 0 else frozenset()
-        if (
-            windows or kinds
-        ):  # a question that names a date, or asks for a decision, a preference ... (dates.py, kinds.py)
+        # A question that names a date, or asks for a decision, a preference ... (dates.py, kinds.py)
+        if windows or kinds:
             for hit in found:
                 record = records.get(hit.id)
                 if record is None:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 from fastmcp import FastMCP
@@ -18,7 +18,7 @@ from strata.memory import transcripts
 from strata.memory.settings import MemorySettings
 from strata.memory.sharing import Memory
 from strata.memory.store import MemoryFilter, NewMemory
-from strata.memory.transcripts import ImportResult
+from strata.memory.transcripts import Client, ImportResult
 from strata.memory.types import (
     AnchorCheck,
     AnchoredSymbols,
@@ -328,7 +328,7 @@ def create_server(
     @mcp.tool(annotations=WRITES)
     async def import_sessions(
         project: Annotated[str, Field(pattern=r"^/", max_length=4096, description="The folder the sessions ran in")],
-        client: Literal["claude-code", "codex", "gemini", "opencode"] = "claude-code",
+        client: Client = "claude-code",
         since: Annotated[When, Field(description="Only messages from this time on")] = None,
     ) -> ImportResult:
         """Remember a coding agent's requests, conclusions and decisions for a project, secrets redacted."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -18,15 +18,16 @@ from strata.shared.errors import InvalidRequestError
 if TYPE_CHECKING:
     from strata.memory.sharing import Memory
 
-__all__ = ["CLIENTS", "ImportResult", "Transcripts", "import_sessions", "read_sessions", "redact_transcript"]
+__all__ = ["CLIENTS", "Client", "ImportResult", "Transcripts", "import_sessions", "read_sessions", "redact_transcript"]
 
-READERS: dict[str, Callable[[Path, Transcripts], Iterator[Session]]] = {
+Client = Literal["claude-code", "codex", "gemini", "opencode"]
+READERS: dict[Client, Callable[[Path, Transcripts], Iterator[Session]]] = {
     "claude-code": claude_code.sessions,
     "codex": codex.sessions,
     "gemini": gemini.sessions,
     "opencode": opencode.sessions,
 }
-CLIENTS = tuple(READERS)
+CLIENTS: tuple[Client, ...] = get_args(Client)
 IMPORT_BATCH = 256
 
 

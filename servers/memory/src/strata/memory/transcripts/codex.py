@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -41,14 +42,12 @@ def sessions(root: Path, out: Transcripts) -> Iterator[Session]:
         if path.stat().st_size > MAX_SESSION_BYTES:
             out.skip("session file too large")
             continue
-        lines = [
-            line
-            for line in json_lines(path)
-            if isinstance(line.get("payload"), dict) and isinstance(line.get("type"), str)
-        ]
-        meta = next((line["payload"] for line in lines if line["type"] == "session_meta"), None)
-        if meta is None or not in_project(meta.get("cwd"), root):
-            continue
+        with closing(json_lines(path)) as records:
+            valid = (r for r in records if isinstance(r.get("payload"), dict) and isinstance(r.get("type"), str))
+            first = next(valid, None)  # session_meta: a rollout of another project is read no further
+            if first is None or first["type"] != "session_meta" or not in_project(first["payload"].get("cwd"), root):
+                continue
+            meta, lines = first["payload"], [first, *valid]
         source = meta.get("source")
         if (isinstance(source, dict) and "subagent" in source) or meta.get("thread_source") == "subagent":
             out.skip("sub-agent session")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,7 +100,7 @@ class Transcripts:
         conclude()
 
 
-def json_lines(path: Path) -> Iterator[dict[str, Any]]:
+def json_lines(path: Path) -> Generator[dict[str, Any]]:
     """The JSON objects of a JSON Lines file, one per line; a line that is not one (cut short, say) is passed over."""
     with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
